@@ -1,0 +1,34 @@
+/**
+ * Errors a user can act on. Every failure that reaches the UI or the CLI is one of these: it names what
+ * was found and what to do, so that a page or a script can show `message` and `hint` as they are.
+ */
+export type ErrorCode =
+  | 'NOT_A_MODEL'
+  | 'TRUNCATED'
+  | 'UNSUPPORTED_OP'
+  | 'MISSING_INITIALIZER'
+  | 'MISSING_FILE'
+  | 'BAD_WEIGHTS'
+  | 'NO_BATCHNORM'
+  | 'BAD_CONFIG'
+  | 'BAD_INPUT'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export class LocalQuantError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  constructor(code: ErrorCode, message: string, hint?: string) {
+    super(message);
+    this.name = 'LocalQuantError';
+    this.code = code;
+    this.hint = hint;
+  }
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
+    return { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+export function isLocalQuantError(e: unknown): e is LocalQuantError {
+  return e instanceof LocalQuantError || (typeof e === 'object' && e !== null && (e as { name?: string }).name === 'LocalQuantError');
+}
