@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import { KernelScope, type Pads4 } from './kernelCalls';
+
+/**
+ * Convolution gradients (NHWC) composed from the backend's fast forward convolutions.
+ *
+ * Notation: x [N,H,W,Cin], filter [fh,fw,Cin,Cout] (depthwise: [fh,fw,C,M]), dy [N,Ho,Wo,Cout],
+ * y[oy] = sum_k x[oy*s + k*d - padTop] * w[k].
+ *  - input gradient: dx[i] = sum_k dyUp[i + padTop - k*d] * w[k], where dyUp has s-1 zeros between rows;
+ *    with the kernel flipped this is a stride-1 forward conv of dyUp (dilation d).
+ *  - filter gradient: dw[k] = sum_o x[o*s + k*d - padTop] * dy[o], i.e. a forward conv of x (batch and
+ *    channels swapped) by dy used as the filter, with stride d and dilation s.
+ */
+export interface ConvGeometry {
+  strides: [number, number];
+  dilations: [number, number];
+  pad: 'valid' | 'same' | number | number[][];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function pair(v: number | number[] | undefined): [number, number] {
+  if (v == null) return [1, 1];
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+export function convGeometry(attrs: Record<string, unknown>): ConvGeometry {
+  if (attrs.dataFormat != null && attrs.dataFormat !== 'NHWC' && attrs.dataFormat !== 'channelsLast') {
+    throw new Error(`wasm conv gradients support NHWC only, got dataFormat ${String(attrs.dataFormat)}`);
+  }
+  return {
+    strides: pair(attrs.strides as number | number[]),
+    dilations: pair(attrs.dilations as number | number[] | undefined),
+    pad: attrs.pad as ConvGeometry['pad'],
+    dimRoundingMode: attrs.dimRoundingMode as ConvGeometry['dimRoundingMode'],
+  };
+}
+
+interface Layout {
+  n: number; h: number; w: number; ho: number; wo: number;
+  fh: number; fw: number; sh: number; sw: number; dh: number; dw: number;
+  top: number; left: number;
+}
+
+function layout(xShape: number[], filterShape: number[], g: ConvGeometry, depthwise: boolean): Layout {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    g.strides, g.dilations, g.pad as 'same', g.dimRoundingMode, depthwise, 'channelsLast');
+  return {
+    n: xShape[0], h: xShape[1], w: xShape[2], ho: info.outHeight, wo: info.outWidth,
+    fh: filterShape[0], fw: filterShape[1], sh: info.strideHeight, sw: info.strideWidth,
+    dh: info.dilationHeight, dw: info.dilationWidth, top: info.padInfo.top, left: info.padInfo.left,
+  };
+}
+
+/** dy with (s-1) zeros after every row/column: [N, Ho*sh, Wo*sw, C]. */
+function upsample(ks: KernelScope, dy: tf.TensorInfo, L: Layout): tf.TensorInfo {
+  if (L.sh === 1 && L.sw === 1) return dy;
+  const c = dy.shape[3];
+  const r = ks.reshape(dy, [L.n, L.ho, 1, L.wo, 1, c]);
+  const p = ks.pad(r, [[0, 0], [0, 0], [0, L.sh - 1], [0, 0], [0, L.sw - 1], [0, 0]]);
+  return ks.reshape(p, [L.n, L.ho * L.sh, L.wo * L.sw, c]);
+}
+
+/**
+ * Pads (or crops, where a pad would be negative) the upsampled gradient so that a stride-1 conv with the
+ * flipped kernel yields exactly H x W.
+ */
+function padForInputGrad(ks: KernelScope, up: tf.TensorInfo, L: Layout): { src: tf.TensorInfo; pads: Pads4 } {
+  const hu = up.shape[1], wu = up.shape[2];
+  const effH = (L.fh - 1) * L.dh + 1, effW = (L.fw - 1) * L.dw + 1;
+  const pt = effH - 1 - L.top, pl = effW - 1 - L.left;
+  const pb = L.h + effH - 1 - hu - pt, pr = L.w + effW - 1 - wu - pl;
+  const cropT = Math.max(0, -pt), cropB = Math.max(0, -pb), cropL = Math.max(0, -pl), cropR = Math.max(0, -pr);
+  const src = ks.slice(up, [0, cropT, cropL, 0], [up.shape[0], hu - cropT - cropB, wu - cropL - cropR, up.shape[3]]);
+  const pads: Pads4 = [[0, 0], [Math.max(0, pt), Math.max(0, pb)], [Math.max(0, pl), Math.max(0, pr)], [0, 0]];
+  return { src, pads };
+}
+
+export function conv2dBackpropInput(
+  backend: tf.KernelBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: number[], g: ConvGeometry,
+): tf.TensorInfo {
+  const ks = new KernelScope(backend);
+  const L = layout(inputShape, filter.shape, g, false);
+  const { src, pads } = padForInputGrad(ks, upsample(ks, dy, L), L);
+  // [fh,fw,Cin,Cout] -> flipped [fh,fw,Cout,Cin]
+  const wT = ks.transpose(ks.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+  const dx = ks.conv2d(src, wT, [1, 1], [L.dh, L.dw], pads);
+  return ks.release(dx);
+}
+
+export function conv2dBackpropFilter(
+  backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[], g: ConvGeometry,
+): tf.TensorInfo {
+  const ks = new KernelScope(backend);
+  const L = layout(x.shape, filterShape, g, false);
+  // Rows of x the conv must see: exactly (fh-1)*dh + (Ho-1)*sh + 1 after the top pad.
+  const needH = (L.fh - 1) * L.dh + (L.ho - 1) * L.sh + 1 - L.top;
+  const needW = (L.fw - 1) * L.dw + (L.wo - 1) * L.sw + 1 - L.left;
+  const xc = ks.slice(x, [0, 0, 0, 0], [L.n, Math.min(L.h, needH), Math.min(L.w, needW), x.shape[3]]);
+  const xT = ks.transpose(xc, [3, 1, 2, 0]); // [Cin,H,W,N]: batch <-> channels
+  const dyT = ks.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,N,Cout] used as the filter
+  const pads: Pads4 = [[0, 0], [L.top, Math.max(0, needH - L.h)], [L.left, Math.max(0, needW - L.w)], [0, 0]];
+  const out = ks.conv2d(xT, dyT, [L.dh, L.dw], [L.sh, L.sw], pads); // [Cin,fh,fw,Cout]
+  return ks.release(ks.transpose(out, [1, 2, 0, 3]));
+}
+
+export function depthwiseBackpropInput(
+  backend: tf.KernelBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: number[], g: ConvGeometry,
+): tf.TensorInfo {
+  const ks = new KernelScope(backend);
+  const L = layout(inputShape, filter.shape, g, true);
+  const [fh, fw, c, m] = filter.shape;
+  const { src, pads } = padForInputGrad(ks, upsample(ks, dy, L), L);
+  const wF = ks.reshape(ks.reverse(filter, [0, 1]), [fh, fw, c * m, 1]);
+  const dxm = ks.depthwiseConv2d(src, wF, [1, 1], [L.dh, L.dw], pads); // [N,H,W,C*M]
+  if (m === 1) return ks.release(dxm);
+  return ks.release(ks.sum(ks.reshape(dxm, [L.n, L.h, L.w, c, m]), [4]));
+}
+
+/** Per kernel tap: a strided window of x times dy, summed over batch and space (memory-bound, like the op). */
+export function depthwiseBackpropFilter(
+  backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[], g: ConvGeometry,
+): tf.TensorInfo {
+  const ks = new KernelScope(backend);
+  const L = layout(x.shape, filterShape, g, true);
+  const [fh, fw, c, m] = filterShape;
+  const spanH = (L.fh - 1) * L.dh + (L.ho - 1) * L.sh + 1, spanW = (L.fw - 1) * L.dw + (L.wo - 1) * L.sw + 1;
+  const xc = ks.slice(x, [0, 0, 0, 0], [L.n, Math.min(L.h, spanH - L.top), Math.min(L.w, spanW - L.left), c]);
+  const xp = ks.pad(xc, [[0, 0], [L.top, Math.max(0, spanH - L.top - L.h)], [L.left, Math.max(0, spanW - L.left - L.w)], [0, 0]]);
+  const dy5 = m === 1 ? dy : ks.reshape(dy, [L.n, L.ho, L.wo, c, m]);
+  const taps: tf.TensorInfo[] = [];
+  for (let ky = 0; ky < fh; ky++) {
+    for (let kx = 0; kx < fw; kx++) {
+      const y0 = ky * L.dh, x0 = kx * L.dw;
+      let win = ks.stridedSlice(xp, [0, y0, x0, 0], [L.n, y0 + (L.ho - 1) * L.sh + 1, x0 + (L.wo - 1) * L.sw + 1, c], [1, L.sh, L.sw, 1]);
+      if (m > 1) win = ks.reshape(win, [L.n, L.ho, L.wo, c, 1]);
+      taps.push(ks.reshape(ks.sum(ks.mul(win, dy5), [0, 1, 2]), [1, c, m]));
+    }
+  }
+  return ks.release(ks.reshape(ks.concat(taps, 0), [fh, fw, c, m]));
+}

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmGradKernels } from './wasmGradKernels';
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  strides: number;
+  dilations: number;
+  pad: 'same' | 'valid' | number[][];
+  depthwise?: boolean;
+}
+
+/** Zero-inserts the filter taps so that a dilation-1 conv equals the dilated one (reference for dilation > 1). */
+function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
+  if (d === 1) return w;
+  const [fh, fw, a, b] = w.shape;
+  const r = tf.reshape(w, [fh, 1, fw, 1, a, b]);
+  const p = tf.pad(r, [[0, 0], [0, d - 1], [0, 0], [0, d - 1], [0, 0], [0, 0]]);
+  const full = tf.reshape(p, [fh * d, fw * d, a, b]);
+  return tf.slice(full, [0, 0, 0, 0], [(fh - 1) * d + 1, (fw - 1) * d + 1, a, b]);
+}
+
+/** d(sum(conv(x, w) * r))/dx and /dw, as arrays, on the current backend. */
+function gradients(c: Case, viaDilatedFilter: boolean): { dx: Float32Array; dw: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 1), c.x);
+    const w = tf.tensor4d(values(size(c.w), 2), c.w);
+    const conv = (xx: tf.Tensor4D, ww: tf.Tensor4D): tf.Tensor4D => {
+      const pad = c.pad as 'same';
+      if (viaDilatedFilter) {
+        const wd = dilateFilter(ww, c.dilations);
+        return c.depthwise ? tf.depthwiseConv2d(xx, wd, c.strides, pad) : tf.conv2d(xx, wd, c.strides, pad);
+      }
+      return c.depthwise
+        ? tf.depthwiseConv2d(xx, ww, c.strides, pad, 'NHWC', c.dilations)
+        : tf.conv2d(xx, ww, c.strides, pad, 'NHWC', c.dilations);
+    };
+    const outShape = tf.tidy(() => conv(x, w).shape);
+    const r = tf.tensor(values(size(outShape), 3), outShape);
+    const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx as tf.Tensor4D, ww as tf.Tensor4D), r)))([x, w]);
+    expect(dx.shape).toEqual(c.x);
+    expect(dw.shape).toEqual(c.w);
+    return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  });
+}
+
+function relErr(a: Float32Array, ref: Float32Array): number {
+  let maxDiff = 0, scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(a[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return maxDiff / Math.max(scale, 1e-12);
+}
+
+const cases: Case[] = [
+  { name: 'plain 3x3 same', x: [2, 8, 8, 3], w: [3, 3, 3, 4], strides: 1, dilations: 1, pad: 'same' },
+  { name: 'valid 3x3', x: [2, 8, 7, 3], w: [3, 3, 3, 4], strides: 1, dilations: 1, pad: 'valid' },
+  { name: 'stride 2 same', x: [2, 8, 8, 4], w: [3, 3, 4, 5], strides: 2, dilations: 1, pad: 'same' },
+  { name: 'stride 2 odd 7x9 same', x: [2, 7, 9, 3], w: [3, 3, 3, 4], strides: 2, dilations: 1, pad: 'same' },
+  { name: 'stride 2 odd 7x9 valid', x: [1, 7, 9, 3], w: [3, 3, 3, 2], strides: 2, dilations: 1, pad: 'valid' },
+  { name: 'stride 2 explicit pad', x: [2, 9, 8, 3], w: [3, 3, 3, 4], strides: 2, dilations: 1, pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+  { name: 'explicit asymmetric pad', x: [1, 6, 7, 2], w: [3, 2, 2, 3], strides: 1, dilations: 1, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
+  { name: 'dilation 2 same', x: [2, 9, 9, 3], w: [3, 3, 3, 4], strides: 1, dilations: 2, pad: 'same' },
+  { name: 'dilation 2 valid', x: [1, 9, 8, 2], w: [3, 3, 2, 3], strides: 1, dilations: 2, pad: 'valid' },
+  { name: '1x1', x: [2, 5, 5, 6], w: [1, 1, 6, 4], strides: 1, dilations: 1, pad: 'valid' },
+  { name: '1x1 stride 2', x: [2, 8, 7, 6], w: [1, 1, 6, 4], strides: 2, dilations: 1, pad: 'same' },
+  { name: '5x5 stride 2 large pad', x: [1, 11, 11, 2], w: [5, 5, 2, 3], strides: 2, dilations: 1, pad: 'same' },
+  { name: 'depthwise m1 same', x: [2, 8, 8, 4], w: [3, 3, 4, 1], strides: 1, dilations: 1, pad: 'same', depthwise: true },
+  { name: 'depthwise m2 same', x: [2, 8, 8, 3], w: [3, 3, 3, 2], strides: 1, dilations: 1, pad: 'same', depthwise: true },
+  { name: 'depthwise m2 stride 2 odd', x: [2, 7, 9, 3], w: [3, 3, 3, 2], strides: 2, dilations: 1, pad: 'same', depthwise: true },
+  { name: 'depthwise m1 stride 2 valid', x: [1, 9, 8, 4], w: [3, 3, 4, 1], strides: 2, dilations: 1, pad: 'valid', depthwise: true },
+  { name: 'depthwise explicit pad', x: [1, 7, 6, 2], w: [3, 3, 2, 2], strides: 1, dilations: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]], depthwise: true },
+  { name: 'depthwise dilation 2', x: [2, 9, 9, 3], w: [3, 3, 3, 2], strides: 1, dilations: 2, pad: 'same', depthwise: true },
+];
+
+describe('wasm convolution gradients', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    registerWasmGradKernels();
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: dx and dw match the cpu backend`, async () => {
+      // tfjs gradients reject dilation > 1, so the reference uses an explicitly dilated filter.
+      await tf.setBackend('cpu');
+      const ref = gradients(c, c.dilations > 1);
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const got = gradients(c, false);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(got.dx, ref.dx)).toBeLessThan(1e-4);
+      expect(relErr(got.dw, ref.dw)).toBeLessThan(1e-4);
+    });
+  }
+});
