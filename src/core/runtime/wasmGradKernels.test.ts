@@ -31,8 +31,8 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
   const [fh, fw, a, b] = w.shape;
   const r = tf.reshape(w, [fh, 1, fw, 1, a, b]);
   const p = tf.pad(r, [[0, 0], [0, d - 1], [0, 0], [0, d - 1], [0, 0], [0, 0]]);
-  const full = tf.reshape(p, [fh * d, fw * d, a, b]);
-  return tf.slice(full, [0, 0, 0, 0], [(fh - 1) * d + 1, (fw - 1) * d + 1, a, b]);
+  const full = tf.reshape(p, [fh * d, fw * d, a, b]) as tf.Tensor4D;
+  return tf.slice(full, [0, 0, 0, 0], [(fh - 1) * d + 1, (fw - 1) * d + 1, a, b]) as tf.Tensor4D;
 }
 
 /** d(sum(conv(x, w) * r))/dx and /dw, as arrays, on the current backend. */
