@@ -17,6 +17,7 @@ export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | 
  * int64 is stored in an Int32Array, clamped to the int32 range (ONNX uses INT64_MAX as "to the end" in
  * Slice, which clamps to the same effect); exporters write it back as int64.
  * bool is stored as Uint8Array.
+ * int4/uint4 are stored unpacked, one code per element (Int8Array / Uint8Array); exporters pack them.
  */
 export interface TensorData {
   dtype: DType;
