@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isLocalQuantError } from '../errors';
+import { defaultQuantConfig, layerBits, validateQuantConfig } from './config';
+
+function errorOf(f: () => unknown): { code: string; message: string; hint?: string } {
+  try {
+    f();
+  } catch (e) {
+    if (isLocalQuantError(e)) return { code: e.code, message: e.message, hint: e.hint };
+    throw e;
+  }
+  throw new Error('expected a LocalQuantError');
+}
+
+describe('QuantConfig', () => {
+  it('defaults validate and round-trip through JSON', () => {
+    const d = defaultQuantConfig();
+    expect(validateQuantConfig(JSON.parse(JSON.stringify(d)))).toEqual(d);
+    expect(validateQuantConfig({})).toEqual(d);
+  });
+  it('fills missing fields and keeps given ones', () => {
+    const c = validateQuantConfig({ version: 1, weightBits: 8, activationBits: 32, adaround: { iterations: 10 } });
+    expect(c.weightBits).toBe(8);
+    expect(c.activationBits).toBe(32);
+    expect(c.adaround.iterations).toBe(10);
+    expect(c.adaround.lambda).toBe(0.01);
+  });
+  it('names the bad field and the allowed values', () => {
+    const e = errorOf(() => validateQuantConfig({ activationBits: 5 }));
+    expect(e.code).toBe('BAD_CONFIG');
+    expect(e.message).toBe('activationBits must be one of 4, 8, 32 (float); got 5');
+    expect(errorOf(() => validateQuantConfig({ weightBits: 16 })).message).toBe('weightBits must be one of 2, 3, 4, 8; got 16');
+    expect(errorOf(() => validateQuantConfig({ rounding: 'floor' })).message).toMatch(/rounding must be one of adaptive, nearest/);
+    expect(errorOf(() => validateQuantConfig({ version: 2 })).message).toMatch(/version 2/);
+    expect(errorOf(() => validateQuantConfig({ wieghtBits: 4 })).message).toMatch(/unknown config field "wieghtBits"/);
+    expect(errorOf(() => validateQuantConfig({ adaround: { lr: -1 } })).message).toMatch(/adaround.lr/);
+    expect(errorOf(() => validateQuantConfig(null)).message).toMatch(/JSON object/);
+  });
+  it('an override of an unknown layer names it and lists known layers', () => {
+    const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
+    const e = errorOf(() => validateQuantConfig({ overrides: { conv9: { weightBits: 8 } } }, layers));
+    expect(e.message).toMatch(/"conv9"/);
+    expect(e.hint).toMatch(/conv1, layer1\.0\.conv1/);
+    expect(e.hint).toMatch(/6 in all/);
+    const ok = validateQuantConfig({ overrides: { fc: { float: true }, conv1: { activationBits: 8 } } }, layers);
+    expect(ok.overrides.fc).toEqual({ float: true });
+    expect(errorOf(() => validateQuantConfig({ overrides: { fc: { activationBits: 6 } } }, layers)).message).toMatch(/overrides\["fc"\]\.activationBits/);
+  });
+  it('layerBits applies first/last and overrides', () => {
+    const c = validateQuantConfig({ weightBits: 4, overrides: { mid: { weightBits: 2 }, skip: { float: true } } });
+    expect(layerBits(c, 'first', { first: true, last: false })).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(c, 'x', { first: false, last: false })).toEqual({ weightBits: 4, activationBits: 8 });
+    expect(layerBits(c, 'mid', { first: false, last: false })?.weightBits).toBe(2);
+    expect(layerBits(c, 'skip', { first: false, last: false })).toBeNull();
+  });
+});

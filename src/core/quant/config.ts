@@ -1,0 +1,168 @@
+/**
+ * Quantization settings, as saved/loaded JSON (versioned). `validateQuantConfig` is the single place
+ * that turns a bad file or bad flags into a LocalQuantError('BAD_CONFIG') naming the field.
+ */
+import { LocalQuantError } from '../errors';
+import type { ObserverMethod } from './observers';
+
+export const QUANT_CONFIG_VERSION = 1;
+
+export type WeightBits = 2 | 3 | 4 | 8;
+/** 32 = keep activations in float. */
+export type ActivationBits = 4 | 8 | 32;
+
+export interface AdaroundConfig {
+  iterations: number;
+  /** Adam learning rate on V. */
+  lr: number;
+  /** Weight of the rounding regularizer. */
+  lambda: number;
+  betaStart: number;
+  betaEnd: number;
+  /** Fraction of iterations without the regularizer (warm start). */
+  warmup: number;
+  /** Most input columns (im2col patches) used to form the second moments per layer. */
+  maxSamples: number;
+}
+
+export interface LayerOverride {
+  weightBits?: number;
+  activationBits?: number;
+  /** Leave this layer unquantized. */
+  float?: boolean;
+}
+
+export interface QuantConfig {
+  version: 1;
+  weightBits: WeightBits;
+  activationBits: ActivationBits;
+  perChannel: boolean;
+  rounding: 'adaptive' | 'nearest';
+  activationObserver: ObserverMethod;
+  /** Used by the 'percentile' observer, in percent. */
+  percentile: number;
+  /** First conv and last FC keep 8-bit weights (common practice; the reference does so in W4 rows). */
+  keepFirstLast8bit: boolean;
+  biasCorrection: boolean;
+  adaround: AdaroundConfig;
+  overrides: Record<string, LayerOverride>;
+  seed: number;
+}
+
+/**
+ * Defaults follow the independent reference in docs/method.md: W4A8 per channel with adaptive rounding,
+ * MSE ranges (4 pt better than min/max at A4), first/last layer 8 bit, AdaRound 1000 iterations,
+ * lr 1e-2, lambda 0.01, beta 20 -> 2 after a 20 % warm start. Bias correction is off by default
+ * because adaptive rounding already fits the layer output (turn it on for nearest rounding).
+ */
+export function defaultQuantConfig(): QuantConfig {
+  return {
+    version: 1,
+    weightBits: 4,
+    activationBits: 8,
+    perChannel: true,
+    rounding: 'adaptive',
+    activationObserver: 'mse',
+    percentile: 99.99,
+    keepFirstLast8bit: true,
+    biasCorrection: false,
+    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096 },
+    overrides: {},
+    seed: 0,
+  };
+}
+
+const WEIGHT_BITS = [2, 3, 4, 8] as const;
+const ACT_BITS = [4, 8, 32] as const;
+
+function bad(message: string, hint?: string): never {
+  throw new LocalQuantError('BAD_CONFIG', message, hint);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(path: string, v: unknown, ok: (n: number) => boolean, want: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) bad(`${path} must be ${want}; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function oneOf<T extends string | number | boolean>(path: string, v: unknown, allowed: readonly T[], label?: string): T {
+  if (!allowed.includes(v as T)) bad(`${path} must be one of ${label ?? allowed.join(', ')}; got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/**
+ * Check a parsed config (missing fields are filled from the defaults) and return a complete one.
+ * `layerNames`, when given, are the quantizable layers of the model: overrides must name one of them.
+ */
+export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]): QuantConfig {
+  if (!isObj(cfg)) bad(`quantization config must be a JSON object; got ${cfg === null ? 'null' : typeof cfg}`);
+  const d = defaultQuantConfig();
+  if (cfg.version !== undefined && cfg.version !== QUANT_CONFIG_VERSION) {
+    bad(`config version ${JSON.stringify(cfg.version)} is not supported (this build reads version ${QUANT_CONFIG_VERSION})`);
+  }
+  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed']);
+  for (const k of Object.keys(cfg)) if (!known.has(k)) bad(`unknown config field "${k}"`, `known fields: ${[...known].join(', ')}`);
+  const get = <K extends keyof QuantConfig>(k: K): unknown => (cfg[k] === undefined ? d[k] : cfg[k]);
+
+  const out: QuantConfig = {
+    version: 1,
+    weightBits: oneOf('weightBits', get('weightBits'), WEIGHT_BITS),
+    activationBits: oneOf('activationBits', get('activationBits'), ACT_BITS, '4, 8, 32 (float)'),
+    perChannel: oneOf('perChannel', get('perChannel'), [true, false]),
+    rounding: oneOf('rounding', get('rounding'), ['adaptive', 'nearest'] as const),
+    activationObserver: oneOf('activationObserver', get('activationObserver'), ['minmax', 'percentile', 'mse'] as const),
+    percentile: num('percentile', get('percentile'), (n) => n > 50 && n <= 100, 'a number in (50, 100]'),
+    keepFirstLast8bit: oneOf('keepFirstLast8bit', get('keepFirstLast8bit'), [true, false]),
+    biasCorrection: oneOf('biasCorrection', get('biasCorrection'), [true, false]),
+    adaround: { ...d.adaround },
+    overrides: {},
+    seed: num('seed', get('seed'), (n) => Number.isInteger(n), 'an integer'),
+  };
+
+  const ar = cfg.adaround;
+  if (ar !== undefined) {
+    if (!isObj(ar)) bad('adaround must be an object');
+    const a = out.adaround;
+    for (const k of Object.keys(ar)) if (!(k in a)) bad(`unknown adaround field "${k}"`, `known: ${Object.keys(a).join(', ')}`);
+    const pick = (k: keyof AdaroundConfig) => (ar[k] === undefined ? a[k] : ar[k]);
+    a.iterations = num('adaround.iterations', pick('iterations'), (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'an integer in 0..1000000');
+    a.lr = num('adaround.lr', pick('lr'), (n) => n > 0 && n < 10, 'a number in (0, 10)');
+    a.lambda = num('adaround.lambda', pick('lambda'), (n) => n >= 0, 'a number >= 0');
+    a.betaStart = num('adaround.betaStart', pick('betaStart'), (n) => n > 0, 'a number > 0');
+    a.betaEnd = num('adaround.betaEnd', pick('betaEnd'), (n) => n > 0, 'a number > 0');
+    a.warmup = num('adaround.warmup', pick('warmup'), (n) => n >= 0 && n < 1, 'a number in [0, 1)');
+    a.maxSamples = num('adaround.maxSamples', pick('maxSamples'), (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  }
+
+  const ov = cfg.overrides;
+  if (ov !== undefined) {
+    if (!isObj(ov)) bad('overrides must be an object mapping layer names to settings');
+    const names = layerNames ? new Set(layerNames) : null;
+    for (const [layer, o] of Object.entries(ov)) {
+      if (names && !names.has(layer)) {
+        const few = layerNames!.slice(0, 5).join(', ') + (layerNames!.length > 5 ? `, ... (${layerNames!.length} in all)` : '');
+        bad(`override names layer "${layer}", which is not a quantizable layer of this model`, `known layers: ${few}`);
+      }
+      if (!isObj(o)) bad(`overrides["${layer}"] must be an object`);
+      for (const k of Object.keys(o)) if (!['weightBits', 'activationBits', 'float'].includes(k)) bad(`unknown field "${k}" in overrides["${layer}"]`, 'allowed: weightBits, activationBits, float');
+      const lo: LayerOverride = {};
+      if (o.weightBits !== undefined) lo.weightBits = oneOf(`overrides["${layer}"].weightBits`, o.weightBits, WEIGHT_BITS);
+      if (o.activationBits !== undefined) lo.activationBits = oneOf(`overrides["${layer}"].activationBits`, o.activationBits, ACT_BITS, '4, 8, 32 (float)');
+      if (o.float !== undefined) lo.float = oneOf(`overrides["${layer}"].float`, o.float, [true, false]);
+      out.overrides[layer] = lo;
+    }
+  }
+  return out;
+}
+
+/** Bits for one layer after overrides and the first/last rule; null = keep float. */
+export function layerBits(cfg: QuantConfig, layer: string, position: { first: boolean; last: boolean }): { weightBits: number; activationBits: number } | null {
+  const o = cfg.overrides[layer] ?? {};
+  if (o.float) return null;
+  let weightBits: number = cfg.weightBits;
+  if (cfg.keepFirstLast8bit && (position.first || position.last)) weightBits = 8;
+  return { weightBits: o.weightBits ?? weightBits, activationBits: o.activationBits ?? cfg.activationBits };
+}
