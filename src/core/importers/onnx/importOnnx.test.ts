@@ -180,3 +180,18 @@ describe('importOnnx tensor encodings', () => {
     expect(e.message).toContain('weights.bin');
   });
 });
+
+describe('importOnnx value info', () => {
+  it('keeps symbolic and unknown dims, drops initializers listed as graph inputs', () => {
+    const bytes = buildOnnxModel({
+      opset: 9,
+      inputs: [{ name: 'x', shape: ['batch', null, 4] }, { name: 'w', shape: [4] }],
+      outputs: [{ name: 'y', shape: ['batch', null, 4] }],
+      initializers: [{ name: 'w', dims: [4], data: [1, 2, 3, 4] }],
+      nodes: [{ opType: 'Mul', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    const g = importOnnx(bytes);
+    expect(g.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', null, 4] }]);
+    expect(g.outputs[0].shape).toEqual(['batch', null, 4]);
+  });
+});

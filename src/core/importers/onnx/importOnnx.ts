@@ -168,7 +168,9 @@ export function valueInfoFromProto(v: onnxProto.onnx.IValueInfoProto): ValueInfo
   if (tt?.shape) {
     shape = (tt.shape.dim ?? []).map((d): Dim => {
       if (d.dimParam) return d.dimParam;
-      if (d.dimValue !== undefined && d.dimValue !== null && d.value === 'dimValue') return longToNumber(d.dimValue as number);
+      // Decoded messages tell which oneof member is set; dimValue's default 0 sits on the prototype.
+      const which = (d as { value?: string }).value;
+      if (which === 'dimValue' || (which === undefined && Object.prototype.hasOwnProperty.call(d, 'dimValue'))) return longToNumber(d.dimValue as number);
       return null;
     });
   }
