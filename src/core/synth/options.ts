@@ -1,0 +1,135 @@
+import { LocalQuantError } from '../errors.js';
+
+/** How calibration images are obtained. */
+export type CalibrationMethod = 'bn-statistics' | 'prior-only' | 'noise' | 'user-images';
+
+export type LearningRateSchedule = 'cosine' | 'step' | 'constant';
+
+/** Per-channel normalization the model expects: normalized = (pixel / 255 - mean) / std. */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+/** ImageNet normalization, the usual convention (and that of the CIFAR-10 fixtures). Used for previews when none is given. */
+export const IMAGENET_NORMALIZATION: Normalization = {
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
+
+/**
+ * Settings of data-free image synthesis. Every field is optional; `DEFAULT_SYNTHESIS_OPTIONS` documents
+ * the defaults (chosen by bench/synth.ts on ResNet-20 / CIFAR-10: see the notes there).
+ */
+export interface SynthesisOptions {
+  /** Total images to produce; split into batches of `batchSize` (the last may be smaller). */
+  numImages: number;
+  /** Images optimized together; BN batch statistics are matched per batch. */
+  batchSize: number;
+  /** Adam steps per batch. */
+  steps: number;
+  /** Peak Adam learning rate (inputs are in normalized space, roughly unit scale). */
+  learningRate: number;
+  /** cosine: lr * (minFactor + (1-minFactor) * (1 + cos(pi t/T)) / 2); step: x0.1 at 50% and 75%; constant. */
+  lrSchedule: LearningRateSchedule;
+  /** Final learning rate as a fraction of the peak (cosine only). */
+  lrMinFactor: number;
+  /** Seed of the initial images, jitter and flips: same seed, same images (on one backend). */
+  seed: number;
+  /** Weight of the BN-statistics term. */
+  bnWeight: number;
+  /** Extra multiplier on the first BatchNorm's term (DeepInversion uses 10). */
+  firstBnMultiplier: number;
+  /** Weight of the input prior: per-channel batch mean 0 and std 1 in normalized space (ZeroQ). */
+  inputStatsWeight: number;
+  /** Weight of total variation (mean squared difference of neighbouring pixels). */
+  tvWeight: number;
+  /** Weight of the mean squared pixel value. */
+  l2Weight: number;
+  /** Random circular shift of up to this many pixels (each axis) before every step; 0 disables. */
+  jitter: number;
+  /** Random horizontal flip before every step. */
+  flip: boolean;
+  /** Emit a preview every this many steps (and at the last step); 0 disables previews. */
+  previewEvery: number;
+  /** How many images of the batch a preview shows. */
+  previewCount: number;
+  /**
+   * The model's input normalization. When given, pixels are kept inside the valid range
+   * [(0 - mean) / std, (1 - mean) / std] after each step (when `clampToPixelRange`), and previews use it.
+   * When absent, previews assume ImageNet normalization and nothing is clamped.
+   */
+  normalization?: Normalization;
+  clampToPixelRange: boolean;
+  /** Image height/width when the model's input leaves them symbolic. */
+  imageSize?: [number, number];
+}
+
+export const DEFAULT_SYNTHESIS_OPTIONS: Readonly<SynthesisOptions> = Object.freeze({
+  numImages: 256,
+  batchSize: 64,
+  steps: 200,
+  learningRate: 0.25,
+  lrSchedule: 'cosine',
+  lrMinFactor: 0.05,
+  seed: 0,
+  bnWeight: 1,
+  firstBnMultiplier: 1,
+  inputStatsWeight: 1,
+  tvWeight: 1e-3,
+  l2Weight: 1e-5,
+  jitter: 2,
+  flip: true,
+  previewEvery: 10,
+  previewCount: 8,
+  clampToPixelRange: true,
+});
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new LocalQuantError('BAD_CONFIG', `Invalid synthesis setting: ${what}.`);
+}
+
+/** Defaults filled in and every value checked (BAD_CONFIG names the bad one). */
+export function resolveSynthesisOptions(opts: Partial<SynthesisOptions> = {}): SynthesisOptions {
+  const o: SynthesisOptions = { ...DEFAULT_SYNTHESIS_OPTIONS, ...stripUndefined(opts) };
+  const posInt = (v: number) => Number.isInteger(v) && v > 0;
+  const nonNeg = (v: number) => Number.isFinite(v) && v >= 0;
+  check(posInt(o.numImages), `numImages must be a positive integer (got ${o.numImages})`);
+  check(posInt(o.batchSize), `batchSize must be a positive integer (got ${o.batchSize})`);
+  check(Number.isInteger(o.steps) && o.steps >= 0, `steps must be a non-negative integer (got ${o.steps})`);
+  check(Number.isFinite(o.learningRate) && o.learningRate > 0, `learningRate must be > 0 (got ${o.learningRate})`);
+  check(['cosine', 'step', 'constant'].includes(o.lrSchedule), `lrSchedule must be cosine, step or constant (got ${o.lrSchedule})`);
+  check(o.lrMinFactor >= 0 && o.lrMinFactor <= 1, `lrMinFactor must be in [0, 1] (got ${o.lrMinFactor})`);
+  check(Number.isInteger(o.seed), `seed must be an integer (got ${o.seed})`);
+  for (const k of ['bnWeight', 'firstBnMultiplier', 'inputStatsWeight', 'tvWeight', 'l2Weight'] as const) {
+    check(nonNeg(o[k]), `${k} must be >= 0 (got ${o[k]})`);
+  }
+  check(Number.isInteger(o.jitter) && o.jitter >= 0, `jitter must be a non-negative integer (got ${o.jitter})`);
+  check(Number.isInteger(o.previewEvery) && o.previewEvery >= 0, `previewEvery must be a non-negative integer`);
+  check(Number.isInteger(o.previewCount) && o.previewCount >= 0, `previewCount must be a non-negative integer`);
+  if (o.normalization) {
+    const { mean, std } = o.normalization;
+    check(mean.length > 0 && mean.length === std.length, 'normalization mean and std need one value per channel');
+    check(std.every((s) => Number.isFinite(s) && s > 0), 'normalization std values must be > 0');
+    check(mean.every((m) => Number.isFinite(m)), 'normalization mean values must be numbers');
+  }
+  if (o.imageSize) check(o.imageSize.length === 2 && o.imageSize.every(posInt), 'imageSize must be [height, width]');
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Learning rate at `step` (0-based) of `steps`. */
+export function learningRateAt(o: Pick<SynthesisOptions, 'learningRate' | 'lrSchedule' | 'lrMinFactor'>, step: number, steps: number): number {
+  const t = steps <= 1 ? 0 : step / (steps - 1);
+  switch (o.lrSchedule) {
+    case 'constant':
+      return o.learningRate;
+    case 'step':
+      return o.learningRate * (t < 0.5 ? 1 : t < 0.75 ? 0.1 : 0.01);
+    case 'cosine':
+      return o.learningRate * (o.lrMinFactor + ((1 - o.lrMinFactor) * (1 + Math.cos(Math.PI * t))) / 2);
+  }
+}

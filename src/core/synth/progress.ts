@@ -1,0 +1,48 @@
+/** Typed progress of image synthesis, as a worker posts it and the UI / CLI show it. */
+
+export interface PreviewImage {
+  width: number;
+  height: number;
+  /** width * height * 4 bytes, de-normalized with the model's mean/std and clipped to 0..255. */
+  rgba: Uint8ClampedArray;
+}
+
+/** Summary of the per-layer BN losses at one step (unweighted, each divided by its channel count). */
+export interface PerLayerLossSummary {
+  min: number;
+  max: number;
+  mean: number;
+  /** Node name of the BatchNorm whose statistics are matched worst. */
+  worst: string;
+}
+
+export interface SynthStepEvent {
+  type: 'synth-step';
+  version: 1;
+  /** 0-based batch index and the number of batches. */
+  batch: number;
+  batches: number;
+  /** 0-based step within the batch and the number of steps per batch. */
+  step: number;
+  steps: number;
+  /** The optimized objective at this step (with jitter/flip applied). */
+  loss: number;
+  /** Unweighted sum over BN layers of (||mean - mu||^2 + ||std - sigma||^2) / channels. */
+  bnLoss: number;
+  /** The weighted image-prior terms (input mean/std, total variation, L2). */
+  priorLoss: number;
+  /** Absent when the model has no BatchNorm (prior-only synthesis). */
+  perLayer?: PerLayerLossSummary;
+}
+
+export interface SynthPreviewEvent {
+  type: 'synth-preview';
+  version: 1;
+  batch: number;
+  step: number;
+  images: PreviewImage[];
+}
+
+export type SynthProgressEvent = SynthStepEvent | SynthPreviewEvent;
+
+export type SynthProgressCallback = (event: SynthProgressEvent) => void;
