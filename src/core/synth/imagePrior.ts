@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Normalization } from './options.js';
+import { pixelRange } from './pixelRange.js';
 
 /** Weights of the image prior (see SynthesisOptions). */
 export interface ImagePriorWeights {
@@ -85,19 +86,6 @@ export function augment(x: tf.Tensor4D, a: Augmentation): tf.Tensor4D {
     if (a.flip) y = tf.reverse(y, 3);
     return y === x ? tf.clone(x) : y;
   });
-}
-
-/** Per-channel [lo, hi] of valid pixels (0..1 before normalization), in normalized space. */
-export function pixelRange(norm: Normalization, channels: number): { lo: number[]; hi: number[] } {
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (let c = 0; c < channels; c++) {
-    const m = norm.mean[c % norm.mean.length];
-    const s = norm.std[c % norm.std.length];
-    lo.push((0 - m) / s);
-    hi.push((1 - m) / s);
-  }
-  return { lo, hi };
 }
 
 /** Clamp an NCHW batch to the valid pixel range of each channel. */
