@@ -19,7 +19,7 @@ interface Case {
   name: string;
   x: [number, number, number, number];
   w: [number, number, number, number];
-  strides: number;
+  strides: number | [number, number];
   dilations: number;
   pad: 'same' | 'valid' | number[][];
   depthwise?: boolean;
@@ -81,11 +81,16 @@ const cases: Case[] = [
   { name: '1x1', x: [2, 5, 5, 6], w: [1, 1, 6, 4], strides: 1, dilations: 1, pad: 'valid' },
   { name: '1x1 stride 2', x: [2, 8, 7, 6], w: [1, 1, 6, 4], strides: 2, dilations: 1, pad: 'same' },
   { name: '5x5 stride 2 large pad', x: [1, 11, 11, 2], w: [5, 5, 2, 3], strides: 2, dilations: 1, pad: 'same' },
+  { name: 'strides [1,2] same', x: [2, 7, 8, 3], w: [3, 3, 3, 2], strides: [1, 2], dilations: 1, pad: 'same' },
+  { name: 'stride 3, 5x5', x: [1, 10, 11, 2], w: [5, 5, 2, 3], strides: 3, dilations: 1, pad: 'same' },
+  { name: 'pads larger than the kernel', x: [1, 6, 6, 2], w: [3, 3, 2, 2], strides: 1, dilations: 1, pad: [[0, 0], [3, 4], [0, 3], [0, 0]] },
+  { name: 'stride 2, pads larger than the kernel', x: [1, 6, 7, 2], w: [3, 3, 2, 2], strides: 2, dilations: 1, pad: [[0, 0], [0, 4], [3, 1], [0, 0]] },
   { name: 'depthwise m1 same', x: [2, 8, 8, 4], w: [3, 3, 4, 1], strides: 1, dilations: 1, pad: 'same', depthwise: true },
   { name: 'depthwise m2 same', x: [2, 8, 8, 3], w: [3, 3, 3, 2], strides: 1, dilations: 1, pad: 'same', depthwise: true },
   { name: 'depthwise m2 stride 2 odd', x: [2, 7, 9, 3], w: [3, 3, 3, 2], strides: 2, dilations: 1, pad: 'same', depthwise: true },
   { name: 'depthwise m1 stride 2 valid', x: [1, 9, 8, 4], w: [3, 3, 4, 1], strides: 2, dilations: 1, pad: 'valid', depthwise: true },
   { name: 'depthwise explicit pad', x: [1, 7, 6, 2], w: [3, 3, 2, 2], strides: 1, dilations: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]], depthwise: true },
+  { name: 'depthwise m3 strides [2,1] 5x3', x: [1, 9, 6, 2], w: [5, 3, 2, 3], strides: [2, 1], dilations: 1, pad: 'same', depthwise: true },
   { name: 'depthwise dilation 2', x: [2, 9, 9, 3], w: [3, 3, 3, 2], strides: 1, dilations: 2, pad: 'same', depthwise: true },
 ];
 

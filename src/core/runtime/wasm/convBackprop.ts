@@ -76,16 +76,52 @@ function padForInputGrad(ks: KernelScope, up: tf.TensorInfo, L: Layout): { src: 
   return { src, pads };
 }
 
+/** Applies a spatially flipped (sub-)kernel to a gradient with explicit pads: [N,rows,cols,Cin]. */
+type FlippedConv = (src: tf.TensorInfo, flipped: tf.TensorInfo, pads: Pads4) => tf.TensorInfo;
+
+/**
+ * Input gradient. With stride 1 (or dilation > 1) it is one stride-1 conv of the (zero-upsampled) gradient.
+ * With stride s > 1 (dilation 1) the zero-upsampled conv would waste (s^2-1)/s^2 of its work, so we split
+ * it by output phase: rows iy = a*s + r - padTop only see the taps k = r, r+s, ..., which is a plain conv of
+ * dy with that sub-kernel; the s*s phase results are then interleaved (concat + reshape) and cropped.
+ */
+function inputGrad(ks: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, L: Layout, cin: number, apply: FlippedConv): tf.TensorInfo {
+  if ((L.sh === 1 && L.sw === 1) || L.dh !== 1 || L.dw !== 1) {
+    const { src, pads } = padForInputGrad(ks, upsample(ks, dy, L), L);
+    return apply(src, ks.reverse(filter, [0, 1]), pads);
+  }
+  const a = Math.ceil((L.top + L.h) / L.sh), b = Math.ceil((L.left + L.w) / L.sw);
+  const dyc = ks.slice(dy, [0, 0, 0, 0], [L.n, Math.min(L.ho, a), Math.min(L.wo, b), dy.shape[3]]);
+  const [fh, fw, f2, f3] = filter.shape;
+  const columns: tf.TensorInfo[] = [];
+  for (let rw = 0; rw < L.sw; rw++) {
+    const rows: tf.TensorInfo[] = [];
+    for (let rh = 0; rh < L.sh; rh++) {
+      const kh = rh < fh ? Math.ceil((fh - rh) / L.sh) : 0, kw = rw < fw ? Math.ceil((fw - rw) / L.sw) : 0;
+      let z: tf.TensorInfo;
+      if (kh === 0 || kw === 0) {
+        z = ks.call('Fill', {}, { shape: [L.n, a, b, cin], value: 0, dtype: 'float32' });
+      } else {
+        const sub = ks.stridedSlice(filter, [rh, rw, 0, 0], [fh, fw, f2, f3], [L.sh, L.sw, 1, 1]);
+        const pads: Pads4 = [[0, 0], [kh - 1, a - dyc.shape[1]], [kw - 1, b - dyc.shape[2]], [0, 0]];
+        z = apply(dyc, ks.reverse(sub, [0, 1]), pads);
+      }
+      rows.push(ks.reshape(z, [L.n, a, 1, b, 1, cin]));
+    }
+    columns.push(ks.concat(rows, 2));
+  }
+  const full = ks.reshape(ks.concat(columns, 4), [L.n, a * L.sh, b * L.sw, cin]);
+  return ks.slice(full, [0, L.top, L.left, 0], [L.n, L.h, L.w, cin]);
+}
+
 export function conv2dBackpropInput(
   backend: tf.KernelBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: number[], g: ConvGeometry,
 ): tf.TensorInfo {
   const ks = new KernelScope(backend);
   const L = layout(inputShape, filter.shape, g, false);
-  const { src, pads } = padForInputGrad(ks, upsample(ks, dy, L), L);
-  // [fh,fw,Cin,Cout] -> flipped [fh,fw,Cout,Cin]
-  const wT = ks.transpose(ks.reverse(filter, [0, 1]), [0, 1, 3, 2]);
-  const dx = ks.conv2d(src, wT, [1, 1], [L.dh, L.dw], pads);
-  return ks.release(dx);
+  // flipped [kh,kw,Cin,Cout] -> [kh,kw,Cout,Cin]: a forward conv from Cout back to Cin channels
+  const apply: FlippedConv = (src, flipped, pads) => ks.conv2d(src, ks.transpose(flipped, [0, 1, 3, 2]), [1, 1], [L.dh, L.dw], pads);
+  return ks.release(inputGrad(ks, dy, filter, L, inputShape[3], apply));
 }
 
 export function conv2dBackpropFilter(
@@ -109,12 +145,14 @@ export function depthwiseBackpropInput(
 ): tf.TensorInfo {
   const ks = new KernelScope(backend);
   const L = layout(inputShape, filter.shape, g, true);
-  const [fh, fw, c, m] = filter.shape;
-  const { src, pads } = padForInputGrad(ks, upsample(ks, dy, L), L);
-  const wF = ks.reshape(ks.reverse(filter, [0, 1]), [fh, fw, c * m, 1]);
-  const dxm = ks.depthwiseConv2d(src, wF, [1, 1], [L.dh, L.dw], pads); // [N,H,W,C*M]
-  if (m === 1) return ks.release(dxm);
-  return ks.release(ks.sum(ks.reshape(dxm, [L.n, L.h, L.w, c, m]), [4]));
+  const [, , c, m] = filter.shape;
+  // flipped [kh,kw,C,M] as a multiplier-1 depthwise filter over the C*M gradient channels, then sum over M
+  const apply: FlippedConv = (src, flipped, pads) => {
+    const [kh, kw] = flipped.shape;
+    const out = ks.depthwiseConv2d(src, ks.reshape(flipped, [kh, kw, c * m, 1]), [1, 1], [L.dh, L.dw], pads);
+    return m === 1 ? out : ks.sum(ks.reshape(out, [...out.shape.slice(0, 3), c, m]), [4]);
+  };
+  return ks.release(inputGrad(ks, dy, filter, L, c, apply));
 }
 
 /** Per kernel tap: a strided window of x times dy, summed over batch and space (memory-bound, like the op). */
