@@ -15,7 +15,9 @@
  */
 import onnxProto from 'onnx-proto';
 import type { DType, Dim, TensorData, TypedArray } from '../ir/types.js';
-import { ONNX_DTYPE } from '../exporters/onnx/dataTypes.js';
+import { ONNX_DTYPE, irVersionForOpset } from '../exporters/onnx/dataTypes.js';
+
+export { irVersionForOpset };
 import { encodeRawData, floatToHalfBits, tensorToProto } from '../exporters/onnx/tensorEncoding.js';
 
 const { onnx } = onnxProto;
@@ -80,18 +82,6 @@ export interface BuilderModel {
   /** Extra opset imports, e.g. [{domain: 'com.microsoft', version: 1}]. */
   extraOpsets?: { domain: string; version: number }[];
   graphName?: string;
-}
-
-/** IR version released with each opset (ORT rejects a model whose IR version is too old for its opset). */
-export function irVersionForOpset(opset: number): number {
-  if (opset >= 21) return 10;
-  if (opset >= 19) return 9;
-  if (opset >= 15) return 8;
-  if (opset >= 12) return 7;
-  if (opset === 11) return 6;
-  if (opset === 10) return 5;
-  if (opset === 9) return 4;
-  return 3;
 }
 
 /** Serialized ModelProto bytes. Initializers with `external` need buildOnnxModelWithExternal. */

@@ -31,3 +31,15 @@ export const ONNX_DTYPE_NAMES: Record<number, string> = {
 export function dtypeFromOnnx(n: number): DType | undefined {
   return BY_NUMBER.get(n);
 }
+
+/** IR version released with each opset (ORT rejects a model whose IR version is too old for its opset). */
+export function irVersionForOpset(opset: number): number {
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 15) return 8;
+  if (opset >= 12) return 7;
+  if (opset === 11) return 6;
+  if (opset === 10) return 5;
+  if (opset === 9) return 4;
+  return 3;
+}
