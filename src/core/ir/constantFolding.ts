@@ -1,11 +1,11 @@
 import { dtypeFromOnnx } from '../exporters/onnx/dataTypes.js';
 import { topologicalOrder } from './graph.js';
-import { broadcastShapes, knownShape, reshapeTarget, shapeRange, sliceRanges, unsqueezeShape } from './shapeInference.js';
+import { broadcastShapes, knownShape, reshapeTarget, shapeRange, sliceRanges, splitSizes, unsqueezeShape } from './shapeInference.js';
 import type { DType, Graph, Node, TensorData, TypedArray } from './types.js';
 
 /**
  * Evaluates, in plain JS, the nodes whose result is known before any input arrives: the shape arithmetic
- * exporters emit (Shape of a value with an inferred shape, Gather, Unsqueeze, Squeeze, Concat,
+ * exporters emit (Shape of a value with an inferred shape, Gather, Unsqueeze, Squeeze, Concat, Split,
  * ConstantOfShape, Cast, Slice, integer Add/Sub/Mul/Div) and Reshape/Identity of constants. Their outputs
  * become initializers; nodes and initializers nothing reads any more are removed.
  * Run inferShapes first so that Shape nodes can fold. Returns the number of nodes folded.
@@ -15,10 +15,12 @@ export function foldConstants(graph: Graph): number {
   let folded = 0;
   const keep: Node[] = [];
   for (const node of topologicalOrder(graph)) {
-    const result = node.outputs.length === 1 && !outputNames.has(node.outputs[0]) ? evaluate(node, graph) : undefined;
-    if (result) {
-      graph.initializers.set(node.outputs[0], result);
-      graph.valueInfo.set(node.outputs[0], { name: node.outputs[0], dtype: result.dtype, shape: result.dims.slice() });
+    const results = node.outputs.some((o) => !o || outputNames.has(o)) ? undefined : evaluateAll(node, graph);
+    if (results) {
+      node.outputs.forEach((o, k) => {
+        graph.initializers.set(o, results[k]);
+        graph.valueInfo.set(o, { name: o, dtype: results[k].dtype, shape: results[k].dims.slice() });
+      });
       folded++;
     } else keep.push(node);
   }
@@ -73,6 +75,28 @@ function allocLike(dtype: DType, n: number): TypedArray {
 }
 
 const int64 = (values: number[], dims = [values.length]): TensorData => ({ dtype: 'int64', dims, data: Int32Array.from(values) });
+
+function evaluateAll(node: Node, graph: Graph): TensorData[] | undefined {
+  if (node.opType === 'Split') {
+    const x = graph.initializers.get(node.inputs[0]);
+    const split = node.inputs[1] ? graph.initializers.get(node.inputs[1]) : undefined;
+    if (!x || (node.inputs[1] && !split)) return undefined;
+    const axis = normAxis((node.attrs.axis as number | undefined) ?? 0, x.dims.length);
+    const sizes = splitSizes(x.dims[axis], node.outputs.length, split ? Array.from(split.data) : undefined, node.attrs.num_outputs as number | undefined);
+    let start = 0;
+    return sizes.map((size) => {
+      const ranges = x.dims.map((d) => ({ start: 0, step: 1, count: d }));
+      ranges[axis] = { start, step: 1, count: size };
+      start += size;
+      return slice(x, ranges);
+    });
+  }
+  if (node.outputs.length !== 1) return undefined;
+  const r = evaluate(node, graph);
+  return r ? [r] : undefined;
+}
+
+const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 function evaluate(node: Node, graph: Graph): TensorData | undefined {
   const inits = graph.initializers;
