@@ -16,6 +16,8 @@ export interface SrcTensor {
   forms: Map<string, string>;
   /** Value as a host array, when known at import time (constants and shape computations). */
   constValue?: TensorData;
+  /** A 1-D int vector partly known at import time (a Shape with an unknown batch size): null = unknown. */
+  partial?: (number | null)[];
 }
 
 export const NCHW_FROM_NHWC = [0, 3, 1, 2];
