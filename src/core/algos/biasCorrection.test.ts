@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { biasShift, correctedBias } from './biasCorrection';
+
+describe('bias correction', () => {
+  it('linear layer: corrected output mean equals the float mean', () => {
+    // W 2x3, W~ rounded; inputs with mean m
+    const w = new Float32Array([0.12, -0.31, 0.55, 0.9, 0.04, -0.2]);
+    const wq = new Float32Array([0.1, -0.3, 0.6, 0.9, 0.0, -0.2]);
+    const xs = [
+      [1, 2, 3],
+      [3, 0, 1],
+      [2, 4, -1],
+    ];
+    const mean = new Float32Array([2, 2, 1]);
+    const shift = biasShift({ weights: w, quantWeights: wq, cOut: 2, kernelSize: 1, inputMean: mean });
+    // hand: row0 (W~-W) = [-0.02, 0.01, 0.05] . [2,2,1] = 0.03; row1 = [0, -0.04, 0] . m = -0.08
+    expect(shift[0]).toBeCloseTo(0.03, 6);
+    expect(shift[1]).toBeCloseTo(-0.08, 6);
+    const b = correctedBias(new Float32Array([1, -1]), shift);
+    for (let o = 0; o < 2; o++) {
+      let mf = 0;
+      let mq = 0;
+      for (const x of xs) {
+        for (let i = 0; i < 3; i++) {
+          mf += (w[o * 3 + i] * x[i]) / 3;
+          mq += (wq[o * 3 + i] * x[i]) / 3;
+        }
+      }
+      expect(mq + b[o]).toBeCloseTo(mf + [1, -1][o], 5);
+    }
+  });
+  it('conv: uses the kernel sum per input channel, and groups', () => {
+    // C_out=2, C_in=2, groups=2, kernel 2 taps: each output sees one channel
+    const w = new Float32Array([1, 1, 2, 2]);
+    const wq = new Float32Array([1.5, 1, 2, 1]);
+    const s = biasShift({ weights: w, quantWeights: wq, cOut: 2, kernelSize: 2, inputMean: new Float32Array([10, 100]), groups: 2 });
+    expect(Array.from(s)).toEqual([5, -100]);
+    const q = biasShift({ weights: w, quantWeights: w, cOut: 2, kernelSize: 2, inputMean: new Float32Array([1, 1]), quantInputMean: new Float32Array([2, 3]), groups: 2 });
+    expect(Array.from(q)).toEqual([2, 8]); // W (E[x~]-E[x]): [1,1].1, [2,2].2
+    expect(Array.from(correctedBias(undefined, s))).toEqual([-5, 100]);
+  });
+});
