@@ -176,3 +176,27 @@ export function valueInfoFromProto(v: onnxProto.onnx.IValueInfoProto): ValueInfo
   }
   return { name: v.name ?? '', dtype, shape };
 }
+
+/**
+ * The external data files an ONNX model refers to (its initializers' `location`s), so that a caller
+ * reading from disk can fetch just those. Empty when the bytes do not decode as a model.
+ */
+export function onnxExternalDataLocations(bytes: Uint8Array): string[] {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnxProto.onnx.ModelProto.decode(bytes);
+  } catch {
+    return [];
+  }
+  const locations = new Set<string>();
+  const visit = (tensors: onnxProto.onnx.ITensorProto[] | null | undefined) => {
+    for (const t of tensors ?? []) {
+      if (t.dataLocation !== onnxProto.onnx.TensorProto.DataLocation.EXTERNAL) continue;
+      const loc = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
+      if (loc) locations.add(loc);
+    }
+  };
+  visit(model.graph?.initializer);
+  for (const n of model.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) visit([a.t]);
+  return [...locations];
+}

@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { cifarFixture } from '../../src/core/testing/fixtures.js';
+import { buildOnnxModelWithExternal } from '../../src/core/testing/onnxBuilder.js';
+import { readModelFiles } from '../lib/readModelFiles.js';
+import { run } from './inspect.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'lq-inspect-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function capture(argv: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    return { code: await run(argv), out: lines.join('\n') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('localquant inspect', () => {
+  it('prints format, shapes, op counts, parameters, BatchNorms and size for resnet20_bn.onnx', async () => {
+    const { code, out } = await capture([cifarFixture('resnet20_bn.onnx')]);
+    expect(code).toBe(0);
+    expect(out).toContain('resnet20_bn.onnx: ONNX model (opset 13, pytorch 1.13.0), 1,104,162 bytes');
+    expect(out).toMatch(/input\s+float32 \[N, 3, 32, 32\]/);
+    expect(out).toMatch(/logits\s+float32 \[N, 10\]/);
+    expect(out).toMatch(/BatchNormalization\s+19/);
+    expect(out).toContain('Parameters: 269,722');
+    expect(out).toContain('BatchNorm layers: 19');
+  });
+
+  it('--json prints the ModelSummary', async () => {
+    const { out } = await capture([cifarFixture('resnet20_folded.onnx'), '--json']);
+    const s = JSON.parse(out);
+    expect(s.batchNormCount).toBe(0);
+    expect(s.opCounts.Conv).toBe(19);
+    expect(s.sizeBytes).toBe(1_088_465);
+  });
+
+  it('reads external data files named by the model, and only those', async () => {
+    const { model, externalFiles } = buildOnnxModelWithExternal({
+      inputs: [{ name: 'x', shape: [1, 4] }],
+      outputs: [{ name: 'y', shape: [1, 4] }],
+      initializers: [{ name: 'w', dims: [4], data: [1, 2, 3, 4], external: { location: 'w.bin' } }],
+      nodes: [{ opType: 'Mul', inputs: ['x', 'w'], outputs: ['y'] }],
+    });
+    writeFileSync(join(tmp, 'm.onnx'), model);
+    writeFileSync(join(tmp, 'w.bin'), externalFiles.get('w.bin')!);
+    writeFileSync(join(tmp, 'unrelated.bin'), new Uint8Array(10));
+    expect(readModelFiles(join(tmp, 'm.onnx')).map((f) => f.name)).toEqual(['m.onnx', 'w.bin']);
+    const { out } = await capture([join(tmp, 'm.onnx'), '--json']);
+    expect(JSON.parse(out).parameterCount).toBe(4);
+    expect(JSON.parse(out).sizeBytes).toBe(model.length + 16);
+  });
+
+  it('runs as `npx localquant inspect` and fails with exit 1 and a message on a non-model', () => {
+    const cli = resolve(__dirname, '../localquant.mjs');
+    const ok = spawnSync(process.execPath, [cli, 'inspect', cifarFixture('resnet20_bn.onnx')], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('Parameters: 269,722');
+    writeFileSync(join(tmp, 'notes.onnx'), '{"not": "a model"}');
+    const bad = spawnSync(process.execPath, [cli, 'inspect', join(tmp, 'notes.onnx')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('is not an ONNX model: it is JSON text');
+  });
+});
