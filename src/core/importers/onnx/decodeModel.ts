@@ -39,9 +39,10 @@ function decodeError(e: unknown, bytes: Uint8Array, fileName: string): LocalQuan
   const range = /index out of range: (\d+) \+ (\d+) > (\d+)/.exec(msg);
   if (range) {
     const [pos, need, len] = range.slice(1).map(Number);
+    const detail = pos >= len ? 'the data ends in the middle of a field' : `a field there needs ${need} bytes but only ${len - pos} remain`;
     return new LocalQuantError(
       'TRUNCATED',
-      `${fileName} looks like an ONNX model, but protobuf decoding stopped at byte ${pos} of ${len}: a field needs ${need} more bytes than the file has, so the file is probably truncated (incomplete download or copy).`,
+      `${fileName} looks like an ONNX model, but protobuf decoding stopped at byte ${pos} of ${len}: ${detail}, so the file is probably truncated (incomplete download or copy).`,
       'Download or copy the model again and check its size.',
     );
   }

@@ -102,6 +102,10 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
 }
 
 function defaultOpset(model: onnxProto.onnx.ModelProto): number {
+  if ((model.opsetImport ?? []).length === 0) {
+    // Exporters write opset_import after the graph, so a file cut right after the graph lacks it.
+    throw new LocalQuantError('TRUNCATED', 'The model declares no ONNX opset: the file is probably truncated, or was not written completely.', 'Export or download the model again.');
+  }
   const entry = (model.opsetImport ?? []).find((o) => DEFAULT_DOMAINS.has(o.domain ?? ''));
   const opset = entry ? longToNumber(entry.version as number) : 0;
   if (opset < MIN_ONNX_OPSET || opset > MAX_ONNX_OPSET) {
