@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DType } from '../../ir/types.js';
+import { attrInt, normAxis, unsupported } from './attrs.js';
+import { heldAxis } from './layout.js';
+import type { HeldValue, OpContext, OpSpec } from './types.js';
+
+/**
+ * QuantizeLinear / DequantizeLinear (per tensor or per axis), to run QDQ models: round half to even and
+ * saturate like ONNX. Integer codes are held as int32 tensors.
+ */
+
+const RANGES: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255],
+  int8: [-128, 127],
+  uint16: [0, 65535],
+  int16: [-32768, 32767],
+  int4: [-8, 7],
+  uint4: [0, 15],
+  int32: [-2147483648, 2147483647],
+};
+
+const ONNX_TO_DTYPE: Record<number, DType> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 21: 'uint4', 22: 'int4' };
+
+/** x / scale rounded half to even (banker's rounding), in tensor ops. */
+export function roundHalfEven(v: tf.Tensor): tf.Tensor {
+  const r = tf.floor(tf.add(v, 0.5));
+  const tie = tf.equal(tf.sub(r, v), 0.5);
+  const odd = tf.equal(tf.sub(r, tf.mul(tf.floor(tf.div(r, 2)), 2)), 1);
+  return tf.where(tf.logicalAnd(tie, odd), tf.sub(r, 1), r);
+}
+
+/** Scale / zero point shaped to broadcast against the held value (per-axis along `axis`). */
+function param(ctx: OpContext, i: number, rank: number, nhwc: boolean): tf.Tensor {
+  const t = tf.cast(ctx.plain(i), 'float32');
+  if (t.rank === 0 || t.size === 1) return tf.reshape(t, []);
+  if (attrInt(ctx.node, 'block_size', 0) > 0) throw unsupported(ctx.node, 'blocked quantization');
+  const axis = heldAxis(normAxis(attrInt(ctx.node, 'axis', 1), rank), nhwc && rank === 4);
+  const shape = new Array(rank).fill(1);
+  shape[axis] = t.size;
+  return tf.reshape(t, shape);
+}
+
+function quantizeLinear(ctx: OpContext): HeldValue[] {
+  const x = ctx.held(0);
+  const rank = x.tensor.rank;
+  const zpKnown = ctx.has(2) ? ctx.known(2) : undefined;
+  const outAttr = attrInt(ctx.node, 'output_dtype', 0);
+  const dtype: DType = zpKnown?.dtype ?? (outAttr ? ONNX_TO_DTYPE[outAttr] : undefined) ?? 'uint8';
+  const range = RANGES[dtype];
+  if (!range) throw unsupported(ctx.node, `quantizing to ${dtype}`);
+  const scale = param(ctx, 1, rank, x.nhwc);
+  let q = roundHalfEven(tf.div(tf.cast(x.tensor, 'float32'), scale));
+  if (ctx.has(2)) q = tf.add(q, param(ctx, 2, rank, x.nhwc));
+  q = tf.clipByValue(q, range[0], range[1]);
+  return [{ tensor: tf.cast(q, 'int32'), nhwc: x.nhwc }];
+}
+
+function dequantizeLinear(ctx: OpContext): HeldValue[] {
+  const x = ctx.held(0);
+  const rank = x.tensor.rank;
+  let v = tf.cast(x.tensor, 'float32');
+  if (ctx.has(2)) v = tf.sub(v, param(ctx, 2, rank, x.nhwc));
+  return [{ tensor: tf.mul(v, param(ctx, 1, rank, x.nhwc)), nhwc: x.nhwc }];
+}
+
+export const QUANTIZE_OPS: Record<string, OpSpec> = {
+  QuantizeLinear: { run: quantizeLinear },
+  DequantizeLinear: { run: dequantizeLinear },
+};
