@@ -164,10 +164,11 @@ function checkReferences(
   for (const o of outputs) if (!available.has(o.name)) throw missing(o.name, `Graph output '${o.name}'`);
 }
 
+/** float16/bfloat16 values are float32 in the IR, like their initializers. */
 export function valueInfoFromProto(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   const tt = v.type?.tensorType;
   const elemType = tt?.elemType ?? 0;
-  const dtype = elemType === 16 ? 'float32' : (dtypeFromOnnx(elemType) ?? 'float32');
+  const dtype = elemType === 10 || elemType === 16 ? 'float32' : (dtypeFromOnnx(elemType) ?? 'float32');
   let shape: Dim[] | null = null;
   if (tt?.shape) {
     shape = (tt.shape.dim ?? []).map((d): Dim => {

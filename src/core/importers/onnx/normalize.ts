@@ -105,6 +105,10 @@ export function normalizeNode(node: Node, ctx: NormalizeContext): Node[] {
       node.attrs = {};
       dropOutputs(node, 1, ctx);
       break;
+    case 'Cast':
+      // float16 tensors are widened to float32 at import, so a cast to float16 becomes one to float32.
+      if (node.attrs.to === 10 || node.attrs.to === 16) node.attrs.to = 1;
+      break;
     case 'Softmax':
       if (opset < 13) return legacySoftmax(node, ctx);
       node.attrs.axis ??= -1;

@@ -7,7 +7,8 @@
  *  - Constant: gone; its value is an initializer named after its output.
  *  - Clip: min and max are inputs 1 and 2 ('' when absent), never attributes (opset < 11 attrs moved).
  *  - Slice: starts, ends, axes, steps are inputs (opset < 10 attrs moved to int64 initializers).
- *  - Pad: pads is input 1, constant_value input 2 (opset < 11 attrs moved); `mode` stays an attribute.
+ *  - Pad: pads is input 1, constant_value input 2 (opset < 11 attrs moved); `mode` stays an attribute;
+ *    an opset-18 `axes` input 3 is kept when the file has one.
  *  - Squeeze / Unsqueeze: axes is input 1 (opset < 13 attr moved).
  *  - ReduceMean / ReduceSum: axes is the ints attribute `axes` (a constant axes input, as opset 13 ReduceSum
  *    and opset 18 ReduceMean have it, is moved to the attribute); no `axes` = all axes (unless
@@ -22,7 +23,8 @@
  *  - Dropout: one output, one input (inference: identity); mask output must be unused.
  *  - Softmax opset < 13 (flattens to 2-D at `axis`): becomes Shape + Flatten(axis) + Softmax(axis=1) +
  *    Reshape back, which is exact; opset 13+ Softmax is kept (axis default -1 made explicit).
- *  - Cast: `to` is the ONNX TensorProto data type number.
+ *  - Cast: `to` is the ONNX TensorProto data type number; to FLOAT16/BFLOAT16 becomes to FLOAT (1), as
+ *    float16 tensors, inputs and outputs are float32 in the IR.
  *  - Conv / pools: auto_pad kept as given (shape inference and the executor resolve it).
  * Attributes are numbers, number[], string or TensorData; the ONNX writer tells INT from FLOAT with the
  * table in exporters/onnx/attributeSchema.ts.
