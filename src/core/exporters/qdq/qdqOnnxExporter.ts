@@ -1,0 +1,212 @@
+/**
+ * QDQ ONNX form of a quantized graph (what ONNX Runtime and TensorRT consume):
+ * - each quantized Conv/Gemm weight becomes an int8 (or int4, opset 21) initializer ->
+ *   DequantizeLinear (per output channel, `axis` = the weight's output-channel axis) -> the layer;
+ * - its bias becomes int32 with scale = input scale x weight scale (zero point 0) -> DequantizeLinear,
+ *   when the layer input is quantized; otherwise it stays float;
+ * - each quantized activation passes through QuantizeLinear -> DequantizeLinear (uint8 zero point when
+ *   unsigned, int8 when signed). Activations narrower than 8 bits: with `lowBitActivations: 'clip'`
+ *   (opset 13) a Clip to the grid's range before an 8-bit Q/DQ pair gives exactly the narrow grid;
+ *   with 'int4' (opset 21) the zero point is uint4/int4.
+ * Graph input/output names and shapes are kept: a quantized graph output is produced by its
+ * DequantizeLinear under the original name.
+ */
+import { LocalQuantError } from '../../errors.js';
+import { cloneGraph } from '../../ir/graph.js';
+import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
+import { qrange, roundHalfEven } from '../../quant/primitives.js';
+
+export interface QuantizedLayerPlan {
+  /** Name of the Conv / Gemm / MatMul node. */
+  node: string;
+  /** Integer weights in the float weight's own layout and dims (Conv: OIHW). */
+  weightCodes: Int8Array;
+  /** One scale per output channel (per-channel), or a single scale (per tensor). */
+  weightScales: Float32Array;
+  weightBits: number;
+  /** Output-channel axis of the weight (Conv 0, Gemm transB=0: 1); see quant/weightScale.ts. */
+  axis: number;
+  /** Float bias to use (e.g. after bias correction); default: the node's bias initializer. */
+  bias?: Float32Array;
+}
+
+export interface ActivationPlan {
+  scale: number;
+  zeroPoint: number;
+  bits: number;
+  signed: boolean;
+}
+
+export interface QuantizationPlan {
+  layers: QuantizedLayerPlan[];
+  /** Quantized activation values (graph inputs, layer outputs, ...) by value name. */
+  activations: Record<string, ActivationPlan>;
+}
+
+export interface QdqOptions {
+  /** How activations below 8 bits are written; default 'clip' below opset 21, else 'int4'. */
+  lowBitActivations?: 'clip' | 'int4';
+  /** Force an opset (13..21); default 21 when anything is stored as 4 bit, else max(13, graph.opset). */
+  opset?: number;
+}
+
+/** int32 bias codes for scale inputScale * weightScale[o] (zero point 0), saturated to int32. */
+export function quantizeBias(bias: Float32Array, inputScale: number, weightScales: Float32Array): { codes: Int32Array; scales: Float32Array } {
+  const codes = new Int32Array(bias.length);
+  const scales = new Float32Array(bias.length);
+  for (let o = 0; o < bias.length; o++) {
+    // the float32 product is what DequantizeLinear will multiply by
+    const s = Math.fround(inputScale * (weightScales.length === 1 ? weightScales[0] : weightScales[o]));
+    scales[o] = s;
+    codes[o] = Math.max(-2147483648, Math.min(2147483647, roundHalfEven(bias[o] / s)));
+  }
+  return { codes, scales };
+}
+
+const LAYER_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'ConvTranspose']);
+
+function zeroPointTensor(bits: number, signed: boolean, four: boolean, values: number[], dims: number[]): TensorData {
+  const dtype: DType = four && bits <= 4 ? (signed ? 'int4' : 'uint4') : signed ? 'int8' : 'uint8';
+  const data = signed ? Int8Array.from(values) : Uint8Array.from(values);
+  return { dtype, dims, data };
+}
+
+/** Graph with weights as integer initializers behind DequantizeLinear and Q/DQ pairs on activations. */
+export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOptions = {}): Graph {
+  const g = cloneGraph(input, { shareTensors: true });
+  const any4bitWeight = plan.layers.some((l) => l.weightBits <= 4);
+  const any4bitAct = Object.values(plan.activations).some((a) => a.bits < 8);
+  let opset = opts.opset ?? Math.max(13, g.opset, any4bitWeight ? 21 : 0);
+  const lowAct = opts.lowBitActivations ?? (opset >= 21 ? 'int4' : 'clip');
+  if (lowAct === 'int4' && any4bitAct && opts.opset === undefined) opset = Math.max(opset, 21);
+  if (opset < 13 || opset > 21) throw new LocalQuantError('BAD_CONFIG', `QDQ export supports opsets 13 to 21, not ${opset}.`);
+  const int4Weights = opset >= 21;
+  const int4Acts = lowAct === 'int4';
+  if (int4Acts && opset < 21) throw new LocalQuantError('BAD_CONFIG', `4-bit activation types need opset 21; export asked for ${opset}.`, "Use lowBitActivations: 'clip' or opset 21.");
+
+  const taken = new Set<string>([...g.initializers.keys(), ...g.inputs.map((v) => v.name)]);
+  for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
+  const fresh = (hint: string): string => {
+    let name = hint;
+    for (let i = 1; taken.has(name); i++) name = `${hint}_${i}`;
+    taken.add(name);
+    return name;
+  };
+  const addInit = (hint: string, t: TensorData): string => {
+    const name = fresh(hint);
+    g.initializers.set(name, t);
+    return name;
+  };
+
+  // ---- activations: which value gets which Q/DQ, and under which names
+  const before = new Map<Node, Node[]>(); // nodes to insert before a node
+  const after = new Map<Node, Node[]>(); // nodes to insert after a node
+  const atStart: Node[] = [];
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const graphInputs = new Set(g.inputs.map((v) => v.name));
+  const rename = new Map<string, string>(); // graph-input value -> its DQ output (consumers rewired)
+
+  for (const [value, a] of Object.entries(plan.activations)) {
+    const prod = producer.get(value);
+    if (!prod && !graphInputs.has(value)) throw new LocalQuantError('INTERNAL', `quantization plan names activation '${value}', which no node produces`);
+    const { qmin, qmax } = qrange(a.bits, a.signed);
+    if (a.zeroPoint < qmin || a.zeroPoint > qmax || !(a.scale > 0)) throw new LocalQuantError('INTERNAL', `bad quantization parameters for '${value}': scale ${a.scale}, zero point ${a.zeroPoint}`);
+    const chain: Node[] = [];
+    let src: string;
+    let dqOut: string;
+    if (prod) {
+      // producer writes a fresh name; the DQ output takes over the original name (graph outputs keep theirs)
+      src = fresh(`${value}_float`);
+      prod.outputs = prod.outputs.map((o) => (o === value ? src : o));
+      dqOut = value;
+    } else {
+      src = value;
+      dqOut = fresh(`${value}_dq`);
+      rename.set(value, dqOut);
+    }
+    const scaleName = addInit(`${value}_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(a.scale) });
+    const narrow = a.bits < 8;
+    const zp = zeroPointTensor(a.bits, a.signed, narrow && int4Acts, [a.zeroPoint], []);
+    const zpName = addInit(`${value}_zero_point`, zp);
+    let qIn = src;
+    if (narrow && !int4Acts) {
+      // exact narrow grid inside an 8-bit Q/DQ pair
+      const lo = addInit(`${value}_clip_min`, { dtype: 'float32', dims: [], data: Float32Array.of((qmin - a.zeroPoint) * a.scale) });
+      const hi = addInit(`${value}_clip_max`, { dtype: 'float32', dims: [], data: Float32Array.of((qmax - a.zeroPoint) * a.scale) });
+      qIn = fresh(`${value}_clipped`);
+      chain.push({ name: fresh(`${value}_Clip`), opType: 'Clip', inputs: [src, lo, hi], outputs: [qIn], attrs: {} });
+    }
+    const q = fresh(`${value}_quantized`);
+    chain.push({ name: fresh(`${value}_QuantizeLinear`), opType: 'QuantizeLinear', inputs: [qIn, scaleName, zpName], outputs: [q], attrs: {} });
+    chain.push({ name: fresh(`${value}_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [q, scaleName, zpName], outputs: [dqOut], attrs: {} });
+    if (prod) after.set(prod, [...(after.get(prod) ?? []), ...chain]);
+    else atStart.push(...chain);
+  }
+  for (const n of g.nodes) n.inputs = n.inputs.map((v) => rename.get(v) ?? v);
+
+  // ---- weights and biases
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const replacedWeights = new Set<string>();
+  for (const l of plan.layers) {
+    const node = byName.get(l.node);
+    if (!node) throw new LocalQuantError('INTERNAL', `quantization plan names layer '${l.node}', which is not in the graph`);
+    if (!LAYER_OPS.has(node.opType)) throw new LocalQuantError('INTERNAL', `layer '${l.node}' is a ${node.opType}, not a Conv/Gemm/MatMul`);
+    const wName = node.inputs[1];
+    const w = g.initializers.get(wName);
+    if (!w) throw new LocalQuantError('MISSING_INITIALIZER', `weight '${wName}' of ${l.node} is not an initializer`);
+    if (w.data.length !== l.weightCodes.length) throw new LocalQuantError('INTERNAL', `plan for ${l.node} has ${l.weightCodes.length} weight codes; the weight has ${w.data.length}`);
+    const perChannel = l.weightScales.length > 1;
+    if (perChannel && w.dims[l.axis] !== l.weightScales.length) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: ${l.weightScales.length} scales for ${w.dims[l.axis]} output channels`);
+    const { qmin, qmax } = qrange(l.weightBits, true);
+    for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
+    const four = l.weightBits <= 4 && int4Weights;
+    const codesName = addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: w.dims.slice(), data: Int8Array.from(l.weightCodes) });
+    const sDims = perChannel ? [l.weightScales.length] : [];
+    const sName = addInit(`${wName}_scale`, { dtype: 'float32', dims: sDims, data: Float32Array.from(l.weightScales) });
+    const zpName = addInit(`${wName}_zero_point`, zeroPointTensor(l.weightBits, true, four, new Array(l.weightScales.length).fill(0), sDims));
+    const wDq = fresh(`${wName}_dequantized`);
+    const pre: Node[] = [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [codesName, sName, zpName], outputs: [wDq], attrs: perChannel ? { axis: l.axis } : {} }];
+    replacedWeights.add(wName);
+
+    const biasName = node.inputs[2] ?? '';
+    const floatBias = l.bias ?? (biasName ? (g.initializers.get(biasName)?.data as Float32Array | undefined) : undefined);
+    if (biasName && !floatBias) throw new LocalQuantError('MISSING_INITIALIZER', `bias '${biasName}' of ${l.node} is not an initializer`);
+    let newBias = biasName;
+    if (floatBias) {
+      // the layer's input as the quantized graph sees it: the original value name before renaming
+      const inAct = plan.activations[originalInput(node.inputs[0], rename)];
+      if (inAct && node.opType !== 'MatMul') {
+        const { codes, scales } = quantizeBias(floatBias, inAct.scale, l.weightScales);
+        const bq = addInit(`${l.node}_bias_quantized`, { dtype: 'int32', dims: [codes.length], data: codes });
+        const bs = addInit(`${l.node}_bias_scale`, { dtype: 'float32', dims: [scales.length], data: scales });
+        const bz = addInit(`${l.node}_bias_zero_point`, { dtype: 'int32', dims: [codes.length], data: new Int32Array(codes.length) });
+        newBias = fresh(`${l.node}_bias_dequantized`);
+        pre.push({ name: fresh(`${l.node}_bias_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [bq, bs, bz], outputs: [newBias], attrs: { axis: 0 } });
+        if (biasName) replacedWeights.add(biasName);
+      } else if (l.bias) {
+        newBias = addInit(`${l.node}_bias`, { dtype: 'float32', dims: [l.bias.length], data: Float32Array.from(l.bias) });
+        if (biasName) replacedWeights.add(biasName);
+      }
+    }
+    node.inputs = [node.inputs[0], wDq, ...(newBias ? [newBias] : [])];
+    before.set(node, [...(before.get(node) ?? []), ...pre]);
+  }
+
+  const nodes: Node[] = [...atStart];
+  for (const n of g.nodes) {
+    nodes.push(...(before.get(n) ?? []), n, ...(after.get(n) ?? []));
+  }
+  g.nodes = nodes;
+  // float weights nothing reads any more
+  const used = new Set<string>();
+  for (const n of g.nodes) for (const v of n.inputs) used.add(v);
+  for (const k of replacedWeights) if (!used.has(k)) g.initializers.delete(k);
+  g.opset = opset;
+  return g;
+}
+
+function originalInput(v: string, rename: Map<string, string>): string {
+  for (const [orig, dq] of rename) if (dq === v) return orig;
+  return v;
+}
