@@ -195,3 +195,72 @@ describe('importOnnx value info', () => {
     expect(g.outputs[0].shape).toEqual(['batch', null, 4]);
   });
 });
+
+describe('importOnnx Constant nodes and normalization', () => {
+  it('turns every Constant form into an initializer, even when the Constant comes after its consumer', () => {
+    const bytes = buildOnnxModel({
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 2, 3] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { opType: 'ReduceSum', inputs: ['x', 'axes'], outputs: ['r'], attrs: { keepdims: 0 } },
+        { opType: 'Constant', inputs: [], outputs: ['axes'], attrs: { value_ints: [1, 2] } },
+        { opType: 'Constant', inputs: [], outputs: ['f'], attrs: { value_float: { f: 2.5 } } },
+        { opType: 'Constant', inputs: [], outputs: ['fs'], attrs: { value_floats: { floats: [1, 2] } } },
+        { opType: 'Constant', inputs: [], outputs: ['i'], attrs: { value_int: 3 } },
+        { opType: 'Constant', inputs: [], outputs: ['t'], attrs: { value: { t: { dtype: 'float32', dims: [1], data: Float32Array.of(4) } } } },
+        { opType: 'Mul', inputs: ['r', 'f'], outputs: ['m1'] },
+        { opType: 'Mul', inputs: ['m1', 't'], outputs: ['m2'] },
+        { opType: 'Add', inputs: ['m2', 'fs'], outputs: ['y'] },
+      ],
+    });
+    const g = importOnnx(bytes);
+    expect(g.nodes.map((n) => n.opType)).toEqual(['ReduceSum', 'Mul', 'Mul', 'Add']);
+    // ReduceSum axes: input -> attribute (the normalized form).
+    expect(g.nodes[0].inputs).toEqual(['x']);
+    expect(g.nodes[0].attrs.axes).toEqual([1, 2]);
+    expect(g.initializers.get('f')).toEqual({ dtype: 'float32', dims: [], data: Float32Array.of(2.5) });
+    expect(g.initializers.get('fs')).toEqual({ dtype: 'float32', dims: [2], data: Float32Array.of(1, 2) });
+    expect(g.initializers.get('i')).toEqual({ dtype: 'int64', dims: [], data: Int32Array.of(3) });
+    expect(g.initializers.get('t')!.data).toEqual(Float32Array.of(4));
+  });
+
+  it('moves opset-7 attributes to inputs and drops BatchNormalization training outputs', () => {
+    const g = importOnnx(
+      buildOnnxModel({
+        opset: 7,
+        inputs: [{ name: 'x', shape: [1, 2, 4, 4] }],
+        outputs: [{ name: 'y' }],
+        initializers: ['s', 'b', 'm', 'v'].map((name) => ({ name, dims: [2], data: [1, 1] })),
+        nodes: [
+          { opType: 'BatchNormalization', inputs: ['x', 's', 'b', 'm', 'v'], outputs: ['bn', 'rm', 'rv', 'sm', 'sv'], attrs: { spatial: 1 } },
+          { opType: 'Clip', inputs: ['bn'], outputs: ['c'], attrs: { max: { f: 6 } } },
+          { opType: 'Unsqueeze', inputs: ['c'], outputs: ['u'], attrs: { axes: [0] } },
+          { opType: 'Squeeze', inputs: ['u'], outputs: ['y'], attrs: { axes: [0] } },
+        ],
+      }),
+    );
+    const [bn, clip, uns, sq] = g.nodes;
+    expect(bn.outputs).toEqual(['bn']);
+    expect(bn.attrs.spatial).toBeUndefined();
+    expect(clip.inputs[1]).toBe('');
+    expect(g.initializers.get(clip.inputs[2])).toEqual({ dtype: 'float32', dims: [], data: Float32Array.of(6) });
+    expect(Array.from(g.initializers.get(uns.inputs[1])!.data)).toEqual([0]);
+    expect(sq.attrs.axes).toBeUndefined();
+    expect(g.initializers.get(sq.inputs[1])?.dtype).toBe('int64');
+  });
+
+  it('refuses a model that uses a BatchNormalization training output', () => {
+    const bytes = buildOnnxModel({
+      opset: 9,
+      inputs: [{ name: 'x', shape: [1, 2, 4, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: ['s', 'b', 'm', 'v'].map((name) => ({ name, dims: [2], data: [1, 1] })),
+      nodes: [
+        { opType: 'BatchNormalization', inputs: ['x', 's', 'b', 'm', 'v'], outputs: ['bn', 'rm'] },
+        { opType: 'Add', inputs: ['bn', 'rm'], outputs: ['y'] },
+      ],
+    });
+    expect(() => importOnnx(bytes)).toThrow(/training-only output/);
+  });
+});

@@ -57,19 +57,18 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
 
   const nodeNames = new Set<string>();
   const nodes: Node[] = [];
-  for (const { proto, name: rawName } of rawNodes) {
+  const decoded: Node[] = rawNodes.map(({ proto, name: rawName }) => {
     let name = rawName;
     for (let k = 1; nodeNames.has(name); k++) name = `${rawName}_${k}`;
     nodeNames.add(name);
     const attrs: Node['attrs'] = {};
     for (const a of proto.attribute ?? []) attrs[a.name ?? ''] = decodeAttribute(a, name, externalFiles);
-    const node: Node = { name, opType: proto.opType ?? '', inputs: [...(proto.input ?? [])], outputs: [...(proto.output ?? [])], attrs };
-    if (node.opType === 'Constant') {
-      initializers.set(node.outputs[0], constantValue(node));
-      continue;
-    }
-    nodes.push(...normalizeNode(node, ctx));
-  }
+    return { name, opType: proto.opType ?? '', inputs: [...(proto.input ?? [])], outputs: [...(proto.output ?? [])], attrs };
+  });
+  // Constants first, so that normalization can read constant operands even in a file whose nodes are not
+  // in topological order.
+  for (const node of decoded) if (node.opType === 'Constant') initializers.set(node.outputs[0], constantValue(node));
+  for (const node of decoded) if (node.opType !== 'Constant') nodes.push(...normalizeNode(node, ctx));
 
   const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map(valueInfoFromProto);
   const outputs = (g.output ?? []).map(valueInfoFromProto);
