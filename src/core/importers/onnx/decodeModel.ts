@@ -13,8 +13,13 @@ const NOT_ONNX_HINT = 'Choose an ONNX model (.onnx) or a TF.js model.json with i
 export function decodeModelProto(bytes: Uint8Array, fileName = 'the file'): onnxProto.onnx.ModelProto {
   if (bytes.length === 0) throw new LocalQuantError('NOT_A_MODEL', `${fileName} is empty (0 bytes).`, NOT_ONNX_HINT);
   const what = describeBytes(bytes);
-  const startsLikeBinaryProto = what.startsWith(`is ${bytes.length} bytes of binary`);
-  if (!startsLikeBinaryProto) throw new LocalQuantError('NOT_A_MODEL', `${fileName} is not an ONNX model: it ${what}.`, NOT_ONNX_HINT);
+  // Every exporter writes ir_version (field 1, tag 0x08) first. Such a file is decoded whatever its text
+  // content suggests (node names make a model's first bytes look like text); any other start is only
+  // decoded when it does not look like a known non-model format.
+  const startsWithIrVersion = bytes[0] === 0x08;
+  if (!startsWithIrVersion && !what.startsWith(`is ${bytes.length} bytes of binary`)) {
+    throw new LocalQuantError('NOT_A_MODEL', `${fileName} is not an ONNX model: it ${what}.`, NOT_ONNX_HINT);
+  }
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);

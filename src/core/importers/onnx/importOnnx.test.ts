@@ -264,3 +264,16 @@ describe('importOnnx Constant nodes and normalization', () => {
     expect(() => importOnnx(bytes)).toThrow(/training-only output/);
   });
 });
+
+describe('importOnnx on text-heavy models', () => {
+  it('imports a model whose first bytes are mostly printable (long node and value names)', () => {
+    const long = (p: string) => `${p}_${'abcdefghij'.repeat(30)}`;
+    const bytes = buildOnnxModel({
+      graphName: long('graph'),
+      inputs: [{ name: long('x'), shape: [1] }],
+      outputs: [{ name: long('y'), shape: [1] }],
+      nodes: [{ opType: 'Relu', name: long('node'), inputs: [long('x')], outputs: [long('y')] }],
+    });
+    expect(importOnnx(bytes).nodes[0].name).toBe(long('node'));
+  });
+});
