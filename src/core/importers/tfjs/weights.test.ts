@@ -50,7 +50,7 @@ describe('TF.js weight decoding', () => {
     // Every float16 bit pattern class: subnormal, max, inf, -0.
     const f16 = new DataView(data.buffer, 15 + 14);
     [0x0001, 0x03ff, 0x7bff, 0x7c00, 0x8000, 0xfc00].forEach((h, i) => f16.setUint16(i * 2, h, true));
-    const ref = tf.io.decodeWeights(data.buffer, SPECS as tf.io.WeightsManifestEntry[]);
+    const ref = tf.io.decodeWeights(data.buffer as ArrayBuffer, SPECS as tf.io.WeightsManifestEntry[]);
     // Two groups; the first split over two shards at an odd offset, paths with folders and a query.
     const files: ModelFile[] = [
       { name: 'g1-shard1of2.bin', bytes: data.slice(0, 20) },
