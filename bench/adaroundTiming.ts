@@ -2,6 +2,7 @@
  * Timing of adaptiveRounding for one ResNet-20-sized layer (C_out=64, K=576, 1000 iterations) on the
  * plain-JS engine and on the tfjs engine with the wasm and cpu backends.
  * Run: npx tsx bench/adaroundTiming.ts [iterations] [cOut] [k]
+ * (ADAROUND_ENGINES=js,hybrid-wasm,tfjs-wasm,tfjs-cpu picks the runs; tfjs-cpu takes minutes.)
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -30,7 +31,9 @@ function problem(): AdaRoundProblem {
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
   const p = problem();
-  const runs: [string, 'js' | 'tfjs', string][] = [['js', 'js', 'cpu'], ['tfjs-wasm', 'tfjs', 'wasm'], ['tfjs-cpu', 'tfjs', 'cpu']];
+  const which = (process.env.ADAROUND_ENGINES ?? 'js,hybrid-wasm,tfjs-wasm,tfjs-cpu').split(',');
+  const all: [string, 'js' | 'hybrid' | 'tfjs', string][] = [['js', 'js', 'cpu'], ['hybrid-wasm', 'hybrid', 'wasm'], ['tfjs-wasm', 'tfjs', 'wasm'], ['tfjs-cpu', 'tfjs', 'cpu']];
+  const runs = all.filter(([label]) => which.includes(label));
   for (const [label, engine, backend] of runs) {
     await tf.setBackend(backend);
     await tf.ready();

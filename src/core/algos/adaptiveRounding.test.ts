@@ -119,6 +119,8 @@ describe('adaptiveRounding', () => {
     const before = tf.memory().numTensors;
     const js = await adaptiveRounding(p, { iterations: 300, engine: 'js' });
     const t = await adaptiveRounding(p, { iterations: 300, engine: 'tfjs', onProgress: () => {} });
+    const hy = await adaptiveRounding(p, { iterations: 300, engine: 'hybrid' });
+    expect(Array.from(hy.codes)).toEqual(Array.from(js.codes)); // same loop, same product up to float rounding
     expect(tf.memory().numTensors).toBe(before);
     expect(Math.abs(t.adaptiveLoss - js.adaptiveLoss)).toBeLessThan(0.05 * js.nearestLoss);
     let same = 0;

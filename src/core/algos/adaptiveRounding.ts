@@ -53,11 +53,12 @@ export interface AdaRoundOptions {
   /** Fraction of iterations without the regularizer. */
   warmup?: number;
   /**
-   * 'tfjs': the active tfjs backend (wasm: ~10x faster than plain JS at C_out=64, K=576; webgpu);
-   * 'js': plain JS (faster than the tfjs cpu backend); 'auto' (default): 'js' when the active
-   * backend is 'cpu', else 'tfjs'.
+   * 'tfjs': everything on the active tfjs backend (for webgpu/webgl: no read-back per iteration);
+   * 'hybrid': the K x K product with tf.matMul (wasm), the elementwise update in JS;
+   * 'js': plain JS (beats the tfjs cpu backend). 'auto' (default): 'js' on the cpu backend,
+   * 'hybrid' on wasm, 'tfjs' otherwise. Measured numbers: see bench/adaroundTiming.ts.
    */
-  engine?: 'auto' | 'js' | 'tfjs';
+  engine?: 'auto' | 'js' | 'hybrid' | 'tfjs';
   onProgress?: (p: AdaRoundProgress) => void;
   /** Report every n iterations (the last one is always reported). Default 50. */
   progressEvery?: number;
@@ -85,11 +86,6 @@ const GAMMA = -0.1;
 
 function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
-}
-
-function rectifiedSigmoid(v: number): number {
-  const h = sigmoid(v) * (ZETA - GAMMA) + GAMMA;
-  return h < 0 ? 0 : h > 1 ? 1 : h;
 }
 
 /** beta schedule (BRECQ LinearTempDecay): betaStart at the end of the warm start, linearly to betaEnd. */
@@ -262,15 +258,40 @@ function yieldNow(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
 
-/** Plain-JS optimisation loop; returns the final V. */
-async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floors: Float32Array, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<void> {
+type GramProduct = (wq: Float32Array, out: Float32Array) => Float32Array;
+
+/** W~ G in plain JS. */
+function jsProduct(p: AdaRoundProblem): GramProduct {
+  const k = p.moments.k;
+  return (wq, out) => {
+    matmulInto(out, wq, p.moments.G, p.cOut, k, k);
+    return out;
+  };
+}
+
+/** W~ G with tf.matMul on the active backend (wasm: XNNPACK, ~3 ms for 64x576x576), the rest in JS. */
+function tfProduct(p: AdaRoundProblem, G: tf.Tensor2D): GramProduct {
+  const k = p.moments.k;
+  return (wq) => {
+    const a = tf.tensor2d(wq, [p.cOut, k]);
+    const prod = tf.matMul(a, G);
+    const d = prod.dataSync() as Float32Array;
+    a.dispose();
+    prod.dispose();
+    return d;
+  };
+}
+
+/** Optimisation loop in JS (the K x K product through `product`); updates v in place. */
+async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floors: Float32Array, product: GramProduct, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<void> {
   const { cOut, scales, qmin, qmax } = p;
   const k = p.moments.k;
   const n = cOut * k;
   const b = weightTimesCT(p.weights, p.moments.C, cOut, k);
   const cons = constantTerm(p.weights, p.moments.H, cOut, k);
   const wq = new Float32Array(n);
-  const prod = new Float32Array(n);
+  const sigs = new Float32Array(n); // sigmoid(V), computed once per iteration
+  const prodBuf = new Float32Array(n);
   const m1 = new Float32Array(n);
   const m2 = new Float32Array(n);
   const b1 = 0.9;
@@ -283,12 +304,15 @@ async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floo
     const withReg = t >= warmIters;
     const beta = betaAt(t, o.iterations, o);
     for (let i = 0; i < n; i++) {
-      let q = floors[i] + rectifiedSigmoid(v[i]);
+      const sg = sigmoid(v[i]);
+      sigs[i] = sg;
+      const hr = sg * (ZETA - GAMMA) + GAMMA;
+      let q = floors[i] + (hr < 0 ? 0 : hr > 1 ? 1 : hr);
       if (q < qmin) q = qmin;
       else if (q > qmax) q = qmax;
       wq[i] = q * scales[Math.floor(i / k)];
     }
-    matmulInto(prod, wq, p.moments.G, cOut, k, k);
+    const prod = product(wq, prodBuf);
     let rec = cons;
     let reg = 0;
     const report = onProgress && (t % o.progressEvery === 0 || t === o.iterations - 1);
@@ -296,7 +320,7 @@ async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floo
     const c2 = 1 - b2 ** (t + 1);
     for (let i = 0; i < n; i++) {
       if (report) rec += wq[i] * (prod[i] - 2 * b[i]);
-      const sig = sigmoid(v[i]);
+      const sig = sigs[i];
       const hraw = sig * (ZETA - GAMMA) + GAMMA;
       const h = hraw < 0 ? 0 : hraw > 1 ? 1 : hraw;
       const fq = floors[i] + h;
@@ -307,8 +331,9 @@ async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floo
       if (withReg) {
         const d = 2 * h - 1;
         const ad = Math.abs(d);
-        if (report) reg += 1 - ad ** beta;
-        if (hraw > 0 && hraw < 1 && ad > 0) g += o.lambda * -beta * ad ** (beta - 1) * Math.sign(d) * 2;
+        const adPow = ad > 0 ? Math.pow(ad, beta - 1) : 0; // one pow: |d|^beta = |d|^(beta-1) |d|
+        if (report) reg += 1 - adPow * ad;
+        if (hraw > 0 && hraw < 1 && ad > 0) g += o.lambda * -beta * adPow * Math.sign(d) * 2;
       }
       g *= hraw > 0 && hraw < 1 ? (ZETA - GAMMA) * sig * (1 - sig) : 0;
       m1[i] = b1 * m1[i] + (1 - b1) * g;
@@ -401,10 +426,20 @@ export async function adaptiveRounding(problem: AdaRoundProblem, options: AdaRou
   const o = resolve(options);
   const floors = new Float32Array(problem.weights.length);
   let v = initialV(problem, floors);
-  const engine = options.engine ?? 'auto';
-  const useTf = engine === 'tfjs' || (engine === 'auto' && tf.getBackend() !== 'cpu');
-  if (useTf) v = await optimiseTf(problem, o, v, floors, options.onProgress, options.signal);
-  else await optimiseJs(problem, o, v, floors, options.onProgress, options.signal);
+  let engine = options.engine ?? 'auto';
+  if (engine === 'auto') {
+    const b = tf.getBackend();
+    engine = b === 'cpu' ? 'js' : b === 'wasm' ? 'hybrid' : 'tfjs';
+  }
+  if (engine === 'tfjs') v = await optimiseTf(problem, o, v, floors, options.onProgress, options.signal);
+  else if (engine === 'hybrid') {
+    const G = tf.tensor2d(problem.moments.G, [problem.moments.k, problem.moments.k]);
+    try {
+      await optimiseJs(problem, o, v, floors, tfProduct(problem, G), options.onProgress, options.signal);
+    } finally {
+      G.dispose();
+    }
+  } else await optimiseJs(problem, o, v, floors, jsProduct(problem), options.onProgress, options.signal);
   const adaptive = hardCodes(v, floors, problem.qmin, problem.qmax);
   const nearest = nearestCodes(problem);
   const adaptiveLoss = quadraticLoss(adaptive, problem);
