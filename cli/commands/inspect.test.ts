@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { buildOnnxModelWithExternal } from '../../src/core/testing/onnxBuilder.js';
@@ -55,6 +56,39 @@ describe('localquant inspect', () => {
     const { out } = await capture([join(tmp, 'm.onnx'), '--json']);
     expect(JSON.parse(out).parameterCount).toBe(4);
     expect(JSON.parse(out).sizeBytes).toBe(model.length + 16);
+  });
+
+  it('reads a TF.js model.json with the weight shard its manifest names', async () => {
+    await tf.setBackend('cpu');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same' }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 5 }),
+      ],
+    });
+    const dir = join(tmp, 'tfjs');
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        mkdirSync(dir);
+        const manifest = [{ paths: ['group1-shard1of1.bin'], weights: a.weightSpecs }];
+        writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: manifest }));
+        writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+        writeFileSync(join(dir, 'unrelated.bin'), new Uint8Array(7));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    model.dispose();
+    expect(readModelFiles(dir).map((f) => f.name)).toEqual(['model.json', 'group1-shard1of1.bin']);
+    const { out } = await capture([join(dir, 'model.json'), '--json']);
+    const s = JSON.parse(out);
+    expect(s.format).toBe('tfjs-layers');
+    expect(s.interfaceLayout).toBe('NHWC');
+    expect(s.batchNormCount).toBe(1);
+    // Keras counts 153 including the BN moving mean/variance (2 x 4); LocalQuant does not count statistics.
+    expect(s.parameterCount).toBe(153 - 8);
   });
 
   it('runs as `npx localquant inspect` and fails with exit 1 and a message on a non-model', () => {
