@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { LocalQuantError } from '../../src/core/errors.js';
 import { onnxExternalDataLocations } from '../../src/core/importers/onnx/importOnnx.js';
 import { looksLikeJson, tryParseJson } from '../../src/core/importers/sniff.js';
@@ -13,6 +13,12 @@ function readOne(path: string, name = basename(path)): ModelFile {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message.split('\n')[0];
     throw new LocalQuantError('MISSING_FILE', `Cannot read '${path}': ${why}.`, 'Check the path.');
   }
+}
+
+/** A path a model names for a side file, kept inside the model's folder (a '../' path falls back to the basename). */
+function besideModel(dir: string, relative: string): string {
+  const p = resolve(dir, relative);
+  return p.startsWith(dir + sep) ? p : join(dir, basename(relative));
 }
 
 /** Regular files directly inside `dir` (not recursive). */
@@ -44,10 +50,10 @@ export function readModelFiles(path: string): ModelFile[] {
     const json = tryParseJson(main.bytes) as { weightsManifest?: { paths?: unknown }[] } | undefined;
     const manifest = json && Array.isArray(json.weightsManifest) ? json.weightsManifest : [];
     const shards = manifest.flatMap((g) => (Array.isArray(g.paths) ? (g.paths as unknown[]).filter((p): p is string => typeof p === 'string') : []));
-    return [main, ...shards.map((p) => join(dir, p)).filter((p) => existsSync(p)).map((p) => readOne(p, basename(p)))];
+    return [main, ...shards.map((p) => besideModel(dir, p)).filter((p) => existsSync(p)).map((p) => readOne(p, basename(p)))];
   }
   const external = onnxExternalDataLocations(main.bytes)
-    .map((loc) => join(dir, loc))
+    .map((loc) => besideModel(dir, loc))
     .filter((p) => existsSync(p));
   return [main, ...external.map((p) => readOne(p, basename(p)))];
 }
