@@ -150,6 +150,20 @@ const legacyCases: { name: string; model: BuilderModel; inputShape: number[]; wr
       ],
     },
   },
+  {
+    name: 'opset 13 written as opset 21: Split without sizes gets num_outputs, ReduceMean axes become an input',
+    inputShape: [1, 4, 2, 2],
+    writeOpset: 21,
+    model: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 4, 2, 2] }],
+      outputs: [{ name: 'a' }, { name: 'b' }, { name: 'm' }],
+      nodes: [
+        { opType: 'Split', inputs: ['x'], outputs: ['a', 'b'], attrs: { axis: 1 } },
+        { opType: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: [1, -1], keepdims: 0 } },
+      ],
+    },
+  },
 ];
 
 describe('import normalization + writeOnnx agree with ORT on old opsets', () => {
