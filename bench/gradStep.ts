@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { initBackend } from '../src/core/runtime/backends';
+import { channelMoments } from '../src/core/runtime/channelMoments';
 import { registerWasmGradKernels, unregisterWasmGradKernels } from '../src/core/runtime/wasmGradKernels';
 
 function arg(name: string, fallback: string): string {
@@ -77,7 +78,10 @@ function shortcutA(x: tf.Tensor4D, cout: number): tf.Tensor4D {
  * Forward pass; returns logits and the BN-statistics loss (sum over BN layers of squared differences between
  * the batch mean/variance of the conv output and the layer's running statistics).
  */
-function forward(m: Model, x: tf.Tensor4D, weights?: tf.Tensor4D[]): { logits: tf.Tensor2D; bnLoss: tf.Scalar } {
+type MomentsFn = (y: tf.Tensor4D) => { mean: tf.Tensor; variance: tf.Tensor };
+const tfMoments: MomentsFn = (y) => tf.moments(y, [0, 1, 2]);
+
+function forward(m: Model, x: tf.Tensor4D, moments: MomentsFn, weights?: tf.Tensor4D[]): { logits: tf.Tensor2D; bnLoss: tf.Scalar } {
   const terms: tf.Scalar[] = [];
   let i = 0;
   const convBn = (h: tf.Tensor4D, relu: boolean): tf.Tensor4D => {
@@ -85,7 +89,7 @@ function forward(m: Model, x: tf.Tensor4D, weights?: tf.Tensor4D[]): { logits: t
     const w = weights ? weights[i] : L.w;
     i++;
     const y = tf.conv2d(h, w, L.stride, 'same');
-    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    const { mean, variance } = moments(y);
     terms.push(tf.add(tf.sum(tf.squaredDifference(mean, L.mean)), tf.sum(tf.squaredDifference(variance, L.variance))));
     const bn = tf.add(tf.mul(y, L.scale), L.shift) as tf.Tensor4D;
     return relu ? tf.relu(bn) : bn;
@@ -112,42 +116,52 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function time(f: () => void, n: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) f();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    f();
-    ts.push(performance.now() - t0);
+/**
+ * Runs the closures round-robin (one warm-up round) and returns min and median per closure. The min is the
+ * figure to compare: this machine is shared, and interference only ever adds time.
+ */
+function timeInterleaved(fs: Array<() => void>, n: number): Array<{ min: number; median: number }> {
+  for (const f of fs) f();
+  const ts = fs.map(() => [] as number[]);
+  for (let r = 0; r < n; r++) {
+    fs.forEach((f, i) => {
+      const t0 = performance.now();
+      f();
+      ts[i].push(performance.now() - t0);
+    });
   }
-  return median(ts);
+  return ts.map((t) => ({ min: Math.min(...t), median: median(t) }));
+}
+
+function time(f: () => void, n: number): number {
+  return timeInterleaved([f], n)[0].min;
 }
 
 interface StepRow {
   backend: string;
+  moments: 'tf.moments' | 'channelMoments';
   batch: number;
   forwardMs: number;
   inputGradMs: number;
   ratio: number;
   inputAndWeightGradMs?: number;
   weightRatio?: number;
+  medians: { forwardMs: number; inputGradMs: number; inputAndWeightGradMs?: number };
 }
 
-function measureSteps(label: string, batch: number, n: number, withWeights: boolean): StepRow {
+function measureSteps(label: string, batch: number, n: number, withWeights: boolean, useChannelMoments = false): StepRow {
   const model = makeModel();
+  const moments: MomentsFn = useChannelMoments ? channelMoments : tfMoments;
   const x = tf.tensor4d(seeded(batch * 32 * 32 * 3, 7, 1), [batch, 32, 32, 3]);
   const before = tf.memory().numTensors;
+  const lossOf = (xx: tf.Tensor4D, ws?: tf.Tensor4D[]) => {
+    const { logits, bnLoss } = forward(model, xx, moments, ws);
+    return tf.add(bnLoss, tf.sum(tf.square(logits))) as tf.Scalar;
+  };
   const fwd = () => {
-    const loss = tf.tidy(() => {
-      const { logits, bnLoss } = forward(model, x);
-      return tf.add(bnLoss, tf.sum(tf.square(logits)));
-    });
+    const loss = tf.tidy(() => lossOf(x));
     loss.dataSync();
     loss.dispose();
-  };
-  const lossOf = (xx: tf.Tensor4D, ws?: tf.Tensor4D[]) => {
-    const { logits, bnLoss } = forward(model, xx, ws);
-    return tf.add(bnLoss, tf.sum(tf.square(logits))) as tf.Scalar;
   };
   const gradX = tf.valueAndGrad((xx: tf.Tensor) => lossOf(xx as tf.Tensor4D));
   const stepX = () => tf.tidy(() => {
@@ -155,18 +169,21 @@ function measureSteps(label: string, batch: number, n: number, withWeights: bool
     grad.dataSync();
     return value;
   }).dispose();
-  const forwardMs = time(fwd, n);
-  const inputGradMs = time(stepX, n);
-  const row: StepRow = { backend: label, batch, forwardMs, inputGradMs, ratio: inputGradMs / forwardMs };
-  if (withWeights) {
-    const ws = model.layers.map((L) => L.w);
-    const stepXW = () => tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((xx: tf.Tensor, ...w: tf.Tensor[]) => lossOf(xx as tf.Tensor4D, w as tf.Tensor4D[]))([x, ...ws]);
-      for (const g of grads) g.dataSync();
-      return value;
-    }).dispose();
-    row.inputAndWeightGradMs = time(stepXW, n);
-    row.weightRatio = row.inputAndWeightGradMs / forwardMs;
+  const ws = model.layers.map((L) => L.w);
+  const stepXW = () => tf.tidy(() => {
+    const { value, grads } = tf.valueAndGrads((xx: tf.Tensor, ...w: tf.Tensor[]) => lossOf(xx as tf.Tensor4D, w as tf.Tensor4D[]))([x, ...ws]);
+    for (const g of grads) g.dataSync();
+    return value;
+  }).dispose();
+  const [f, g, gw] = timeInterleaved(withWeights ? [fwd, stepX, stepXW] : [fwd, stepX], n);
+  const row: StepRow = {
+    backend: label, moments: useChannelMoments ? 'channelMoments' : 'tf.moments', batch,
+    forwardMs: f.min, inputGradMs: g.min, ratio: g.min / f.min,
+    medians: { forwardMs: f.median, inputGradMs: g.median, inputAndWeightGradMs: gw?.median },
+  };
+  if (gw) {
+    row.inputAndWeightGradMs = gw.min;
+    row.weightRatio = gw.min / f.min;
   }
   if (tf.memory().numTensors !== before) throw new Error(`${label}: tensor leak (${tf.memory().numTensors - before})`);
   x.dispose();
@@ -212,7 +229,11 @@ function measureLayers(batch: number, n: number): LayerRow[] {
     const w = tf.tensor4d(seeded(9 * cin * cout, 4, 0.1), [3, 3, cin, cout]);
     const ho = hw / stride;
     const dy = tf.tensor4d(seeded(batch * ho * ho * cout, 5, 1), [batch, ho, ho, cout]);
-    const run = (f: () => tf.Tensor) => time(() => { const t = f(); t.dataSync(); t.dispose(); }, n);
+    const run = (f: () => tf.Tensor) => time(() => {
+      const t = f();
+      t.dataSync();
+      t.dispose();
+    }, n);
     const forwardMs = run(() => tf.conv2d(x, w, stride, 'same'));
     unregisterWasmGradKernels();
     const dxTfjsMs = run(() => tf.conv2dTranspose(dy, w, x.shape, stride, 'same'));
@@ -241,6 +262,7 @@ async function main(): Promise<void> {
     steps.push(measureSteps('wasm-tfjs', batch, reps, false));
     registerWasmGradKernels();
     steps.push(measureSteps('wasm-fast', batch, reps, true));
+    steps.push(measureSteps('wasm-fast', batch, reps, true, true));
     console.log(`batch ${batch} done`);
   }
   let layers: LayerRow[] = [];
@@ -250,13 +272,13 @@ async function main(): Promise<void> {
     for (const batch of cpuBatches) steps.push(measureSteps('cpu', batch, Math.min(reps, 2), false));
   }
 
-  console.log('\nGradient step vs forward (ResNet-20 shape, BN-statistics loss; median ms)');
-  console.log('backend    batch  forward  grad(x)  ratio  grad(x,W)  ratio');
+  console.log('\nGradient step vs forward (ResNet-20 shape, BN-statistics loss; min ms over interleaved reps)');
+  console.log('backend    moments         batch  forward  grad(x)  ratio  grad(x,W)  ratio');
   for (const r of steps) {
-    console.log(`${r.backend.padEnd(10)} ${String(r.batch).padStart(5)} ${fmt(r.forwardMs).padStart(8)} ${fmt(r.inputGradMs).padStart(8)} ${fmt(r.ratio, 2).padStart(6)} ${fmt(r.inputAndWeightGradMs).padStart(10)} ${fmt(r.weightRatio, 2).padStart(6)}`);
+    console.log(`${r.backend.padEnd(10)} ${r.moments.padEnd(15)} ${String(r.batch).padStart(5)} ${fmt(r.forwardMs).padStart(8)} ${fmt(r.inputGradMs).padStart(8)} ${fmt(r.ratio, 2).padStart(6)} ${fmt(r.inputAndWeightGradMs).padStart(10)} ${fmt(r.weightRatio, 2).padStart(6)}`);
   }
   if (layers.length) {
-    console.log('\nPer layer, batch 32, wasm (median ms): forward conv, input grad (tfjs kernel / ours), filter grad (conv trick / im2col+matmul)');
+    console.log('\nPer layer, batch 32, wasm (min ms): forward conv, input grad (tfjs kernel / ours), filter grad (conv trick / im2col+matmul)');
     console.log('layer              forward  dx-tfjs  dx-fast  dw-conv  dw-im2col');
     for (const r of layers) {
       console.log(`${r.layer.padEnd(18)} ${fmt(r.forwardMs).padStart(7)} ${fmt(r.dxTfjsMs).padStart(8)} ${fmt(r.dxFastMs).padStart(8)} ${fmt(r.dwConvMs).padStart(8)} ${fmt(r.dwIm2colMs).padStart(10)}`);
