@@ -43,8 +43,11 @@ describe('foldConstants / prepareGraph', () => {
     expect(prepared.nodes.map((n) => n.opType)).toEqual(['Reshape', 'Relu']);
     expect(Array.from(prepared.initializers.get(prepared.nodes[0].inputs[1])!.data)).toEqual([2, 60]);
     expect(prepared.valueInfo.get('y')?.shape).toEqual([2, 60]);
+    // The batch size is baked into the Reshape target, so the prepared graph's input says so.
+    expect(prepared.inputs[0].shape).toEqual([2, 3, 4, 5]);
     // The input graph is left as it was.
     expect(g.nodes.length).toBe(12);
+    expect(g.inputs[0].shape).toEqual(['N', 3, 4, 5]);
 
     // ORT agrees that the prepared graph computes the same thing.
     const x = Float32Array.from({ length: 120 }, (_, i) => (i % 7) - 3);

@@ -18,6 +18,8 @@ describe('prepareGraph', () => {
     expect(p.valueInfo.get('logits')?.shape).toEqual([4, 10]);
     expect(p.initializers.get('layer1.0.bn1.weight')!.data).toBe(g.initializers.get('layer1.0.bn1.weight')!.data);
     expect(g.valueInfo.get('logits')?.shape).toEqual(['N', 10]);
+    // No Shape node was folded, so the batch dimension stays symbolic at the interface.
+    expect(p.inputs[0].shape).toEqual(['N', 3, 32, 32]);
   });
 
   it('asks for a concrete shape when an input has a symbolic one', () => {
