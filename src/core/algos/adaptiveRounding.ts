@@ -55,8 +55,8 @@ export interface AdaRoundOptions {
   /**
    * 'tfjs': everything on the active tfjs backend (for webgpu/webgl: no read-back per iteration);
    * 'hybrid': the K x K product with tf.matMul (wasm), the elementwise update in JS;
-   * 'js': plain JS (beats the tfjs cpu backend). 'auto' (default): 'js' on the cpu backend,
-   * 'hybrid' on wasm, 'tfjs' otherwise. Measured numbers: see bench/adaroundTiming.ts.
+   * 'js': plain JS (beats the tfjs cpu backend). 'auto' (default): 'js' on the cpu backend or when
+   * C_out * K^2 < 1e6, else 'hybrid' on wasm and 'tfjs' on other backends. Measured numbers: see bench/adaroundTiming.ts.
    */
   engine?: 'auto' | 'js' | 'hybrid' | 'tfjs';
   onProgress?: (p: AdaRoundProgress) => void;
@@ -429,7 +429,10 @@ export async function adaptiveRounding(problem: AdaRoundProblem, options: AdaRou
   let engine = options.engine ?? 'auto';
   if (engine === 'auto') {
     const b = tf.getBackend();
-    engine = b === 'cpu' ? 'js' : b === 'wasm' ? 'hybrid' : 'tfjs';
+    const k = problem.moments.k;
+    // small products: tensor overheads per iteration cost more than the JS product itself
+    const small = problem.cOut * k * k < 1e6;
+    engine = b === 'cpu' || small ? 'js' : b === 'wasm' ? 'hybrid' : 'tfjs';
   }
   if (engine === 'tfjs') v = await optimiseTf(problem, o, v, floors, options.onProgress, options.signal);
   else if (engine === 'hybrid') {
