@@ -130,13 +130,14 @@ export async function initBackend(preference: BackendPreference = 'auto', opts: 
       configureWasm(opts); // throws a BAD_CONFIG in a browser without a local wasm path
       const failure = await trySetBackend('wasm');
       if (failure) { notes.push(failure); continue; }
-      registerWasmGradKernels();
       notes.push(`using wasm (${wasmDetail()})`);
     } else {
       const failure = await trySetBackend('cpu');
       if (failure) throw new LocalQuantError('INTERNAL', `no tfjs backend could start: ${[...notes, failure].join('; ')}`);
       notes.push(preference === 'cpu' ? 'using cpu: requested' : 'using cpu (pure JS, slow)');
     }
+    // wasm: fast conv gradient kernels; every backend: gradients of dilated convs.
+    registerWasmGradKernels();
     current = {
       name,
       requested: preference,

@@ -114,3 +114,39 @@ describe('wasm convolution gradients', () => {
     });
   }
 });
+
+describe('dilated convolution gradients on cpu (tfjs rejects them; our gradient registration adds them)', () => {
+  for (const c of cases.filter((k) => k.dilations > 1)) {
+    it(`${c.name}: cpu matches wasm`, async () => {
+      registerWasmGradKernels();
+      await tf.setBackend('wasm');
+      const wasm = gradients(c, false);
+      await tf.setBackend('cpu');
+      const before = tf.memory().numTensors;
+      const cpu = gradients(c, false);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(cpu.dx, wasm.dx)).toBeLessThan(1e-4);
+      expect(relErr(cpu.dw, wasm.dw)).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('fused conv2d (bias, linear) on wasm uses the backprop kernels', () => {
+  it('dx, dw and dbias match cpu', async () => {
+    registerWasmGradKernels();
+    const run = () => tf.tidy(() => {
+      const x = tf.tensor4d(values(2 * 7 * 9 * 3, 1), [2, 7, 9, 3]);
+      const w = tf.tensor4d(values(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]);
+      const b = tf.tensor1d(values(4, 3));
+      const r = tf.tensor4d(values(2 * 4 * 5 * 4, 4), [2, 4, 5, 4]);
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, bias: bb, strides: 2, pad: 'same' }), r));
+      return tf.grads(f)([x, w, b]).map((t) => t.dataSync() as Float32Array);
+    });
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    const got = run();
+    for (let i = 0; i < 3; i++) expect(relErr(got[i], ref[i])).toBeLessThan(1e-4);
+  });
+});

@@ -10,9 +10,9 @@ import {
  *
  * Two registrations:
  *  - kernels for backend 'wasm' (so fused convs, conv2dTranspose and any caller of the backprop ops benefit);
- *  - gradient functions for Conv2D and DepthwiseConv2dNative that, on wasm only, pass `dilations` to those
- *    kernels (tfjs's own gradients reject dilation > 1 on every backend). On other backends they defer to
- *    tfjs's original gradient.
+ *  - gradient functions for Conv2D and DepthwiseConv2dNative that support dilation > 1 (tfjs's own reject it
+ *    on every backend): on wasm they pass `dilations` to the kernels above; elsewhere they run the backend's
+ *    own kernels on a zero-inserted filter. Undilated convs on other backends keep tfjs's gradient.
  */
 const BACKEND = 'wasm';
 const KERNEL_NAMES = [
@@ -37,28 +37,62 @@ function hasDilation(d: unknown): boolean {
   return typeof d === 'number' ? d !== 1 : (d as number[]).some((v) => v !== 1);
 }
 
+function pair(v: unknown): [number, number] {
+  if (v == null) return [1, 1];
+  return typeof v === 'number' ? [v, v] : [(v as number[])[0], (v as number[])[1]];
+}
+
+/** Zero-inserts filter taps: a dilation-1 conv with the result equals the dilated conv. */
+function dilateFilter(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tensor {
+  const [fh, fw, a, b] = w.shape;
+  const r = tf.reshape(w, [fh, 1, fw, 1, a, b]);
+  const p = tf.pad(r, [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+  return tf.slice(tf.reshape(p, [fh * dh, fw * dw, a, b]), [0, 0, 0, 0], [(fh - 1) * dh + 1, (fw - 1) * dw + 1, a, b]);
+}
+
+const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) =>
+  tf.engine().runKernel(kernel, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+
+/**
+ * Conv2D / DepthwiseConv2dNative gradient. wasm: our kernels, which take `dilations`. Other backends: tfjs's
+ * own gradient, except for dilation > 1 (which tfjs rejects): there the backend's dilation-1 backprop kernels
+ * run on the zero-inserted filter, and the filter gradient is read back at the real taps.
+ */
 function dilatedAwareGrad(original: tf.GradConfig, inputKernel: string, filterKernel: string): tf.GradConfig {
   return {
     kernelName: original.kernelName,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
-      if (tf.getBackend() !== BACKEND) return original.gradFunc(dy, saved, attrs);
-      const [x, filter] = saved;
       const a = attrs as Attrs;
-      const common = {
-        strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode,
-        dilations: hasDilation(a.dilations) ? a.dilations : [1, 1], dataFormat: a.dataFormat ?? 'NHWC',
-      };
+      const dilated = hasDilation(a.dilations);
+      const onWasm = tf.getBackend() === BACKEND;
+      if (!onWasm && !dilated) return original.gradFunc(dy, saved, attrs);
+      const [x, filter] = saved;
       const g = dy as tf.Tensor;
+      const common = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dataFormat: a.dataFormat ?? 'NHWC' };
+      if (onWasm) {
+        const withDil = { ...common, dilations: dilated ? a.dilations : [1, 1] };
+        return {
+          x: () => run(inputKernel, { dy: g, filter }, { ...withDil, inputShape: x.shape }),
+          filter: () => run(filterKernel, { x, dy: g }, { ...withDil, filterShape: filter.shape }),
+        };
+      }
+      const d = pair(a.dilations);
+      const undilated = { ...common, dilations: [1, 1] };
+      const [fh, fw, c2, c3] = filter.shape;
+      const effShape = [(fh - 1) * d[0] + 1, (fw - 1) * d[1] + 1, c2, c3];
       return {
-        x: () => tf.engine().runKernel(inputKernel, { dy: g, filter }, { ...common, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        filter: () => tf.engine().runKernel(filterKernel, { x, dy: g }, { ...common, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        x: () => tf.tidy(() => run(inputKernel, { dy: g, filter: dilateFilter(filter, d) }, { ...undilated, inputShape: x.shape })),
+        filter: () => tf.tidy(() => {
+          const full = run(filterKernel, { x, dy: g }, { ...undilated, filterShape: effShape });
+          return tf.stridedSlice(full, [0, 0, 0, 0], effShape, [d[0], d[1], 1, 1]);
+        }),
       };
     },
   };
 }
 
-/** Registers the wasm gradient kernels and gradients (idempotent). */
+/** Registers the wasm gradient kernels and the dilation-aware gradients (idempotent; any active backend). */
 export function registerWasmGradKernels(): void {
   if (originals) return;
   const saved = { kernels: new Map<string, tf.KernelConfig | undefined>(), grads: new Map<string, tf.GradConfig>() };
