@@ -2,14 +2,24 @@
  * Cost of a gradient step relative to a forward pass, on a ResNet-20-shaped network (CIFAR, option-A
  * shortcuts, 19 conv+BN layers) with a BatchNorm-statistics loss, as data-free synthesis uses it.
  *
- *   npx tsx bench/gradStep.ts [--batches 32,64] [--reps 5] [--cpu-batches 32] [--no-cpu] [--no-layers]
+ *   npx tsx bench/gradStep.ts [--batches 32,64] [--reps 5] [--cpu-batches 32] [--no-cpu] [--no-layers] [--no-onnx]
+ *
+ * Also times the real pipeline on /work/shared/fixtures/cifar10/resnet20_bn.onnx (importModel + prepareGraph +
+ * GraphExecutor via graphSynthesisModel, loss = synth/bnLoss batchNormLoss), unless --no-onnx.
  *
  * Backends: wasm with tfjs's own kernels ("wasm-tfjs"), wasm with our gradient kernels ("wasm-fast"), cpu.
  * Writes bench-results/gradStep.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { importModel } from '../src/core/importers/index';
+import { prepareGraph } from '../src/core/ir/prepare';
+import { collectBatchNormStats } from '../src/core/synth/batchNormStats';
+import { batchNormLoss, makeBatchNormTargets } from '../src/core/synth/bnLoss';
+import { findImageInput } from '../src/core/synth/graphInput';
+import { graphSynthesisModel } from '../src/core/synth/graphModel';
+import { cifarFixture } from '../src/core/testing/fixtures';
 import { initBackend } from '../src/core/runtime/backends';
 import { channelMoments } from '../src/core/runtime/channelMoments';
 import { registerWasmGradKernels, unregisterWasmGradKernels } from '../src/core/runtime/wasmGradKernels';
@@ -192,6 +202,40 @@ function measureSteps(label: string, batch: number, n: number, withWeights: bool
   return row;
 }
 
+/** The synthesis objective's BN part on the real ResNet-20 through the project's executor. */
+function measureOnnx(label: string, batch: number, n: number): StepRow {
+  const bytes = new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')));
+  const imported = importModel([{ name: 'resnet20_bn.onnx', bytes }]);
+  const input = findImageInput(imported);
+  const graph = prepareGraph(imported, { [input.name]: [batch, ...input.imageShape] });
+  const stats = collectBatchNormStats(graph);
+  const model = graphSynthesisModel(graph, stats, input);
+  const targets = makeBatchNormTargets(stats, 1, 1);
+  const x = tf.tensor4d(seeded(batch * 3 * 32 * 32, 7, 1), [batch, 3, 32, 32]);
+  const before = tf.memory().numTensors;
+  const lossOf = (xx: tf.Tensor4D) => batchNormLoss(model.captureBatchNormInputs(xx), targets).weighted;
+  const fwd = () => {
+    const loss = tf.tidy(() => lossOf(x));
+    loss.dataSync();
+    loss.dispose();
+  };
+  const gradX = tf.valueAndGrad((xx: tf.Tensor) => lossOf(xx as tf.Tensor4D));
+  const stepX = () => tf.tidy(() => {
+    const { value, grad } = gradX(x);
+    grad.dataSync();
+    return value;
+  }).dispose();
+  const [f, g] = timeInterleaved([fwd, stepX], n);
+  if (tf.memory().numTensors !== before) throw new Error(`${label}: tensor leak (${tf.memory().numTensors - before})`);
+  x.dispose();
+  targets.dispose();
+  model.dispose();
+  return {
+    backend: label, moments: 'tf.moments', batch, forwardMs: f.min, inputGradMs: g.min, ratio: g.min / f.min,
+    medians: { forwardMs: f.median, inputGradMs: g.median },
+  };
+}
+
 // ---- per-layer kernels: forward conv vs input and filter gradients -------------------------------
 
 interface LayerRow { layer: string; forwardMs: number; dxTfjsMs: number; dxFastMs: number; dwConvMs: number; dwIm2colMs: number }
@@ -265,6 +309,20 @@ async function main(): Promise<void> {
     steps.push(measureSteps('wasm-fast', batch, reps, true, true));
     console.log(`batch ${batch} done`);
   }
+  const onnx: StepRow[] = [];
+  if (!flag('no-onnx')) {
+    for (const batch of batches) {
+      unregisterWasmGradKernels();
+      try {
+        onnx.push(measureOnnx('wasm-tfjs', batch, reps));
+      } catch (e) {
+        console.log(`wasm-tfjs on the ONNX model failed: ${(e as Error).message}`);
+      }
+      registerWasmGradKernels();
+      onnx.push(measureOnnx('wasm-fast', batch, reps));
+      console.log(`onnx batch ${batch} done`);
+    }
+  }
   let layers: LayerRow[] = [];
   if (!flag('no-layers')) layers = measureLayers(32, reps);
   if (cpuBatches.length) {
@@ -277,6 +335,13 @@ async function main(): Promise<void> {
   for (const r of steps) {
     console.log(`${r.backend.padEnd(10)} ${r.moments.padEnd(15)} ${String(r.batch).padStart(5)} ${fmt(r.forwardMs).padStart(8)} ${fmt(r.inputGradMs).padStart(8)} ${fmt(r.ratio, 2).padStart(6)} ${fmt(r.inputAndWeightGradMs).padStart(10)} ${fmt(r.weightRatio, 2).padStart(6)}`);
   }
+  if (onnx.length) {
+    console.log('\nReal resnet20_bn.onnx through GraphExecutor, loss = batchNormLoss (min ms)');
+    console.log('backend    batch  forward  grad(x)  ratio');
+    for (const r of onnx) {
+      console.log(`${r.backend.padEnd(10)} ${String(r.batch).padStart(5)} ${fmt(r.forwardMs).padStart(8)} ${fmt(r.inputGradMs).padStart(8)} ${fmt(r.ratio, 2).padStart(6)}`);
+    }
+  }
   if (layers.length) {
     console.log('\nPer layer, batch 32, wasm (min ms): forward conv, input grad (tfjs kernel / ours), filter grad (conv trick / im2col+matmul)');
     console.log('layer              forward  dx-tfjs  dx-fast  dw-conv  dw-im2col');
@@ -285,7 +350,7 @@ async function main(): Promise<void> {
     }
   }
   mkdirSync('bench-results', { recursive: true });
-  const out = { date: new Date().toISOString(), node: process.version, wasm: { simd, threads }, reps, steps, layers };
+  const out = { date: new Date().toISOString(), node: process.version, wasm: { simd, threads }, reps, steps, onnx, layers };
   writeFileSync('bench-results/gradStep.json', JSON.stringify(out, null, 2));
   console.log('\nwrote bench-results/gradStep.json');
 }

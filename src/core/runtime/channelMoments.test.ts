@@ -43,4 +43,24 @@ describe('channelMoments', () => {
     for (let i = 0; i < gRef.length; i++) expect(Math.abs(gOurs[i] - gRef[i])).toBeLessThan(1e-5 * scale + 1e-7);
     tf.dispose([y, targetMean, targetVar]);
   });
+
+  it('reduces over given axes (NCHW: [0, 2, 3]) like tf.moments, gradient included', () => {
+    const y = tf.tensor4d(values(2 * 5 * 3 * 4, 4), [2, 5, 3, 4]);
+    const w = tf.tensor1d(values(5, 5));
+    const [ours, ref, gOurs, gRef] = tf.tidy(() => {
+      const lossOf = (m: { mean: tf.Tensor; variance: tf.Tensor }) => tf.sum(tf.mul(tf.add(m.mean, tf.mul(m.variance, 3)), w)) as tf.Scalar;
+      const a = channelMoments(y, [0, 2, 3]);
+      const b = tf.moments(y, [0, 2, 3]);
+      return [
+        tf.concat([a.mean, a.variance]).dataSync(),
+        tf.concat([b.mean, b.variance]).dataSync(),
+        tf.grad((t: tf.Tensor) => lossOf(channelMoments(t, [0, 2, 3])))(y).dataSync(),
+        tf.grad((t: tf.Tensor) => lossOf(tf.moments(t, [0, 2, 3])))(y).dataSync(),
+      ];
+    });
+    expect(ours.length).toBe(10);
+    for (let i = 0; i < ref.length; i++) expect(ours[i]).toBeCloseTo(ref[i], 5);
+    for (let i = 0; i < gRef.length; i++) expect(gOurs[i]).toBeCloseTo(gRef[i], 5);
+    tf.dispose([y, w]);
+  });
 });
