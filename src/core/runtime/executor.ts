@@ -3,6 +3,8 @@ import { LocalQuantError } from '../errors.js';
 import type { Graph, Node, TensorData } from '../ir/types.js';
 import { asPlain, nchwToNhwc, nhwcToNchw, plainShape } from './ops/layout.js';
 import { OPS } from './ops/index.js';
+import { convWeightTransform, convWith } from './ops/conv.js';
+import { findConvGroups, foldBatchNorm, type ConvGroup } from './ops/fusion.js';
 import type { HeldValue, OpContext, OpSpec } from './ops/types.js';
 import type { CapturedTensor, ExecuteOptions, ExecuteResult, TensorLayout } from './types.js';
 
@@ -79,6 +81,8 @@ export class GraphExecutor {
   /** Weight-transformed initializers, by `${node name}:${input index}`. */
   private readonly prepared = new Map<string, tf.Tensor>();
   private readonly producer = new Map<string, number>();
+  /** Conv(+BN)(+Relu) chains that run fused when no hook is given (see ops/fusion.ts). */
+  private readonly groups: ConvGroup[];
   private disposed = false;
 
   constructor(graph: Graph) {
@@ -101,6 +105,7 @@ export class GraphExecutor {
       return spec;
     });
     nodes.forEach((n, i) => n.outputs.forEach((o) => o && this.producer.set(o, i)));
+    this.groups = findConvGroups(nodes, new Set(graph.outputs.map((o) => o.name)));
 
     // Decide which initializers need a raw tensor, and prepare transformed weights once.
     const rawNeeded = new Set<string>(graph.outputs.map((o) => o.name).filter((n) => this.constants.has(n)));
@@ -120,6 +125,20 @@ export class GraphExecutor {
         });
       });
       for (const name of rawNeeded) this.initTensors.set(name, tensorFromData(this.constants.get(name)!));
+      for (const g of this.groups) {
+        if (g.bn === undefined) continue;
+        const names = this.foldInputs(g);
+        if (!names.every((n) => this.constants.has(n))) continue;
+        const conv = nodes[g.conv];
+        const [w, b] = tf.tidy(() => {
+          const t = (n: string) => tensorFromData(this.constants.get(n)!);
+          const [wn, bn, ...p] = names.length === 6 ? names : [names[0], '', ...names.slice(1)];
+          const f = foldBatchNorm(nodes[g.bn!], t(wn), bn ? t(bn) : undefined, t(p[0]), t(p[1]), t(p[2]), t(p[3]));
+          return [convWeightTransform(conv, 1, this.constants.get(wn)!.dims)!(f.w), f.b];
+        });
+        this.prepared.set(`fold:${conv.name}:w`, w);
+        this.prepared.set(`fold:${conv.name}:b`, b);
+      }
     } catch (e) {
       this.dispose();
       throw e;
@@ -133,6 +152,60 @@ export class GraphExecutor {
     this.initTensors.clear();
     this.prepared.clear();
     this.disposed = true;
+  }
+
+  /** Conv weight, conv bias (when given) and the BN's scale, bias, mean, var of a fused group. */
+  private foldInputs(g: ConvGroup): string[] {
+    const conv = this.order[g.conv];
+    const bn = this.order[g.bn!];
+    return [conv.inputs[1], ...(conv.inputs[2] ? [conv.inputs[2]] : []), ...bn.inputs.slice(1, 5)];
+  }
+
+  /** What to run: single nodes, or fused groups (at the position of their last node). */
+  private steps(plan: number[], capture: Set<string>, fuse: boolean): { nodes: number[]; group?: ConvGroup; inputs: string[] }[] {
+    const inPlan = new Set(plan);
+    const byLast = new Map<number, ConvGroup>();
+    const member = new Set<number>();
+    if (fuse) {
+      for (const g of this.groups) {
+        const ks = [g.conv, g.bn, g.relu].filter((k): k is number => k !== undefined);
+        if (!ks.every((k) => inPlan.has(k)) || g.hidden.some((h) => capture.has(h))) continue;
+        byLast.set(Math.max(...ks), g);
+        ks.forEach((k) => member.add(k));
+      }
+    }
+    const steps: { nodes: number[]; group?: ConvGroup; inputs: string[] }[] = [];
+    for (const k of plan) {
+      const g = byLast.get(k);
+      if (g) {
+        const ks = [g.conv, g.bn, g.relu].filter((x): x is number => x !== undefined);
+        const inputs = [...new Set(ks.flatMap((x) => this.order[x].inputs))].filter((n) => n && !g.hidden.includes(n));
+        steps.push({ nodes: ks, group: g, inputs });
+      } else if (!member.has(k)) steps.push({ nodes: [k], inputs: this.order[k].inputs.filter((n) => n) });
+    }
+    return steps;
+  }
+
+  /** A fused Conv(+BN)(+Relu) group: filter and bias folded (cached unless an override touches them). */
+  private runGroup(g: ConvGroup, ctxOf: (k: number) => OpContext, overrides: Map<string, tf.Tensor>): HeldValue {
+    const conv = this.order[g.conv];
+    const ctx = ctxOf(g.conv);
+    let w: tf.Tensor4D;
+    let b: tf.Tensor1D | undefined;
+    const cachedW = this.prepared.get(`fold:${conv.name}:w`);
+    if (g.bn === undefined) {
+      w = ctx.weight(1) as tf.Tensor4D;
+      b = ctx.has(2) ? (ctx.plain(2) as tf.Tensor1D) : undefined;
+    } else if (cachedW && !this.foldInputs(g).some((n) => overrides.has(n))) {
+      w = cachedW as tf.Tensor4D;
+      b = this.prepared.get(`fold:${conv.name}:b`) as tf.Tensor1D;
+    } else {
+      const bnCtx = ctxOf(g.bn);
+      const f = foldBatchNorm(this.order[g.bn], ctx.plain(1), ctx.has(2) ? ctx.plain(2) : undefined, bnCtx.plain(1), bnCtx.plain(2), bnCtx.plain(3), bnCtx.plain(4));
+      w = convWeightTransform(conv, 1, ctx.shape(1))!(f.w) as tf.Tensor4D;
+      b = f.b;
+    }
+    return convWith(ctx, w, b, g.relu !== undefined ? 'relu' : 'linear');
   }
 
   execute(inputs: Record<string, tf.Tensor> | Map<string, tf.Tensor>, opts: ExecuteOptions = {}): ExecuteResult {
@@ -149,8 +222,9 @@ export class GraphExecutor {
     }
     const plan = opts.stopAfterCaptures && capture.size ? this.ancestorsOf(capture) : this.order.map((_, i) => i);
     const keep = new Set<string>([...capture, ...(opts.stopAfterCaptures && capture.size ? [] : this.graph.outputs.map((o) => o.name))]);
+    const steps = this.steps(plan, capture, !hook);
     const lastUse = new Map<string, number>();
-    plan.forEach((k, step) => this.order[k].inputs.forEach((n) => n && lastUse.set(n, step)));
+    steps.forEach((st, i) => st.inputs.forEach((n) => lastUse.set(n, i)));
 
     const slots = new Map<string, Slot>();
     const freeSlot = (name: string) => {
@@ -196,27 +270,26 @@ export class GraphExecutor {
         return s;
       };
 
-      for (let step = 0; step < plan.length; step++) {
-        const k = plan[step];
-        const node = this.order[k];
-        const spec = this.specs[k];
+      for (let step = 0; step < steps.length; step++) {
+        const st = steps[step];
         const inputTensors = new Set<tf.Tensor>();
-        const ctx = this.context(node, spec, slotOf, overrides, inputTensors);
+        const ctxOf = (k: number) => this.context(this.order[k], this.specs[k], slotOf, overrides, inputTensors);
+        const node = this.order[st.nodes[st.nodes.length - 1]];
         let outFlags: boolean[] = [];
         const outs = tf.tidy(() => {
-          const r = spec.run(ctx);
+          const r = st.group ? [this.runGroup(st.group, ctxOf, overrides)] : this.specs[st.nodes[0]].run(ctxOf(st.nodes[0]));
           outFlags = r.map((v) => v.nhwc);
           return r.map((v) => v.tensor);
         });
-        const named = node.outputs.filter((o) => o);
-        if (outs.length < node.outputs.length && named.some((o) => node.outputs.indexOf(o) >= outs.length)) {
-          outs.forEach((t) => t.dispose());
+        const outNames = st.group ? [st.group.output] : node.outputs;
+        if (outNames.some((o, i) => o && i >= outs.length)) {
+          outs.forEach((t) => inputTensors.has(t) || t.dispose());
           throw new LocalQuantError('UNSUPPORTED_OP', `${node.opType} node '${node.name}': output ${outs.length + 1} is not supported`);
         }
-        node.outputs.forEach((name, i) => {
-          let t = outs[i];
+        outs.forEach((t, i) => {
+          const name = outNames[i];
           if (!name) {
-            if (t && !inputTensors.has(t)) t.dispose();
+            if (!inputTensors.has(t)) t.dispose();
             return;
           }
           if (inputTensors.has(t)) t = tf.clone(t); // an op handed back its input: give the value its own tensor
@@ -225,8 +298,7 @@ export class GraphExecutor {
           applyHook(name, slot);
           if (!lastUse.has(name) && !keep.has(name)) freeSlot(name);
         });
-        for (let i = node.outputs.length; i < outs.length; i++) if (!inputTensors.has(outs[i])) outs[i].dispose();
-        for (const name of new Set(node.inputs)) if (name && lastUse.get(name) === step && !keep.has(name)) freeSlot(name);
+        for (const name of st.inputs) if (lastUse.get(name) === step && !keep.has(name)) freeSlot(name);
       }
 
       return this.collect(slots, capture, !!(opts.stopAfterCaptures && capture.size), slotOf);

@@ -33,7 +33,7 @@ function isDepthwise(g: Geometry2D, wDims: number[]): boolean {
 }
 
 /** OIHW (or OIW) -> HWIO for tf.conv2d, or -> [kh, kw, C, multiplier] for tf.depthwiseConv2d. */
-function convWeightTransform(node: Node, index: number, dims: number[]) {
+export function convWeightTransform(node: Node, index: number, dims: number[]) {
   if (index !== 1) return undefined;
   const g = geometry2D(node, dims);
   const to4 = (w: tf.Tensor) => {
@@ -79,37 +79,56 @@ function convInput(ctx: OpContext): { x: tf.Tensor4D; finish: (y: tf.Tensor4D) =
 }
 
 function conv(ctx: OpContext): HeldValue[] {
+  return [convWith(ctx, ctx.weight(1) as tf.Tensor4D, ctx.has(2) ? (ctx.plain(2) as tf.Tensor1D) : undefined, 'linear')];
+}
+
+/**
+ * The Conv node of `ctx` with a given (already transformed) filter and bias and a fused activation: also
+ * used by the executor to run Conv + BatchNormalization (folded into filter/bias) + Relu as one kernel.
+ */
+export function convWith(ctx: OpContext, w: tf.Tensor4D, bias: tf.Tensor1D | undefined, activation: 'linear' | 'relu'): HeldValue {
   const node = ctx.node;
   const wDims = ctx.shape(1);
   const g = geometry2D(node, wDims);
   const { x, finish } = convInput(ctx);
+  const oneD = ctx.shape(0).length === 3;
   const inSpatial = [x.shape[1], x.shape[2]];
-  let pads = convPads(node, ctx.shape(0).length === 3 ? [inSpatial[1]] : inSpatial, ctx.shape(0).length === 3 ? [g.kernel[1]] : g.kernel,
-    ctx.shape(0).length === 3 ? [g.strides[1]] : g.strides, ctx.shape(0).length === 3 ? [g.dilations[1]] : g.dilations);
-  if (pads.begin.length === 1) pads = { begin: [0, pads.begin[0]], end: [0, pads.end[0]] };
-  const w = ctx.weight(1) as tf.Tensor4D;
-  const bias = ctx.has(2) ? (ctx.plain(2) as tf.Tensor1D) : undefined;
+  const pick = (a: [number, number]) => (oneD ? [a[1]] : a);
+  let pads = convPads(node, oneD ? [inSpatial[1]] : inSpatial, pick(g.kernel), pick(g.strides), pick(g.dilations));
+  if (oneD) pads = { begin: [0, pads.begin[0]], end: [0, pads.end[0]] };
   let xin = x;
-  // tfjs sizes a numeric pad with the kernel height and stride height for both axes: numeric only when square.
+  // tfjs sizes a numeric pad with the kernel height and stride only: use it for square geometry
   const square = g.kernel[0] === g.kernel[1] && g.strides[0] === g.strides[1] && g.dilations[0] === g.dilations[1];
-  let pad: Pad | undefined = square ? uniformPad(pads.begin, pads.end) : undefined;
+  let pad: Pad | 'valid' | undefined = square ? uniformPad(pads.begin, pads.end) : undefined;
   if (pad === undefined) {
     xin = padSpatial(x, pads.begin, pads.end);
     pad = 'valid';
   }
-  const common = { strides: g.strides, pad, dataFormat: 'NHWC' as const, dilations: g.dilations };
+  // tfjs convolutions refuse strides > 1 together with dilations > 1: run at stride 1, then subsample
+  const both = (g.strides[0] > 1 || g.strides[1] > 1) && (g.dilations[0] > 1 || g.dilations[1] > 1);
+  const strides: [number, number] = both ? [1, 1] : g.strides;
+  const dilated = g.dilations[0] > 1 || g.dilations[1] > 1;
+  // tfjs's fused-conv gradients refuse dilations > 1: dilated convs run unfused
+  const conv2d = (xi: tf.Tensor4D, wi: tf.Tensor4D, bi: tf.Tensor1D | undefined, depthwise: boolean): tf.Tensor4D => {
+    if (!dilated) {
+      const args = { x: xi, filter: wi, strides, pad, dataFormat: 'NHWC' as const, dilations: g.dilations, activation, bias: bi };
+      return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+    }
+    let yi = depthwise ? tf.depthwiseConv2d(xi, wi, strides, pad, 'NHWC', g.dilations) : tf.conv2d(xi, wi, strides, pad, 'NHWC', g.dilations);
+    if (bi) yi = tf.add(yi, bi);
+    return activation === 'relu' ? tf.relu(yi) : yi;
+  };
   let y: tf.Tensor4D;
-  if (isDepthwise(g, wDims)) {
-    y = tf.fused.depthwiseConv2d({ x: xin, filter: w, ...common, bias });
-  } else if (g.group === 1) {
-    y = tf.fused.conv2d({ x: xin, filter: w, ...common, bias });
-  } else {
+  if (isDepthwise(g, wDims)) y = conv2d(xin, w, bias, true);
+  else if (g.group === 1) y = conv2d(xin, w, bias, false);
+  else {
     const xs = tf.split(xin, g.group, 3) as tf.Tensor4D[];
     const ws = tf.split(w, g.group, 3) as tf.Tensor4D[];
-    const bs = bias ? tf.split(bias, g.group, 0) : undefined;
-    y = tf.concat(xs.map((xi, i) => tf.fused.conv2d({ x: xi, filter: ws[i], ...common, bias: bs?.[i] })), 3) as tf.Tensor4D;
+    const bs = bias ? (tf.split(bias, g.group, 0) as tf.Tensor1D[]) : undefined;
+    y = tf.concat(xs.map((xi, i) => conv2d(xi, ws[i], bs?.[i], false)), 3) as tf.Tensor4D;
   }
-  return [finish(y)];
+  if (both) y = tf.maxPool(y, 1, g.strides, 'valid');
+  return finish(y);
 }
 
 /** [C, O/g, kh, kw] -> [kh, kw, O/g, C] (tf.conv2dTranspose), with dilation holes inserted into the kernel. */
@@ -160,7 +179,8 @@ function convTranspose(ctx: OpContext): HeldValue[] {
     if (wanted !== undefined || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       out = wanted ?? inSpatial[a] * g.strides[a];
       const total = Math.max(0, full + op - out);
-      h = autoPad === 'SAME_UPPER' ? total - Math.floor(total / 2) : Math.floor(total / 2);
+      // onnxruntime: SAME_UPPER puts the odd extra at the end; SAME_LOWER and output_shape at the start
+      h = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
       if (ai < 0) h = 0;
     } else {
       const pb = ai >= 0 && padsAttr && autoPad !== 'VALID' ? padsAttr[ai] : 0;

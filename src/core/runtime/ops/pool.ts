@@ -69,7 +69,9 @@ function maxPool(ctx: OpContext): HeldValue[] {
   const p = plan(ctx);
   const dil = p.dilations[0] > 1 || p.dilations[1] > 1;
   let x = p.x;
-  const uniform = [...p.begin, ...p.end].every((v) => v === p.begin[0]);
+  // tfjs sizes a numeric pad with the kernel height and stride only: use it for square geometry
+  const square = p.kernel[0] === p.kernel[1] && p.strides[0] === p.strides[1];
+  const uniform = square && [...p.begin, ...p.end].every((v) => v === p.begin[0]);
   let pad: number | 'valid' = 'valid';
   if (uniform && !noPad(p) && !dil) pad = p.begin[0];
   else if (!noPad(p)) x = tf.pad(x, [[0, 0], [p.begin[0], p.end[0]], [p.begin[1], p.end[1]], [0, 0]], -Infinity);

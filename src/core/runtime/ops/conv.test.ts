@@ -1,0 +1,71 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backends.js';
+import { checkOp, f32, gradientFlows, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const x = (c: number, h: number, w: number, n = 2) => ({ name: 'x', shape: [n, c, h, w] });
+
+/** Conv with weight [O, C/g, k...] and optional bias. */
+function conv(name: string, xs: { name: string; shape: number[] }, o: number, k: number[], attrs: OneOpSpec['attrs'] = {}, bias = false): [string, OneOpSpec] {
+  const g = (attrs?.group as number | undefined) ?? 1;
+  const c = xs.shape[1];
+  const init = [f32('w', [o, c / g, ...k], undefined, 5), ...(bias ? [f32('b', [o], undefined, 6)] : [])];
+  return [name, { op: 'Conv', inputs: [xs], extra: bias ? ['w', 'b'] : ['w'], initializers: init, attrs: { kernel_shape: k, ...attrs } }];
+}
+
+function convT(name: string, xs: { name: string; shape: number[] }, oPerGroup: number, k: number[], attrs: OneOpSpec['attrs'] = {}, bias = false): [string, OneOpSpec] {
+  const g = (attrs?.group as number | undefined) ?? 1;
+  const c = xs.shape[1];
+  const init = [f32('w', [c, oPerGroup, ...k], undefined, 5), ...(bias ? [f32('b', [oPerGroup * g], undefined, 6)] : [])];
+  return [name, { op: 'ConvTranspose', inputs: [xs], extra: bias ? ['w', 'b'] : ['w'], initializers: init, attrs: { kernel_shape: k, ...attrs } }];
+}
+
+const CONV_CASES: [string, OneOpSpec][] = [
+  conv('3x3 pad 1 + bias', x(3, 8, 8), 4, [3, 3], { pads: [1, 1, 1, 1] }, true),
+  conv('stride 2', x(3, 9, 9), 4, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+  conv('rectangular kernel, stride (1,2)', x(2, 7, 9), 3, [2, 3], { strides: [1, 2] }),
+  conv('dilations 2', x(2, 9, 9), 3, [3, 3], { dilations: [2, 2], pads: [2, 2, 2, 2] }, true),
+  conv('dilations with strides', x(2, 11, 11), 3, [3, 3], { dilations: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  conv('asymmetric pads', x(2, 6, 7), 3, [3, 3], { pads: [0, 1, 2, 1] }, true),
+  conv('per-axis pads (1,0)', x(2, 6, 7), 3, [3, 3], { pads: [1, 0, 1, 0] }),
+  conv('auto_pad SAME_UPPER stride 2', x(2, 7, 8), 3, [3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] }),
+  conv('auto_pad SAME_LOWER', x(2, 7, 8), 3, [4, 4], { auto_pad: 'SAME_LOWER' }),
+  conv('auto_pad VALID', x(2, 7, 8), 3, [3, 3], { auto_pad: 'VALID' }),
+  conv('groups 2', x(4, 6, 6), 6, [3, 3], { group: 2, pads: [1, 1, 1, 1] }, true),
+  conv('depthwise', x(4, 6, 6), 4, [3, 3], { group: 4, pads: [1, 1, 1, 1] }, true),
+  conv('depthwise multiplier 2, stride 2', x(3, 7, 7), 6, [3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }),
+  conv('depthwise dilated asymmetric', x(3, 8, 8), 3, [3, 3], { group: 3, dilations: [2, 2], pads: [2, 1, 0, 2] }),
+  conv('1x1', x(5, 4, 4), 7, [1, 1], {}, true),
+  conv('1-D', { name: 'x', shape: [2, 3, 10] }, 4, [3], { pads: [1, 2], strides: [2] }, true),
+];
+
+const CONVT_CASES: [string, OneOpSpec][] = [
+  convT('basic', x(3, 4, 4), 2, [3, 3], {}, true),
+  convT('stride 2, pads 1', x(3, 4, 5), 2, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+  convT('stride 2, output_padding 1', x(2, 4, 4), 3, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, true),
+  convT('asymmetric pads', x(2, 5, 4), 2, [3, 3], { strides: [2, 2], pads: [0, 1, 2, 1] }),
+  convT('groups 2', x(4, 4, 4), 3, [3, 3], { group: 2, strides: [2, 2] }, true),
+  convT('dilations 2', x(2, 4, 4), 2, [3, 3], { dilations: [2, 2] }),
+  convT('auto_pad SAME_UPPER', x(2, 5, 5), 2, [3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] }),
+  convT('auto_pad SAME_LOWER', x(2, 5, 5), 2, [4, 4], { auto_pad: 'SAME_LOWER', strides: [2, 2] }),
+  convT('output_shape', x(2, 4, 4), 2, [3, 3], { strides: [2, 2], output_shape: [8, 8] }),
+  convT('stride 3 > kernel 2', x(2, 3, 3), 2, [2, 2], { strides: [3, 3] }),
+];
+
+describe('Conv matches onnxruntime-node, with input gradients', () => {
+  it.each(CONV_CASES)('Conv %s', async (_, spec) => {
+    const r = await checkOp({ model: oneOp(spec) });
+    expect(r.relDiff).toBeLessThan(1e-4);
+    expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.leaked).toBe(0);
+  });
+  it.each(CONVT_CASES)('ConvTranspose %s', async (_, spec) => {
+    const r = await checkOp({ model: oneOp(spec) });
+    expect(r.relDiff).toBeLessThan(1e-4);
+    expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.leaked).toBe(0);
+  });
+});
