@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelFile } from '../../ir/types.js';
+import { writeOnnx } from '../../exporters/onnx/onnxWriter.js';
+import type { Graph, ModelFile } from '../../ir/types.js';
 import { initBackend } from '../../runtime/backends.js';
 import { GraphExecutor, toGraphLayout } from '../../runtime/executor.js';
 import { importTfjs } from './index.js';
@@ -67,6 +69,19 @@ function artifacts(json: ModelJson, weightData: ArrayBuffer): tf.io.ModelArtifac
   };
 }
 
+/** The imported graph written as ONNX and run in onnxruntime-node (independent of our executor), vs `expected`. */
+async function ortDiff(graph: Graph, x: tf.Tensor, expected: tf.Tensor): Promise<number> {
+  const session = await ort.InferenceSession.create(writeOnnx(graph));
+  const res = await session.run({ [graph.inputs[0].name]: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) });
+  await session.release();
+  const out = res[graph.outputs[0].name];
+  expect([...out.dims]).toEqual(expected.shape);
+  const ours = tf.tensor(out.data as Float32Array, expected.shape);
+  const d = relativeMaxDiff(ours, expected);
+  ours.dispose();
+  return d;
+}
+
 /** Our value `name` (captured from the executor) vs a reference tensor; the caller disposes `expected`. */
 function capturedDiff(graph: ReturnType<typeof importTfjs>, feeds: Record<string, tf.Tensor>, name: string, expected: tf.Tensor): number {
   const ex = new GraphExecutor(graph);
@@ -110,8 +125,11 @@ describe.skipIf(!DIR)('real tfjs models shipped in nsfwjs@4.4.0', () => {
     const refFeatures = features.predict(x) as tf.Tensor;
     const featDiff = capturedDiff(graph, { [graph.inputs[0].name]: x }, 'flatten_1', refFeatures);
     console.log(`nsfwjs mobilenet_v2 (layers): output max |diff| / max(1, |ref|) = ${diff.toExponential(3)}; flatten_1 features ${featDiff.toExponential(3)} (max |ref| ${refFeatures.abs().max().dataSync()[0].toFixed(2)})`);
+    const viaOrt = await ortDiff(graph, x, expected);
+    console.log(`nsfwjs mobilenet_v2 (layers) via onnxruntime-node: ${viaOrt.toExponential(3)}`);
     expect(diff).toBeLessThan(1e-4);
     expect(featDiff).toBeLessThan(1e-4);
+    expect(viaOrt).toBeLessThan(1e-4);
     refFeatures.dispose();
     tf.dispose([x, expected, ours]);
     ref.dispose();
@@ -126,8 +144,10 @@ describe.skipIf(!DIR)('real tfjs models shipped in nsfwjs@4.4.0', () => {
     const expected = ref.predict(x) as tf.Tensor;
     const [ours] = runGraph(graph, { [graph.inputs[0].name]: x });
     const diff = relativeMaxDiff(ours, expected);
-    console.log(`nsfwjs inception_v3 (layers): max |diff| / max(1, |ref|) = ${diff.toExponential(3)}`);
+    const viaOrt = await ortDiff(graph, x, expected);
+    console.log(`nsfwjs inception_v3 (layers): max |diff| / max(1, |ref|) = ${diff.toExponential(3)}; via onnxruntime-node ${viaOrt.toExponential(3)}`);
     expect(diff).toBeLessThan(1e-4);
+    expect(viaOrt).toBeLessThan(1e-4);
     tf.dispose([x, expected, ours]);
     ref.dispose();
   });
@@ -147,8 +167,11 @@ describe.skipIf(!DIR)('real tfjs models shipped in nsfwjs@4.4.0', () => {
     const refLogits = ref.execute(x, logitsName) as tf.Tensor;
     const logitDiff = capturedDiff(graph, { [graph.inputs[0].name]: x }, logitsName, refLogits);
     console.log(`nsfwjs mobilenet_v2_mid (graph): output max |diff| / max(1, |ref|) = ${diff.toExponential(3)}; logits ${logitDiff.toExponential(3)} (max |ref| ${refLogits.abs().max().dataSync()[0].toFixed(2)})`);
+    const viaOrt = await ortDiff(graph, x, expected);
+    console.log(`nsfwjs mobilenet_v2_mid (graph) via onnxruntime-node: ${viaOrt.toExponential(3)}`);
     expect(diff).toBeLessThan(1e-4);
     expect(logitDiff).toBeLessThan(1e-4);
+    expect(viaOrt).toBeLessThan(1e-4);
     refLogits.dispose();
     tf.dispose([x, expected, ours]);
     ref.dispose();
