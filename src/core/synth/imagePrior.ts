@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { channelMoments } from '../runtime/channelMoments.js';
 import type { Normalization } from './options.js';
 import { pixelRange } from './pixelRange.js';
 
@@ -20,7 +21,7 @@ export function imagePriorLoss(x: tf.Tensor4D, w: ImagePriorWeights): tf.Scalar 
   return tf.tidy(() => {
     let total: tf.Scalar = tf.scalar(0);
     if (w.inputStatsWeight > 0) {
-      const { mean, variance } = tf.moments(x, [0, 2, 3]);
+      const { mean, variance } = channelMoments(x, [0, 2, 3]);
       const std = tf.sqrt(tf.add(variance, 1e-5));
       const stats = tf.add(tf.mean(tf.square(mean)), tf.mean(tf.square(tf.sub(std, 1)))) as tf.Scalar;
       total = tf.add(total, tf.mul(stats, w.inputStatsWeight));

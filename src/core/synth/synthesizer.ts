@@ -75,9 +75,9 @@ interface StepOutcome {
 
 /**
  * The objective for one batch: sum_l w_l L_l(bn inputs) + prior(x). Returns the scalar to minimize and,
- * kept apart, [bnLossUnweighted, priorLoss, ...perLayer]. Differentiable w.r.t. x.
+ * kept apart, [bnLossUnweighted, priorLoss, ...perLayer]. Differentiable w.r.t. x. `targets` null: prior only.
  */
-function objective(
+export function synthesisObjective(
   model: SynthesisModel,
   targets: BatchNormTargets | null,
   o: SynthesisOptions,
@@ -97,7 +97,7 @@ function objective(
 /** Loss value of x without augmentation (no gradient): [objective, bnLoss]. */
 function evaluate(model: SynthesisModel, targets: BatchNormTargets | null, o: SynthesisOptions, x: tf.Tensor4D): [number, number] {
   const v = tf.tidy(() => {
-    const { loss, parts } = objective(model, targets, o, x);
+    const { loss, parts } = synthesisObjective(model, targets, o, x);
     return tf.concat([loss.reshape([1]), parts.slice(0, 1)]);
   });
   const d = v.dataSync();
@@ -156,7 +156,7 @@ export async function synthesizeWithModel(
   let pendingParts: tf.Tensor1D | null = null;
   let currentAug: Augmentation = { dy: 0, dx: 0, flip: false };
   const gradient = tf.grad((x: tf.Tensor) => {
-    const { loss, parts } = objective(model, targets, o, augment(x as tf.Tensor4D, currentAug));
+    const { loss, parts } = synthesisObjective(model, targets, o, augment(x as tf.Tensor4D, currentAug));
     pendingParts = tf.keep(parts);
     return loss;
   });

@@ -1,0 +1,63 @@
+import { LocalQuantError } from '../errors.js';
+import type { Graph } from '../ir/types.js';
+import { collectBatchNormStats } from './batchNormStats.js';
+import { planCalibration, type RequestedCalibration } from './fallback.js';
+import { graphSynthesisModel } from './graphModel.js';
+import { findImageInput } from './graphInput.js';
+import { noiseImages } from './noise.js';
+import { resolveSynthesisOptions, type SynthesisOptions } from './options.js';
+import type { SynthProgressCallback } from './progress.js';
+import { synthesizeWithModel, throwIfCancelled, type SynthesisModel, type SynthesisResult } from './synthesizer.js';
+
+export interface SynthesizeImagesOptions extends Partial<SynthesisOptions> {
+  /** Default 'auto': BN statistics when the model has BatchNorm, else image-prior-only (with a message). */
+  method?: RequestedCalibration;
+}
+
+/**
+ * Calibration images for a graph, data-free: BN-statistics synthesis, image-prior-only synthesis or
+ * Gaussian noise (see planCalibration). The result records the method used and, on a fallback, why.
+ * The tfjs backend must be initialized (initBackend) before the call.
+ */
+export async function synthesizeImages(
+  graph: Graph,
+  options: SynthesizeImagesOptions = {},
+  onProgress?: SynthProgressCallback,
+  signal?: AbortSignal,
+): Promise<SynthesisResult> {
+  const { method: requested = 'auto', ...rest } = options;
+  const o = resolveSynthesisOptions(rest);
+  throwIfCancelled(signal);
+  const plan = planCalibration(graph, requested);
+  const input = findImageInput(graph, o.imageSize);
+  let result: SynthesisResult;
+  switch (plan.method) {
+    case 'noise':
+      result = noiseImages(input.imageShape, o);
+      break;
+    case 'prior-only': {
+      const model: SynthesisModel = {
+        imageShape: input.imageShape,
+        batchNorms: [],
+        captureBatchNormInputs: () => new Map(),
+      };
+      result = await synthesizeWithModel(model, o, onProgress, signal);
+      break;
+    }
+    case 'bn-statistics': {
+      const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input);
+      try {
+        result = await synthesizeWithModel(model, o, onProgress, signal);
+      } finally {
+        model.dispose();
+      }
+      break;
+    }
+    case 'user-images':
+      throw new LocalQuantError(
+        'BAD_CONFIG',
+        'Own images are not synthesized: decode them and pass them to prepareUserImages.',
+      );
+  }
+  return plan.message ? { ...result, message: plan.message } : result;
+}
