@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmGradKernels } from './wasmGradKernels';
+import { registerWasmGradKernels, unregisterWasmGradKernels } from './wasmGradKernels';
 
 /** Deterministic values in [-1, 1). */
 function values(n: number, seed: number): Float32Array {
@@ -148,5 +148,30 @@ describe('fused conv2d (bias, linear) on wasm uses the backprop kernels', () => 
     await tf.setBackend('wasm');
     const got = run();
     for (let i = 0; i < 3; i++) expect(relErr(got[i], ref[i])).toBeLessThan(1e-4);
+  });
+});
+
+describe('tf.batchNorm gradient (registered without Tile)', () => {
+  it('matches tfjs\'s own gradient for x, mean, variance, scale and offset, 1-D and broadcast parameters', async () => {
+    await tf.setBackend('cpu');
+    const grads = (paramShape: number[]) => tf.tidy(() => {
+      const x = tf.tensor4d(values(2 * 3 * 4 * 5, 1), [2, 3, 4, 5]);
+      const p = (seed: number, add = 0) => tf.tensor(values(5, seed).map((v) => v + add), paramShape);
+      const r = tf.tensor4d(values(2 * 3 * 4 * 5, 9), [2, 3, 4, 5]);
+      const f = (xx: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+        tf.sum(tf.mul(tf.batchNorm(xx as tf.Tensor4D, m, v, o, s, 1e-3), r));
+      return tf.grads(f)([x, p(2), p(3, 1.5), p(4), p(5)]).map((t) => t.dataSync() as Float32Array);
+    });
+    unregisterWasmGradKernels();
+    const ref = grads([5]);
+    registerWasmGradKernels();
+    // tfjs's own gradient fails for rank-4 parameters (it reshapes an unreduced tensor), so both shapes are
+    // checked against its rank-1 result.
+    for (const paramShape of [[5], [1, 1, 1, 5]]) {
+      const before = tf.memory().numTensors;
+      const got = grads(paramShape);
+      expect(tf.memory().numTensors).toBe(before);
+      for (let i = 0; i < 5; i++) expect(relErr(got[i], ref[i])).toBeLessThan(1e-5);
+    }
   });
 });

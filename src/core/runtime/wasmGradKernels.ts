@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   conv2dBackpropFilter, conv2dBackpropInput, convGeometry, depthwiseBackpropFilter, depthwiseBackpropInput,
 } from './wasm/convBackprop';
+import { fusedBatchNormGrad } from './wasm/batchNormGrad';
 
 /**
  * Fast convolution gradients for tfjs's wasm backend (tfjs 4.22 has no Conv2DBackpropFilter and no depthwise
@@ -13,6 +14,7 @@ import {
  *  - gradient functions for Conv2D and DepthwiseConv2dNative that support dilation > 1 (tfjs's own reject it
  *    on every backend): on wasm they pass `dilations` to the kernels above; elsewhere they run the backend's
  *    own kernels on a zero-inserted filter. Undilated convs on other backends keep tfjs's gradient.
+ *  - a FusedBatchNorm (tf.batchNorm) gradient without Tile, for every backend (see wasm/batchNormGrad.ts).
  */
 const BACKEND = 'wasm';
 const KERNEL_NAMES = [
@@ -115,6 +117,11 @@ export function registerWasmGradKernels(): void {
     if (!original) continue;
     saved.grads.set(kernel, original);
     tf.registerGradient(dilatedAwareGrad(original, inputK, filterK));
+  }
+  const bnOriginal = tf.getGradient('FusedBatchNorm');
+  if (bnOriginal) {
+    saved.grads.set('FusedBatchNorm', bnOriginal);
+    tf.registerGradient(fusedBatchNormGrad);
   }
   originals = saved;
 }
