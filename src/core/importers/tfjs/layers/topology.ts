@@ -112,6 +112,15 @@ export function parseModel(mc: Json): KerasModel {
   return { name: String(config.name ?? 'model'), className, layers, inputs: parseRefs(config.input_layers), outputs: parseRefs(config.output_layers) };
 }
 
+/** Input shape declared by a first layer, looking into a nested model's own first layer. */
+function firstInputShape(layer: Json): Dim[] | undefined {
+  const config = (layer.config ?? {}) as Json;
+  const own = declaredInputShape(config);
+  if (own || !MODEL_CLASSES.has(String(layer.class_name))) return own;
+  const inner = (Array.isArray(config) ? config : config.layers) as Json[] | undefined;
+  return inner?.length ? firstInputShape(inner[0]) : undefined;
+}
+
 function parseSequential(config: Json): KerasModel {
   const raw = (config.layers ?? []) as Json[];
   if (raw.length === 0) throw new LocalQuantError('NOT_A_MODEL', 'The Sequential model has no layers.');
@@ -123,7 +132,7 @@ function parseSequential(config: Json): KerasModel {
     layers.push({ className: 'InputLayer', name: firstName, config: (first.config ?? {}) as Json, inbound: [] });
     prev = firstName;
   } else {
-    const shape = declaredInputShape((first.config ?? {}) as Json);
+    const shape = firstInputShape(first);
     if (!shape) throw new LocalQuantError('NOT_A_MODEL', `The first layer '${firstName}' of the Sequential model declares no input shape.`, 'Give the first layer an inputShape (or add an InputLayer) and save the model again.');
     // tfjs names the implicit input "<first layer>_input".
     const inputName = `${firstName}_input`;
