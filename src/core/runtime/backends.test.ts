@@ -68,3 +68,24 @@ describe('initBackend with a stubbed navigator.gpu', () => {
     expect(info.reason).toMatch(/returned no adapter/);
   });
 });
+
+describe('initBackend in a browser (IS_NODE off) insists on a same-origin wasm path', () => {
+  afterEach(() => {
+    tf.env().set('IS_NODE', true);
+    vi.unstubAllGlobals();
+  });
+
+  it("'auto' and 'wasm' without wasmPath throw BAD_CONFIG; 'cpu' needs none", async () => {
+    tf.env().set('IS_NODE', false);
+    await expect(initBackend('auto')).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(initBackend('wasm')).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    expect((await initBackend('cpu')).name).toBe('cpu');
+  });
+
+  it('a CDN wasm path is refused', async () => {
+    tf.env().set('IS_NODE', false);
+    vi.stubGlobal('location', { origin: 'http://localhost:5173' });
+    await expect(initBackend('wasm', { wasmPath: 'https://cdn.jsdelivr.net/npm/@tensorflow/tfjs-backend-wasm/dist/' }))
+      .rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/not on this origin/) });
+  });
+});

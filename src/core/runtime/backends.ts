@@ -89,22 +89,31 @@ function isBrowser(): boolean {
   return !tf.env().getBool('IS_NODE');
 }
 
-let wasmConfigured = false;
+let wasmPathSet: string | null = null;
+let wasmThreadsSet = false;
+/** Validates (every call) and applies (once) the wasm settings. */
 function configureWasm(opts: InitBackendOptions): void {
-  if (wasmConfigured) return;
   if (isBrowser()) {
     if (!opts.wasmPath) {
       throw new LocalQuantError('BAD_CONFIG', 'initBackend needs opts.wasmPath in a browser',
         'Serve tfjs-backend-wasm*.wasm from this app (e.g. "/wasm/") and pass that path; LocalQuant never fetches code from a CDN.');
     }
-    if (/^(https?:)?\/\//i.test(opts.wasmPath) && typeof location !== 'undefined' && !opts.wasmPath.startsWith(location.origin)) {
+    const origin = typeof location !== 'undefined' ? location.origin : undefined;
+    if (/^([a-z]+:)?\/\//i.test(opts.wasmPath) && !(origin && opts.wasmPath.startsWith(`${origin}/`))) {
       throw new LocalQuantError('BAD_CONFIG', `wasmPath ${opts.wasmPath} is not on this origin`,
         'Pass a same-origin path such as "/wasm/".');
     }
-    setWasmPaths(opts.wasmPath.endsWith('/') || opts.wasmPath.endsWith('.wasm') ? opts.wasmPath : `${opts.wasmPath}/`);
+    const path = opts.wasmPath.endsWith('/') || opts.wasmPath.endsWith('.wasm') ? opts.wasmPath : `${opts.wasmPath}/`;
+    // tfjs reads the path when the wasm backend first initializes; later calls cannot move it.
+    if (wasmPathSet === null) {
+      setWasmPaths(path);
+      wasmPathSet = path;
+    }
   }
-  if (opts.wasmThreads != null) setThreadsCount(opts.wasmThreads);
-  wasmConfigured = true;
+  if (opts.wasmThreads != null && !wasmThreadsSet) {
+    setThreadsCount(opts.wasmThreads);
+    wasmThreadsSet = true;
+  }
 }
 
 /**
@@ -113,6 +122,9 @@ function configureWasm(opts: InitBackendOptions): void {
  * back down the same chain. Call it once, before building executors or creating tensors.
  */
 export async function initBackend(preference: BackendPreference = 'auto', opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  // In a browser, a missing local wasm path is a setup error even on a machine that would pick webgpu:
+  // fail on every machine rather than only on those without a GPU.
+  if (isBrowser() && preference === 'auto' && !opts.wasmPath) configureWasm(opts);
   const notes: string[] = [];
   const chain: BackendName[] = preference === 'auto' || preference === 'webgpu' ? ['webgpu', 'wasm', 'cpu']
     : preference === 'wasm' ? ['wasm', 'cpu'] : ['cpu'];
