@@ -133,6 +133,8 @@ export interface OneOpSpec {
    * channels-last (NHWC paths); the first input must be 4-D.
    */
   afterConv?: boolean;
+  /** Output dtype (default float32). */
+  outputDtype?: import('../ir/types.js').DType;
 }
 
 /** A one-op model (optionally behind a 1x1 Conv). */
@@ -152,7 +154,7 @@ export function oneOp(s: OneOpSpec): BuilderModel {
   return {
     opset: s.opset ?? 13,
     inputs: s.inputs.map((i) => ({ name: i.name, shape: i.shape })),
-    outputs: outs.map((name) => ({ name })),
+    outputs: outs.map((name) => ({ name, dtype: s.outputDtype })),
     initializers: inits,
     nodes,
   };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { attrString, numbers, unsupported } from './attrs.js';
+import { gatherAxis } from './gather.js';
 import { nhwcValue, type HeldValue, type OpContext, type OpSpec } from './types.js';
 
 /**
@@ -91,7 +92,7 @@ function resize(ctx: OpContext): HeldValue[] {
     }
     let y: tf.Tensor = x;
     maps.forEach((m, k) => {
-      y = tf.gather(y, tf.tensor1d(m, 'int32'), k + 1);
+      y = gatherAxis(y, m, k + 1);
     });
     return [nhwcValue(y)];
   }
@@ -116,8 +117,8 @@ function resize(ctx: OpContext): HeldValue[] {
       lambda[i] = src - f;
     }
     const axis = k + 1;
-    const g0 = tf.gather(y, tf.tensor1d(i0, 'int32'), axis);
-    const g1 = tf.gather(y, tf.tensor1d(i1, 'int32'), axis);
+    const g0 = gatherAxis(y, i0, axis);
+    const g1 = gatherAxis(y, i1, axis);
     const lshape = [1, 1, 1, 1];
     lshape[axis] = out[a];
     y = tf.add(g0, tf.mul(tf.sub(g1, g0), tf.tensor(lambda, lshape)));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { attrInt, attrString, normAxis, numbers, unsupported } from './attrs.js';
+import { gatherAxis } from './gather.js';
 import { heldAxis } from './layout.js';
 import type { HeldValue, OpContext, OpSpec } from './types.js';
 
@@ -52,7 +53,7 @@ function sliceOp(ctx: OpContext): HeldValue[] {
   const poolStrides: [number, number] = [1, 1];
   for (const { axis, step, n } of strided) {
     if (v.nhwc && y.dtype === 'float32' && (axis === 1 || axis === 2)) poolStrides[axis - 1] = step;
-    else y = tf.gather(y, tf.tensor1d(Array.from({ length: n }, (_, i) => i * step), 'int32'), axis);
+    else y = gatherAxis(y, Array.from({ length: n }, (_, i) => i * step), axis);
   }
   if (poolStrides[0] > 1 || poolStrides[1] > 1) y = tf.maxPool(y as tf.Tensor4D, 1, poolStrides, 'valid');
   return [{ tensor: y, nhwc: v.nhwc }];
@@ -94,8 +95,8 @@ function gather(ctx: OpContext): HeldValue[] {
     indices = tf.where(tf.less(raw, 0), tf.add(raw, tf.scalar(d, 'int32')), raw);
   }
   // rank-preserving gathers (1-D indices) keep the held layout
-  if (v.nhwc && indices.rank === 1) return [{ tensor: tf.gather(v.tensor, indices, heldAxis(graphAxis, true)), nhwc: true }];
-  return [{ tensor: tf.gather(ctx.plain(0), indices, graphAxis), nhwc: false }];
+  if (v.nhwc && indices.rank === 1) return [{ tensor: gatherAxis(v.tensor, indices, heldAxis(graphAxis, true)), nhwc: true }];
+  return [{ tensor: gatherAxis(ctx.plain(0), indices, graphAxis), nhwc: false }];
 }
 
 function pad(ctx: OpContext): HeldValue[] {
