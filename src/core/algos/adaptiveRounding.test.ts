@@ -63,7 +63,7 @@ describe('adaptiveRounding', () => {
   it('quadraticLoss equals the sampled output error', () => {
     const { p, x, xq, n } = makeProblem(1, 16, 4, 300);
     const codes = nearestCodes(p);
-    const k = p.moments.k;
+    const k = p.moments!.k;
     let direct = 0;
     for (let s = 0; s < n; s++) {
       for (let o = 0; o < p.cOut; o++) {
@@ -97,7 +97,7 @@ describe('adaptiveRounding', () => {
       expect(res.loss).toBeLessThanOrEqual(res.nearestLoss);
       if (res.adaptiveLoss < res.nearestLoss * 0.98) strictly++;
       // every code is floor(W/s) or floor(W/s)+1 (hard 0/1), clamped to the grid
-      const k = p.moments.k;
+      const k = p.moments!.k;
       for (let i = 0; i < res.codes.length; i++) {
         const c = res.codes[i];
         expect(c >= p.qmin && c <= p.qmax).toBe(true);
@@ -126,6 +126,23 @@ describe('adaptiveRounding', () => {
     let same = 0;
     for (let i = 0; i < js.codes.length; i++) if (js.codes[i] === t.codes[i]) same++;
     expect(same / js.codes.length).toBeGreaterThan(0.97);
+  });
+
+  it('column form: same objective and same rounding as the moments form', async () => {
+    const { p, x, xq, n } = makeProblem(3, 32, 8, 400);
+    const k = p.moments!.k;
+    const pc: AdaRoundProblem = { ...p, moments: undefined, columns: { k, n, xq, x } };
+    const near = nearestCodes(p);
+    expect(quadraticLoss(near, pc)).toBeCloseTo(quadraticLoss(near, p), 3);
+    const before = tf.memory().numTensors;
+    const a = await adaptiveRounding(p, { iterations: 300, engine: 'js' });
+    const b = await adaptiveRounding(pc, { iterations: 300 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(b.adaptiveLoss).toBeLessThan(b.nearestLoss);
+    let same = 0;
+    for (let i = 0; i < a.codes.length; i++) if (a.codes[i] === b.codes[i]) same++;
+    expect(same / a.codes.length).toBeGreaterThan(0.97);
+    await expect(adaptiveRounding({ ...p, columns: pc.columns })).rejects.toThrow(/exactly one/);
   });
 
   it('honours an abort signal', async () => {

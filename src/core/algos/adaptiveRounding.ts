@@ -24,6 +24,19 @@ export interface SecondMoments {
   H: Float32Array;
 }
 
+/**
+ * Sampled input columns instead of second moments: cheaper when n < K (layers with K in the
+ * thousands). Each iteration is then (C_out x K)(K x n) and (C_out x n)(n x K) on the tfjs backend.
+ */
+export interface InputColumns {
+  k: number;
+  n: number;
+  /** n x K row-major: x~ samples (row i of xq and of x from the same image position). */
+  xq: Float32Array;
+  /** n x K row-major: x samples. */
+  x: Float32Array;
+}
+
 export interface AdaRoundProblem {
   /** C_out x K row-major float weights. */
   weights: Float32Array;
@@ -32,7 +45,13 @@ export interface AdaRoundProblem {
   scales: Float32Array;
   qmin: number;
   qmax: number;
-  moments: SecondMoments;
+  /** Exactly one of moments / columns. */
+  moments?: SecondMoments;
+  columns?: InputColumns;
+}
+
+function kOf(p: AdaRoundProblem): number {
+  return p.moments ? p.moments.k : p.columns!.k;
 }
 
 export interface AdaRoundProgress {
@@ -160,6 +179,7 @@ function constantTerm(w: Float32Array, h: Float32Array, cOut: number, k: number)
  * Computed in float64 so that adaptive and nearest are compared on equal footing.
  */
 export function quadraticLoss(codes: ArrayLike<number>, p: AdaRoundProblem): number {
+  if (!p.moments) return columnsLoss(codes, p);
   const { cOut, scales, weights: w, moments } = p;
   const k = moments.k;
   const wq = new Float64Array(cOut * k);
@@ -188,8 +208,21 @@ export function quadraticLoss(codes: ArrayLike<number>, p: AdaRoundProblem): num
   return total;
 }
 
+/** ||W~ X~^T - W X^T||^2 / n on the tfjs backend (float32). */
+function columnsLoss(codes: ArrayLike<number>, p: AdaRoundProblem): number {
+  const c = p.columns!;
+  const k = c.k;
+  const wq = new Float32Array(p.cOut * k);
+  for (let i = 0; i < wq.length; i++) wq[i] = codes[i] * p.scales[Math.floor(i / k)];
+  return tf.tidy(() => {
+    const yq = tf.matMul(tf.tensor2d(wq, [p.cOut, k]), tf.tensor2d(c.xq, [c.n, k]), false, true);
+    const y = tf.matMul(tf.tensor2d(p.weights, [p.cOut, k]), tf.tensor2d(c.x, [c.n, k]), false, true);
+    return yq.sub(y).square().sum().dataSync()[0] / c.n;
+  });
+}
+
 export function nearestCodes(p: AdaRoundProblem): Int8Array {
-  const k = p.moments.k;
+  const k = kOf(p);
   const out = new Int8Array(p.weights.length);
   for (let i = 0; i < out.length; i++) {
     const q = roundHalfEven(p.weights[i] / p.scales[Math.floor(i / k)]);
@@ -199,10 +232,12 @@ export function nearestCodes(p: AdaRoundProblem): Int8Array {
 }
 
 function checkProblem(p: AdaRoundProblem): void {
-  const k = p.moments.k;
+  if (!p.moments === !p.columns) throw new RangeError('give exactly one of moments and columns');
+  const k = kOf(p);
   if (p.weights.length !== p.cOut * k) throw new RangeError(`weights have ${p.weights.length} values, expected C_out*K = ${p.cOut}*${k}`);
   if (p.scales.length !== p.cOut) throw new RangeError(`need ${p.cOut} scales, got ${p.scales.length}`);
-  for (const m of [p.moments.G, p.moments.C, p.moments.H]) if (m.length !== k * k) throw new RangeError(`second moments must be ${k}x${k}`);
+  if (p.moments) for (const m of [p.moments.G, p.moments.C, p.moments.H]) if (m.length !== k * k) throw new RangeError(`second moments must be ${k}x${k}`);
+  if (p.columns && (p.columns.xq.length !== p.columns.n * k || p.columns.x.length !== p.columns.n * k)) throw new RangeError(`columns must be n x K = ${p.columns.n} x ${k}`);
   for (const s of p.scales) if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`scales must be positive and finite; got ${s}`);
   if (p.qmin < -128 || p.qmax > 127 || p.qmin >= p.qmax) throw new RangeError(`code range [${p.qmin}, ${p.qmax}] must fit int8`);
 }
@@ -231,7 +266,7 @@ function resolve(o: AdaRoundOptions): Resolved {
 
 /** Initial V so that h(V) equals frac(W / s) (clamped away from 0/1 so that V stays finite). */
 function initialV(p: AdaRoundProblem, floors: Float32Array): Float32Array {
-  const k = p.moments.k;
+  const k = kOf(p);
   const v = new Float32Array(p.weights.length);
   for (let i = 0; i < v.length; i++) {
     const x = p.weights[i] / p.scales[Math.floor(i / k)];
@@ -261,17 +296,17 @@ function yieldNow(): Promise<void> {
 type GramProduct = (wq: Float32Array, out: Float32Array) => Float32Array;
 
 /** W~ G in plain JS. */
-function jsProduct(p: AdaRoundProblem): GramProduct {
-  const k = p.moments.k;
+function jsProduct(p: AdaRoundProblem, moments: SecondMoments): GramProduct {
+  const k = moments.k;
   return (wq, out) => {
-    matmulInto(out, wq, p.moments.G, p.cOut, k, k);
+    matmulInto(out, wq, moments.G, p.cOut, k, k);
     return out;
   };
 }
 
 /** W~ G with tf.matMul on the active backend (wasm: XNNPACK, ~3 ms for 64x576x576), the rest in JS. */
 function tfProduct(p: AdaRoundProblem, G: tf.Tensor2D): GramProduct {
-  const k = p.moments.k;
+  const k = G.shape[0];
   return (wq) => {
     const a = tf.tensor2d(wq, [p.cOut, k]);
     const prod = tf.matMul(a, G);
@@ -283,12 +318,48 @@ function tfProduct(p: AdaRoundProblem, G: tf.Tensor2D): GramProduct {
 }
 
 /** Optimisation loop in JS (the K x K product through `product`); updates v in place. */
-async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floors: Float32Array, product: GramProduct, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<void> {
+/** The quadratic objective as the loop needs it: W~ -> W~ G, B = W C^T and tr(W H W^T). */
+interface Objective {
+  product: GramProduct;
+  b: Float32Array;
+  cons: number;
+  dispose(): void;
+}
+
+function momentsObjective(p: AdaRoundProblem, m: SecondMoments, useTf: boolean): Objective {
+  const G = useTf ? tf.tensor2d(m.G, [m.k, m.k]) : null;
+  return {
+    product: G ? tfProduct(p, G) : jsProduct(p, m),
+    b: weightTimesCT(p.weights, m.C, p.cOut, m.k),
+    cons: constantTerm(p.weights, m.H, p.cOut, m.k),
+    dispose: () => G?.dispose(),
+  };
+}
+
+/** Same objective from columns: W~ G = (W~ X~^T) X~ / n, B = (W X^T) X~ / n, tr(W H W^T) = ||W X^T||^2 / n. */
+function columnsObjective(p: AdaRoundProblem, c: InputColumns): Objective {
+  const xq = tf.tensor2d(c.xq, [c.n, c.k]);
+  const [b, cons] = tf.tidy(() => {
+    const y = tf.matMul(tf.tensor2d(p.weights, [p.cOut, c.k]), tf.tensor2d(c.x, [c.n, c.k]), false, true);
+    return [tf.matMul(y, xq).div(c.n).dataSync() as Float32Array, y.square().sum().dataSync()[0] / c.n];
+  });
+  return {
+    product: (wq) =>
+      tf.tidy(() => {
+        const yq = tf.matMul(tf.tensor2d(wq, [p.cOut, c.k]), xq, false, true);
+        return tf.matMul(yq, xq).div(c.n).dataSync() as Float32Array;
+      }),
+    b,
+    cons,
+    dispose: () => xq.dispose(),
+  };
+}
+
+async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floors: Float32Array, obj: Objective, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<void> {
   const { cOut, scales, qmin, qmax } = p;
-  const k = p.moments.k;
+  const k = kOf(p);
   const n = cOut * k;
-  const b = weightTimesCT(p.weights, p.moments.C, cOut, k);
-  const cons = constantTerm(p.weights, p.moments.H, cOut, k);
+  const { b, cons, product } = obj;
   const wq = new Float32Array(n);
   const sigs = new Float32Array(n); // sigmoid(V), computed once per iteration
   const prodBuf = new Float32Array(n);
@@ -349,14 +420,14 @@ async function optimiseJs(p: AdaRoundProblem, o: Resolved, v: Float32Array, floo
 }
 
 /** Same loop on the active tfjs backend (all ops forward-only). */
-async function optimiseTf(p: AdaRoundProblem, o: Resolved, v0: Float32Array, floors0: Float32Array, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<Float32Array> {
+async function optimiseTf(p: AdaRoundProblem, m: SecondMoments, o: Resolved, v0: Float32Array, floors0: Float32Array, onProgress?: AdaRoundOptions['onProgress'], signal?: AbortSignal): Promise<Float32Array> {
   const { cOut, qmin, qmax } = p;
-  const k = p.moments.k;
-  const G = tf.tensor2d(p.moments.G, [k, k]);
+  const k = m.k;
+  const G = tf.tensor2d(m.G, [k, k]);
   const W = tf.tensor2d(p.weights, [cOut, k]);
-  const Cm = tf.tensor2d(p.moments.C, [k, k]);
+  const Cm = tf.tensor2d(m.C, [k, k]);
   const B = tf.matMul(W, Cm, false, true);
-  const cons = constantTerm(p.weights, p.moments.H, cOut, k);
+  const cons = constantTerm(p.weights, m.H, cOut, k);
   Cm.dispose();
   W.dispose();
   const S = tf.tensor2d(p.scales, [cOut, 1]);
@@ -419,7 +490,7 @@ async function optimiseTf(p: AdaRoundProblem, o: Resolved, v0: Float32Array, flo
   }
 }
 
-/** Round one layer's weights by minimizing its output error on the given second moments. */
+/** Round one layer's weights by minimizing its output error on the given second moments (or columns). */
 export async function adaptiveRounding(problem: AdaRoundProblem, options: AdaRoundOptions = {}): Promise<AdaRoundResult> {
   checkProblem(problem);
   const t0 = performance.now();
@@ -429,20 +500,21 @@ export async function adaptiveRounding(problem: AdaRoundProblem, options: AdaRou
   let engine = options.engine ?? 'auto';
   if (engine === 'auto') {
     const b = tf.getBackend();
-    const k = problem.moments.k;
+    const k = kOf(problem);
     // small products: tensor overheads per iteration cost more than the JS product itself
     const small = problem.cOut * k * k < 1e6;
     engine = b === 'cpu' || small ? 'js' : b === 'wasm' ? 'hybrid' : 'tfjs';
   }
-  if (engine === 'tfjs') v = await optimiseTf(problem, o, v, floors, options.onProgress, options.signal);
-  else if (engine === 'hybrid') {
-    const G = tf.tensor2d(problem.moments.G, [problem.moments.k, problem.moments.k]);
+  if (engine === 'tfjs' && problem.moments) v = await optimiseTf(problem, problem.moments, o, v, floors, options.onProgress, options.signal);
+  else {
+    // columns always take their products on the tfjs backend
+    const obj = problem.moments ? momentsObjective(problem, problem.moments, engine !== 'js') : columnsObjective(problem, problem.columns!);
     try {
-      await optimiseJs(problem, o, v, floors, tfProduct(problem, G), options.onProgress, options.signal);
+      await optimiseJs(problem, o, v, floors, obj, options.onProgress, options.signal);
     } finally {
-      G.dispose();
+      obj.dispose();
     }
-  } else await optimiseJs(problem, o, v, floors, jsProduct(problem), options.onProgress, options.signal);
+  }
   const adaptive = hardCodes(v, floors, problem.qmin, problem.qmax);
   const nearest = nearestCodes(problem);
   const adaptiveLoss = quadraticLoss(adaptive, problem);
