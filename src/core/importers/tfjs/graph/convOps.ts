@@ -138,3 +138,41 @@ export const biasAdd: OpTranslator = (ctx, [x, bias]) => {
   return [b.tensor(b.op('Add', [name, c], ctx.hint), perm, x.shape)];
 };
 
+
+/** Conv2DBackpropInput (tf.conv2dTranspose in a graph model): inputs output size, filter [kh, kw, out, in], x. */
+export const conv2dBackpropInput: OpTranslator = (ctx, [sizesT, filter, x]) => {
+  const { b } = ctx;
+  const { nhwc, perm, sp } = layoutOf(ctx);
+  const outSize = Array.from(constInput(ctx, sizesT, 'output size').data, Number);
+  const k = constInput(ctx, filter, 'filter');
+  const [kh, kw, cout] = k.dims;
+  const stridesAll = ctx.attrs.ints('strides', [1, 1, 1, 1]);
+  const dilAll = ctx.attrs.ints('dilations', [1, 1, 1, 1]);
+  const strides = [stridesAll[sp[0]], stridesAll[sp[1]]];
+  const dilations = [dilAll[sp[0]], dilAll[sp[1]]];
+  const padding = ctx.attrs.str('padding', 'VALID');
+  if (padding !== 'SAME' && padding !== 'VALID') throw unsupportedOp(ctx, `uses padding '${padding}'`);
+  const inHW = spatialOf(x, sp);
+  const pads = [0, 0, 0, 0];
+  const outputPadding = [0, 0];
+  [kh, kw].forEach((kk, i) => {
+    const inSize = inHW[i];
+    if (typeof inSize !== 'number') throw unsupportedOp(ctx, 'transposes a convolution over an input of unknown height/width');
+    const effK = (kk - 1) * dilations[i] + 1;
+    const out = outSize[sp[i]];
+    const full = (inSize - 1) * strides[i] + effK;
+    // The forward convolution (out -> in) padded floor(total / 2) first; what it did not cover is output_padding.
+    const total = padding === 'SAME' ? Math.max(full - out, 0) : 0;
+    pads[i] = Math.floor(total / 2);
+    pads[i + 2] = total - pads[i];
+    outputPadding[i] = out - (full - total);
+    if (outputPadding[i] < 0 || outputPadding[i] >= Math.max(strides[i], dilations[i])) throw unsupportedOp(ctx, `asks for an output size ${out} that a transposed convolution cannot give`);
+  });
+  const attrs: Record<string, number[]> = { kernel_shape: [kh, kw], strides, dilations, pads };
+  if (outputPadding.some((p) => p > 0)) attrs.output_padding = outputPadding;
+  const w = b.constant(`${ctx.hint}/weights`, transposeData(k, [3, 2, 0, 1]));
+  const y = b.op('ConvTranspose', [b.form(x, perm), w], ctx.hint, { ...attrs, group: 1 });
+  ctx.biasFusable.set(y, b.nodes[b.nodes.length - 1]);
+  const outHW: [Dim, Dim] = [outSize[sp[0]], outSize[sp[1]]];
+  return [b.tensor(y, perm, outShape(x, nhwc, cout, outHW))];
+};

@@ -4,7 +4,7 @@ import { isLocalQuantError } from '../../../errors.js';
 import { initBackend } from '../../../runtime/backends.js';
 import { importTfjs } from '../index.js';
 import { relativeMaxDiff, runGraph } from '../testSupport.js';
-import { convNetGraph, GraphDefBuilder, SIGNATURE, shapeOpsGraph } from './graphDefBuilder.js';
+import { convNetGraph, GraphDefBuilder, ints, SIGNATURE, shapeOpsGraph, str, strs } from './graphDefBuilder.js';
 
 /**
  * Graph models written by hand (tfjs cannot save one from JS): a GraphDef in model.json plus a weights
@@ -63,6 +63,40 @@ describe('importTfjs: graph models', () => {
     expect(diffs).toHaveLength(5);
     for (const d of diffs) expect(d).toBeLessThan(1e-5);
     input.dispose();
+  });
+
+  it('unknown height/width: SAME convolutions and pools get auto_pad and run at any size', async () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, -1, -1, 3]);
+    const c = g.op('conv', '_FusedConv2D', [x, g.random('w', [3, 3, 3, 4]), g.random('b', [4])], {
+      strides: ints([1, 2, 2, 1]), padding: str('SAME'), data_format: str('NHWC'), dilations: ints([1, 1, 1, 1]), fused_ops: strs(['BiasAdd', 'Relu']), num_args: { i: '1' },
+    });
+    const p = g.op('pool', 'AvgPool', [c], { ksize: ints([1, 3, 3, 1]), strides: ints([1, 2, 2, 1]), padding: str('SAME'), data_format: str('NHWC') });
+    g.op('mean', 'Mean', [p, g.ints('axes', [1, 2])], { keep_dims: { b: false } });
+    const graph = importTfjs(g.files().files);
+    expect(graph.nodes.find((n) => n.opType === 'Conv')!.attrs.auto_pad).toBe('SAME_UPPER');
+    for (const shape of [[1, 7, 9, 3], [2, 10, 6, 3]]) {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 9);
+      const diffs = await compare(g, { x });
+      x.dispose();
+      expect(diffs[0]).toBeLessThan(1e-5);
+    }
+  });
+
+  it('Conv2DBackpropInput (transposed convolution) SAME and VALID, with a BiasAdd that joins it', async () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, 4, 5, 3]);
+    const attrs = (padding: string) => ({ strides: ints([1, 2, 2, 1]), padding: str(padding), data_format: str('NHWC'), dilations: ints([1, 1, 1, 1]) });
+    const up = g.op('up', 'Conv2DBackpropInput', [g.ints('up/size', [2, 8, 10, 2]), g.random('up/w', [3, 3, 2, 3]), x], attrs('SAME'));
+    const ba = g.op('up/bias', 'BiasAdd', [up, g.random('up/b', [2])]);
+    const r = g.op('relu', 'Relu', [ba]);
+    g.op('up2', 'Conv2DBackpropInput', [g.ints('up2/size', [2, 17, 21, 4]), g.random('up2/w', [3, 3, 4, 2]), r], attrs('VALID'));
+    const graph = importTfjs(g.files().files);
+    expect(graph.nodes.filter((n) => n.opType === 'ConvTranspose')[0].inputs).toHaveLength(3);
+    const input = tf.randomNormal([2, 4, 5, 3], 0, 1, 'float32', 10);
+    const diffs = await compare(g, { x: input });
+    input.dispose();
+    expect(diffs[0]).toBeLessThan(1e-5);
   });
 
   it('an unsupported op names the op, the node and the supported list', () => {

@@ -3,7 +3,7 @@ import type { Graph, Node, TensorData, ValueInfo } from '../../../ir/types.js';
 import { GraphBuilder, type SrcTensor } from '../builder.js';
 import type { ModelJson } from '../modelJson.js';
 import { newAttrs, type OpContext, type OpTranslator } from './context.js';
-import { biasAdd, conv, fusedBatchNorm, matMul, pool } from './convOps.js';
+import { biasAdd, conv, conv2dBackpropInput, fusedBatchNorm, matMul, pool } from './convOps.js';
 import { activationOp, addN, binaryOp, softmax, unaryOp } from './elementwiseOps.js';
 import * as S from './shapeOps.js';
 import { inlineTensor, tfDtype, type TfNode } from './tfNode.js';
@@ -23,6 +23,7 @@ const OPS: Record<string, OpTranslator> = {
   DepthwiseConv2dNative: conv,
   DepthwiseConv2D: conv,
   FusedDepthwiseConv2dNative: conv,
+  Conv2DBackpropInput: conv2dBackpropInput,
   MatMul: matMul,
   _FusedMatMul: matMul,
   BiasAdd: biasAdd,

@@ -82,6 +82,28 @@ describe('layers model variants', () => {
     net.dispose();
   });
 
+  it('Dense on a 4-D input (MatMul over the channels)', async () => {
+    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 3], filters: 5, kernelSize: 1 }), tf.layers.dense({ units: 2, activation: 'relu' })] });
+    expect(await predictDiff(model, await saveLayersModel(model), [2, 4, 4, 3])).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
+  it('Keras Normalization (mean/variance in the config) follows (x - mean) / max(sqrt(var), 1e-7)', async () => {
+    const model = tf.sequential({ layers: [tf.layers.rescaling({ inputShape: [3, 3, 2], scale: 1, name: 'norm' })] });
+    const files = editJson(await saveLayersModel(model), (json) => {
+      const layer = json.modelTopology.config.layers[0];
+      layer.class_name = 'Normalization';
+      layer.config = { ...layer.config, axis: -1, mean: [0.5, -1], variance: [4, 0.25] };
+    });
+    const graph = importTfjs(files);
+    const x = tf.randomNormal([2, 3, 3, 2], 0, 1, 'float32', 5);
+    const manual = tf.tidy(() => x.sub(tf.tensor1d([0.5, -1])).div(tf.tensor1d([2, 0.5])));
+    const [ours] = runGraph(graph, { [graph.inputs[0].name]: x });
+    expect(relativeMaxDiff(ours, manual)).toBeLessThan(1e-6);
+    tf.dispose([x, manual, ours]);
+    model.dispose();
+  });
+
   it('the imported graph goes through prepareGraph with the same shapes', async () => {
     const model = sequentialConvNet();
     const graph = importTfjs(await saveLayersModel(model));
