@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LocalQuantError } from '../../src/core/errors.js';
 import type { Graph } from '../../src/core/ir/types.js';
-import { importOnnx } from '../../src/core/importers/onnx/importOnnx.js';
+import { importModel } from '../../src/core/importers/index.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { IMAGENET_NORMALIZATION, type Normalization } from '../../src/core/synth/options.js';
 import { imageToRgba } from '../../src/core/synth/preview.js';
@@ -10,6 +9,7 @@ import type { SynthProgressEvent } from '../../src/core/synth/progress.js';
 import { synthesizeImages, type SynthesizeImagesOptions } from '../../src/core/synth/synthesizeImages.js';
 import type { RequestedCalibration } from '../../src/core/synth/fallback.js';
 import { writeNpyFloat32 } from '../lib/npy.js';
+import { readModelFiles } from '../lib/readModelFiles.js';
 import { writePng } from '../lib/png.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 
@@ -48,13 +48,7 @@ function listFlag(v: string | boolean | undefined, name: string): number[] | und
 }
 
 function loadGraph(path: string): Graph {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new LocalQuantError('MISSING_FILE', `Cannot read ${path}: ${(e as Error).message}`);
-  }
-  return importOnnx(bytes, [], { fileName: basename(path) });
+  return importModel(readModelFiles(path));
 }
 
 export async function run(argv: string[]): Promise<number> {
