@@ -48,9 +48,14 @@ export function applyActivation(ctx: LayerContext, t: SrcTensor, name: string, h
  * `perm`: numpy-aligned to the trailing axes, expanded to full rank, then transposed like the tensor.
  */
 export function broadcastConstant(b: GraphBuilder, hint: string, value: TensorData, rank: number, perm: number[]): string {
-  if (value.dims.length === 0) return b.constant(hint, value);
+  return b.constant(hint, broadcastTo(value, rank, perm));
+}
+
+/** The host tensor `broadcastConstant` stores: expanded to full rank, transposed like the tensor. */
+export function broadcastTo(value: TensorData, rank: number, perm: number[]): TensorData {
+  if (value.dims.length === 0) return value;
   const full: TensorData = { ...value, dims: [...new Array<number>(rank - value.dims.length).fill(1), ...value.dims] };
-  return b.constant(hint, transposeData(full, perm));
+  return transposeData(full, perm);
 }
 
 /** Broadcast result shape of source shapes (numpy rules), null when unknown. */

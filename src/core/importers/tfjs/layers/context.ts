@@ -11,8 +11,11 @@ export interface LayerContext {
   hint: string;
   /** A weight of this layer by Keras name ('kernel', 'gamma', ...) and position; undefined only when optional. */
   weight(name: string, index: number, optional?: boolean): TensorData | undefined;
-  /** Name for an initializer made from a layer weight ("conv2d/kernel"). */
-  weightName(name: string): string;
+  /**
+   * The initializer "<layer>/<name>" made from a layer weight by `make`, once per layer: a shared layer's
+   * calls read the same initializer. `variant` tells apart different layouts of one weight.
+   */
+  weightConst(name: string, make: () => TensorData, variant?: string): string;
 }
 
 export type LayerTranslator = (ctx: LayerContext, inputs: SrcTensor[]) => SrcTensor;

@@ -50,7 +50,7 @@ function finishConv(ctx: LayerContext, input: SrcTensor, plan: ConvPlan, y: stri
 
 function biasInput(ctx: LayerContext, index: number): string[] {
   if (!cfgBool(ctx.layer.config, 'use_bias', true)) return [];
-  return [ctx.b.constant(ctx.weightName('bias'), ctx.weight('bias', index)!)];
+  return [ctx.weightConst('bias', () => ctx.weight('bias', index)!)];
 }
 
 const convHint = (ctx: LayerContext) => (cfgActivation(ctx.layer.config) === 'linear' ? ctx.hint : `${ctx.hint}/conv`);
@@ -60,7 +60,7 @@ export const conv2d: LayerTranslator = (ctx, [input]) => {
   const kernel = ctx.weight('kernel', 0)!;
   const ks = kernel.dims.slice(0, 2);
   const plan = planConv(ctx, input, ks, cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
-  const w = ctx.b.constant(ctx.weightName('kernel'), hwioToOihw(kernel));
+  const w = ctx.weightConst('kernel', () => hwioToOihw(kernel));
   const group = cfgNumber(cfg, 'groups', 1);
   const y = ctx.b.op('Conv', [plan.x, w, ...biasInput(ctx, 1)], convHint(ctx), { ...plan.attrs, group }, ctx.hint);
   return finishConv(ctx, input, plan, y, kernel.dims[3]);
@@ -71,7 +71,7 @@ export const depthwiseConv2d: LayerTranslator = (ctx, [input]) => {
   const kernel = ctx.weight('depthwise_kernel', 0)!;
   const [kh, kw, c, m] = kernel.dims;
   const plan = planConv(ctx, input, [kh, kw], cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
-  const w = ctx.b.constant(ctx.weightName('depthwise_kernel'), depthwiseToOihw(kernel));
+  const w = ctx.weightConst('depthwise_kernel', () => depthwiseToOihw(kernel));
   const y = ctx.b.op('Conv', [plan.x, w, ...biasInput(ctx, 1)], convHint(ctx), { ...plan.attrs, group: c }, ctx.hint);
   return finishConv(ctx, input, plan, y, c * m);
 };
@@ -82,9 +82,9 @@ export const separableConv2d: LayerTranslator = (ctx, [input]) => {
   const pk = ctx.weight('pointwise_kernel', 1)!;
   const [kh, kw, c, m] = dk.dims;
   const plan = planConv(ctx, input, [kh, kw], cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
-  const dw = ctx.b.constant(ctx.weightName('depthwise_kernel'), depthwiseToOihw(dk));
+  const dw = ctx.weightConst('depthwise_kernel', () => depthwiseToOihw(dk));
   const mid = ctx.b.op('Conv', [plan.x, dw], `${ctx.hint}/depthwise`, { ...plan.attrs, group: c }, `${ctx.hint}/depthwise`);
-  const pw = ctx.b.constant(ctx.weightName('pointwise_kernel'), hwioToOihw(pk));
+  const pw = ctx.weightConst('pointwise_kernel', () => hwioToOihw(pk));
   const y = ctx.b.op('Conv', [mid, pw, ...biasInput(ctx, 2)], convHint(ctx), { kernel_shape: [1, 1], strides: [1, 1], dilations: [1, 1], group: 1 }, ctx.hint);
   if (input.shape) ctx.b.info(mid, 'float32', [input.shape[0], c * m, ...plan.outHW]);
   return finishConv(ctx, input, plan, y, pk.dims[3]);
@@ -114,7 +114,7 @@ export const conv2dTranspose: LayerTranslator = (ctx, [input]) => {
     const d = hw[i];
     if (typeof d === 'number') outHW[i] = pad === 'same' ? d * s : d * s + Math.max(effK - s, 0);
   });
-  const w = ctx.b.constant(ctx.weightName('kernel'), transposeData(kernel, [3, 2, 0, 1]));
+  const w = ctx.weightConst('kernel', () => transposeData(kernel, [3, 2, 0, 1]));
   const attrs: Record<string, number | number[]> = { kernel_shape: [kh, kw], strides, dilations, pads, group: 1 };
   if (outputPadding.some((p) => p > 0)) attrs.output_padding = outputPadding;
   const y = ctx.b.op('ConvTranspose', [ctx.b.form(input, perm), w, ...biasInput(ctx, 1)], convHint(ctx), attrs, ctx.hint);
@@ -131,10 +131,10 @@ export const dense: LayerTranslator = (ctx, [input]) => {
   const shape = input.shape ? [...input.shape.slice(0, -1), units] : null;
   let y: string;
   if (rank === 2) {
-    const w = b.constant(ctx.weightName('kernel'), transposeData(kernel, [1, 0]));
+    const w = ctx.weightConst('kernel', () => transposeData(kernel, [1, 0]));
     y = b.op('Gemm', [b.plain(input), w, ...biasInput(ctx, 1)], hint, { transB: 1 }, ctx.hint);
   } else {
-    const w = b.constant(ctx.weightName('kernel'), kernel);
+    const w = ctx.weightConst('kernel', () => kernel, 'matmul');
     const bias = biasInput(ctx, 1);
     const mm = b.op('MatMul', [b.plain(input), w], bias.length ? `${ctx.hint}/matmul` : hint, {}, ctx.hint);
     y = bias.length ? b.op('Add', [mm, bias[0]], hint) : mm;

@@ -67,6 +67,13 @@ describe('importTfjs: layers models', () => {
     randomizeBatchNorms(model, 11);
     const diffs = await expectMatches(model, [[2, 6, 6, 3], [2, 5]]);
     expect(diffs).toHaveLength(2);
+    // The shared layer's two calls read one kernel.
+    const graph = importTfjs(await saveLayersModel(model));
+    const sharedConvs = graph.nodes.filter((n) => n.opType === 'Conv' && n.name.startsWith('shared'));
+    expect(sharedConvs).toHaveLength(2);
+    expect(sharedConvs[0].inputs[1]).toBe(sharedConvs[1].inputs[1]);
+    expect(graph.inputs.map((i) => i.name)).toEqual(['image', 'side']);
+    expect(graph.outputs.map((o) => o.name)).toEqual(['bn', 'logits']);
     model.dispose();
   });
 

@@ -101,6 +101,8 @@ interface RunState {
   inputNames: Set<string>;
   graphInputs: ValueInfo[];
   topLevel: boolean;
+  /** Initializers made from layer weights, by layer/weight/variant (shared layers reuse them). */
+  weightConsts: Map<string, string>;
 }
 
 const refKey = (r: TensorRef) => `${r.layer}:${r.nodeIndex}:${r.tensorIndex}`;
@@ -179,7 +181,15 @@ function callLayer(layer: KerasLayer, call: number, inputs: SrcTensor[], st: Run
       }
       return t;
     },
-    weightName: (name) => `${layer.name}/${name}`,
+    weightConst(name, make, variant = '') {
+      const key = `${layer.name}/${name}#${variant}`;
+      let init = st.weightConsts.get(key);
+      if (init === undefined) {
+        init = st.b.constant(`${layer.name}/${name}`, make());
+        st.weightConsts.set(key, init);
+      }
+      return init;
+    },
   };
   return [translate(ctx, inputs)];
 }
@@ -201,7 +211,7 @@ export function importLayersModel(model: ModelJson, weights: Map<string, TensorD
   const outNames = outputNames(keras);
   for (const l of keras.layers) if (l.className === 'InputLayer') b.reserve(l.name);
   for (const n of outNames) b.reserve(n);
-  const st: RunState = { b, weights: new WeightIndex(weights), inputNames: new Set(), graphInputs: [], topLevel: true };
+  const st: RunState = { b, weights: new WeightIndex(weights), inputNames: new Set(), graphInputs: [], topLevel: true, weightConsts: new Map() };
   const outs = runModel(keras, st);
   const outputs: ValueInfo[] = outs.map((t, i) => {
     b.bindOutput(t, outNames[i], st.inputNames);

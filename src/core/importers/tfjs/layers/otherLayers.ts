@@ -1,7 +1,7 @@
 import type { Dim, TensorData } from '../../../ir/types.js';
 import { applyPerm, float32, identityPerm, int64, invertPerm, keyPerm, permKey, scalar, type SrcTensor } from '../builder.js';
 import { clip, elu, spatialPadding } from '../emit.js';
-import { applyActivation, broadcastConstant, broadcastShapes, spatialDims, spatialForm, spatialShape } from './common.js';
+import { applyActivation, broadcastConstant, broadcastShapes, broadcastTo, spatialDims, spatialForm, spatialShape } from './common.js';
 import { cfgActivation, cfgBool, cfgInts, cfgNumber, cfgPadPairs, cfgString, unsupported, type LayerContext, type LayerTranslator } from './context.js';
 
 /** Normalization, activation, merge, pooling and reshaping layers. */
@@ -33,10 +33,10 @@ export const batchNormalization: LayerTranslator = (ctx, [input]) => {
   const vec = (t: TensorData | undefined, fill: number): TensorData => float32(t ? t.data : new Float32Array(c).fill(fill), [c]);
   const inputs = [
     b.form(input, perm),
-    b.constant(ctx.weightName('gamma'), vec(gamma, 1)),
-    b.constant(ctx.weightName('beta'), vec(beta, 0)),
-    b.constant(ctx.weightName('moving_mean'), vec(mean, 0)),
-    b.constant(ctx.weightName('moving_variance'), vec(variance, 1)),
+    ctx.weightConst('gamma', () => vec(gamma, 1)),
+    ctx.weightConst('beta', () => vec(beta, 0)),
+    ctx.weightConst('moving_mean', () => vec(mean, 0)),
+    ctx.weightConst('moving_variance', () => vec(variance, 1)),
   ];
   const y = b.op('BatchNormalization', inputs, ctx.hint, { epsilon: cfgNumber(cfg, 'epsilon', 1e-3), momentum: cfgNumber(cfg, 'momentum', 0.99) });
   return b.tensor(y, perm, input.shape, input.dtype);
@@ -84,7 +84,7 @@ export const preluLayer: LayerTranslator = (ctx, [input]) => {
   const { b } = ctx;
   const alpha = ctx.weight('alpha', 0)!;
   const { name: x, perm } = b.anyForm(input);
-  const slope = broadcastConstant(b, ctx.weightName('alpha'), alpha, perm.length, perm);
+  const slope = ctx.weightConst('alpha', () => broadcastTo(alpha, perm.length, perm), perm.join(''));
   return b.tensor(b.op('PRelu', [x, slope], ctx.hint), perm, input.shape);
 };
 
