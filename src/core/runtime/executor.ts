@@ -422,7 +422,8 @@ export class GraphExecutor {
 
 function checkInputShape(name: string, shape: (number | string | null)[] | null, t: tf.Tensor): void {
   if (!shape) return;
-  const bad = shape.length !== t.rank || shape.some((d, i) => typeof d === 'number' && d > 0 && d !== t.shape[i]);
+  // the batch dimension is not checked: a graph prepared for one batch size usually runs any other
+  const bad = shape.length !== t.rank || shape.some((d, i) => i > 0 && typeof d === 'number' && d > 0 && d !== t.shape[i]);
   if (bad) {
     throw new LocalQuantError('BAD_INPUT', `input '${name}' has shape [${t.shape.join(', ')}], the model expects [${shape.map((d) => d ?? '?').join(', ')}]`,
       'Inputs are NCHW (batch, channels, height, width) as in the ONNX model.');
