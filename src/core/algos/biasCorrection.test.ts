@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { biasShift, correctedBias } from './biasCorrection';
+import { biasShift, biasShiftFromColumnMeans, correctedBias } from './biasCorrection';
 
 describe('bias correction', () => {
   it('linear layer: corrected output mean equals the float mean', () => {
@@ -38,5 +38,16 @@ describe('bias correction', () => {
     const q = biasShift({ weights: w, quantWeights: w, cOut: 2, kernelSize: 2, inputMean: new Float32Array([1, 1]), quantInputMean: new Float32Array([2, 3]), groups: 2 });
     expect(Array.from(q)).toEqual([2, 8]); // W (E[x~]-E[x]): [1,1].1, [2,2].2
     expect(Array.from(correctedBias(undefined, s))).toEqual([-5, 100]);
+  });
+  it('column means give the same shift as channel means when there is no padding', () => {
+    const w = new Float32Array([1, 1, 2, 2]);
+    const wq = new Float32Array([1.5, 1, 2, 1]);
+    // one group of 2 output channels over K = 1 channel x 2 taps; column means = channel mean per tap
+    const s1 = biasShift({ weights: w, quantWeights: wq, cOut: 2, kernelSize: 2, inputMean: new Float32Array([10]) });
+    const s2 = biasShiftFromColumnMeans(w, wq, 2, new Float32Array([10, 10]));
+    expect(Array.from(s2)).toEqual(Array.from(s1));
+    // with border padding the tap means differ; the column form uses them exactly
+    expect(Array.from(biasShiftFromColumnMeans(w, wq, 2, new Float32Array([8, 10])))).toEqual([4, -10]);
+    expect(() => biasShiftFromColumnMeans(w, wq, 2, new Float32Array(3))).toThrow(/means/);
   });
 });

@@ -52,3 +52,20 @@ export function correctedBias(bias: Float32Array | undefined, shift: Float32Arra
   for (let o = 0; o < shift.length; o++) out[o] = (bias ? bias[o] : 0) - shift[o];
   return out;
 }
+
+/**
+ * Exact shift from im2col column means (length K, e.g. SecondMomentAccumulator.result().meanX/meanXq):
+ * shift[o] = W~[o] . E[x~ column] - W[o] . E[x column]; accounts for zero padding at the borders.
+ * Rows are C_out x K (one group; call per group for grouped convs).
+ */
+export function biasShiftFromColumnMeans(weights: Float32Array, quantWeights: Float32Array, cOut: number, meanX: Float32Array, meanXq: Float32Array = meanX): Float32Array {
+  const k = meanX.length;
+  if (weights.length !== cOut * k || quantWeights.length !== cOut * k || meanXq.length !== k) throw new RangeError(`weights must be ${cOut} x ${k} and both means of length ${k}`);
+  const shift = new Float32Array(cOut);
+  for (let o = 0; o < cOut; o++) {
+    let s = 0;
+    for (let i = 0; i < k; i++) s += quantWeights[o * k + i] * meanXq[i] - weights[o * k + i] * meanX[i];
+    shift[o] = s;
+  }
+  return shift;
+}
