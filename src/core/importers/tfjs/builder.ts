@@ -119,6 +119,13 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Adds a node with several outputs; returns their names. */
+  opMulti(opType: string, inputs: string[], outHints: string[], attrs: Record<string, AttrValue> = {}, nodeHint = outHints[0]): string[] {
+    const outs = outHints.map((h) => this.fresh(h));
+    this.nodes.push({ name: this.freshNodeName(nodeHint), opType, inputs, outputs: outs, attrs });
+    return outs;
+  }
+
   /** Records the IR shape of a value (for valueInfo). */
   info(name: string, dtype: DType, shape: Dim[] | null): void {
     this.valueInfo.set(name, { name, dtype, shape });

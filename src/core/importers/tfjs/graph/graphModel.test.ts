@@ -99,6 +99,24 @@ describe('importTfjs: graph models', () => {
     expect(diffs[0]).toBeLessThan(1e-5);
   });
 
+  it('Split / SplitV / Unpack', async () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, 4, 4, 6]);
+    const c = g.op('conv', 'Conv2D', [x, g.random('w', [1, 1, 6, 6])], { strides: ints([1, 1, 1, 1]), padding: str('VALID'), data_format: str('NHWC'), dilations: ints([1, 1, 1, 1]) });
+    g.nodes.push({ name: 'split', op: 'Split', input: [g.ints('split/axis', [3], []), c], attr: { T: { type: 'DT_FLOAT' }, num_split: { i: '2' } } });
+    g.op('sum', 'AddV2', ['split', 'split:1']);
+    g.nodes.push({ name: 'splitv', op: 'SplitV', input: [c, g.ints('splitv/sizes', [1, -1]), g.ints('splitv/axis', [1], [])], attr: { T: { type: 'DT_FLOAT' }, num_split: { i: '2' } } });
+    g.op('rest', 'Relu', ['splitv:1']);
+    const m = g.op('m', 'Mean', ['splitv', g.ints('m/axes', [1])], { keep_dims: { b: false } });
+    g.nodes.push({ name: 'unpack', op: 'Unpack', input: [m], attr: { T: { type: 'DT_FLOAT' }, num: { i: '4' }, axis: { i: '1' } } });
+    g.op('u', 'Sub', ['unpack:3', 'unpack:1']);
+    const input = tf.randomNormal([2, 4, 4, 6], 0, 1, 'float32', 12);
+    const diffs = await compare(g, { x: input });
+    input.dispose();
+    expect(diffs).toHaveLength(3);
+    for (const d of diffs) expect(d).toBeLessThan(1e-5);
+  });
+
   it('an unsupported op names the op, the node and the supported list', () => {
     const g = new GraphDefBuilder();
     const x = g.input('x', [-1, 4]);

@@ -334,3 +334,33 @@ export const resizeOp: OpTranslator = (ctx, [x, sizeT]) => {
   });
   return [b.tensor(y, perm, [x.shape?.[0] ?? null, oh, ow, x.shape?.[3] ?? null])];
 };
+
+/** Split (axis, value; num_split equal parts), SplitV (value, sizes, axis) and Unpack (Split + Squeeze). */
+export const splitOp: OpTranslator = (ctx, inputs) => {
+  const { b, node } = ctx;
+  const [x, sizesT, axisT] = node.op === 'Split' ? [inputs[1], undefined, inputs[0]] : node.op === 'SplitV' ? inputs : [inputs[0], undefined, undefined];
+  const rank = b.rankOf(x);
+  const axis = normAxis(axisT ? Number(constInput(ctx, axisT, 'axis').data[0]) : ctx.attrs.int('axis', 0), rank);
+  const dim = x.shape?.[axis];
+  let sizes: number[];
+  if (sizesT) sizes = Array.from(constInput(ctx, sizesT, 'split sizes').data, Number);
+  else {
+    const n = node.op === 'Unpack' ? ctx.attrs.int('num', typeof dim === 'number' ? dim : 0) : ctx.attrs.int('num_split', 1);
+    if (typeof dim !== 'number') throw unsupportedOp(ctx, 'splits an axis of unknown size');
+    sizes = new Array<number>(n).fill(dim / n);
+  }
+  if (sizes.includes(-1)) {
+    if (typeof dim !== 'number') throw unsupportedOp(ctx, 'splits an axis of unknown size');
+    const known = sizes.filter((s) => s !== -1).reduce((a, c) => a + c, 0);
+    sizes = sizes.map((s) => (s === -1 ? dim - known : s));
+  }
+  const { name, perm } = b.anyForm(x);
+  const irAxis = perm.indexOf(axis);
+  const outs = b.opMulti('Split', [name, b.constant(`${ctx.hint}/split`, int64(sizes))], sizes.map((_, i) => `${ctx.hint}:${i}`), { axis: irAxis }, ctx.hint);
+  return outs.map((o, i) => {
+    const shape = x.shape ? x.shape.map((d, j) => (j === axis ? sizes[i] : d)) : null;
+    if (node.op !== 'Unpack') return b.tensor(o, perm, shape, x.dtype);
+    const squeezed = b.op('Squeeze', [o, b.constant(`${ctx.hint}/axes`, int64([irAxis]))], `${ctx.hint}/unpack${i}`);
+    return b.tensor(squeezed, permAfterRemoving(perm, new Set([axis])), shape ? shape.filter((_, j) => j !== axis) : null, x.dtype);
+  });
+};
