@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends.js';
+import type { BuilderModel } from '../../testing/onnxBuilder.js';
 import { checkOp, f32, gradientFlows, i64, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
 
 beforeAll(async () => {
@@ -51,7 +52,7 @@ describe('QuantizeLinear / DequantizeLinear match onnxruntime-node', () => {
   const ties = Array.from({ length: 120 }, (_, i) => ((i % 2 ? 1 : -1) * (i - 60 + 0.5) * 0.1) + (i % 7 === 0 ? 40 : 0));
 
   it('per-tensor uint8 (zero point 128) round trip', async () => {
-    const model = {
+    const model: BuilderModel = {
       opset: 13,
       inputs: [X],
       outputs: [{ name: 'q', dtype: 'uint8' as const }, { name: 'y' }],
@@ -67,7 +68,7 @@ describe('QuantizeLinear / DequantizeLinear match onnxruntime-node', () => {
   });
 
   it('per-axis int8 on channels of an NHWC-held value, no zero point given -> uint8', async () => {
-    const model = {
+    const model: BuilderModel = {
       opset: 13,
       inputs: [X],
       outputs: [{ name: 'y' }, { name: 'q0', dtype: 'uint8' as const }],
@@ -89,7 +90,7 @@ describe('QuantizeLinear / DequantizeLinear match onnxruntime-node', () => {
   });
 
   it('QDQ Conv: int8 per-output-channel weight dequantized on the fly, gradient w.r.t. the input', async () => {
-    const model = {
+    const model: BuilderModel = {
       opset: 13,
       inputs: [X],
       outputs: [{ name: 'y' }],
