@@ -109,8 +109,11 @@ export function convWith(ctx: OpContext, w: tf.Tensor4D, bias: tf.Tensor1D | und
   const strides: [number, number] = both ? [1, 1] : g.strides;
   const dilated = g.dilations[0] > 1 || g.dilations[1] > 1;
   // tfjs's fused-conv gradients refuse dilations > 1: dilated convs run unfused
+  // Under a gradient tape, fused convs (tfjs customGrad) compute the filter gradient eagerly even when only
+  // dL/dx is wanted (data-free synthesis: ~30% of a step); unfused ones compute each input's gradient lazily.
+  const taped = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
   const conv2d = (xi: tf.Tensor4D, wi: tf.Tensor4D, bi: tf.Tensor1D | undefined, depthwise: boolean): tf.Tensor4D => {
-    if (!dilated) {
+    if (!dilated && !taped) {
       const args = { x: xi, filter: wi, strides, pad, dataFormat: 'NHWC' as const, dilations: g.dilations, activation, bias: bi };
       return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
     }
