@@ -144,13 +144,14 @@ export class GraphBuilder {
   form(t: SrcTensor, perm: number[]): string {
     const key = permKey(perm);
     const have = t.forms.get(key);
-    if (have !== undefined) return have;
+    if (have !== undefined) return this.renamed.get(have) ?? have;
     if (t.constValue) {
       const name = this.constant('const', key === 'id' ? t.constValue : transposeData(t.constValue, perm));
       t.forms.set(key, name);
       return name;
     }
-    const [fromKey, fromName] = t.forms.entries().next().value as [string, string];
+    const [fromKey, heldName] = t.forms.entries().next().value as [string, string];
+    const fromName = this.renamed.get(heldName) ?? heldName;
     const fromPerm = keyPerm(fromKey, perm.length);
     const inv = invertPerm(fromPerm);
     const transposePerm = perm.map((a) => inv[a]);
@@ -168,7 +169,7 @@ export class GraphBuilder {
   /** The perm of some existing form (the first one made). */
   anyForm(t: SrcTensor): { name: string; perm: number[] } {
     const [key, name] = t.forms.entries().next().value as [string, string];
-    return { name, perm: keyPerm(key, this.rankOf(t)) };
+    return { name: this.renamed.get(name) ?? name, perm: keyPerm(key, this.rankOf(t)) };
   }
 
   rankOf(t: SrcTensor): number {
@@ -185,8 +186,12 @@ export class GraphBuilder {
     return t;
   }
 
+  /** Values renamed by bindOutput (other source tensors may still hold the old name in their forms). */
+  private readonly renamed = new Map<string, string>();
+
   /** Renames a value everywhere it appears (node inputs/outputs, valueInfo). */
   private rename(from: string, to: string): void {
+    this.renamed.set(from, to);
     for (const n of this.nodes) {
       n.inputs = n.inputs.map((i) => (i === from ? to : i));
       n.outputs = n.outputs.map((o) => (o === from ? to : o));

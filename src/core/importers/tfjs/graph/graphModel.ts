@@ -101,6 +101,15 @@ function signatureOf(model: ModelJson): { inputs?: Record<string, { name?: strin
   return sig && typeof sig === 'object' ? sig : undefined;
 }
 
+type Signature = ReturnType<typeof signatureOf>;
+
+/** An input's shape from the signature (for placeholders without a shape attribute). */
+function signatureShape(sig: Signature, node: string): (number | null)[] | null {
+  const entry = Object.values(sig?.inputs ?? {}).find((e) => e.name !== undefined && parseInput(e.name).node === node) as { tensorShape?: { dim?: { size?: string | number }[] } } | undefined;
+  const dims = entry?.tensorShape?.dim;
+  return dims ? dims.map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size))) : null;
+}
+
 export function importGraphModel(model: ModelJson, weights: Map<string, TensorData>): Graph {
   const topo = model.modelTopology as { node: TfNode[]; library?: { function?: unknown[] } };
   const nodes = topo.node;
@@ -145,7 +154,7 @@ export function importGraphModel(model: ModelJson, weights: Map<string, TensorDa
         if (tfNode.op === 'PlaceholderWithDefault' && inputs[0]) return [inputs[0]];
         throw new LocalQuantError('UNSUPPORTED_OP', `Placeholder '${tfNode.name}' is not a model input.`);
       }
-      const shape = attrs.shape('shape') ?? (sig?.inputs ? null : null);
+      const shape = attrs.shape('shape') ?? signatureShape(sig, tfNode.name);
       if (!shape) throw new LocalQuantError('UNSUPPORTED_OP', `Input '${tfNode.name}' has an unknown rank.`, 'Convert the model with a fixed input rank.');
       const dtype = tfDtype(attrs.type('dtype'));
       graphInputs.push({ name: tfNode.name, dtype, shape: shape.map((d, i) => (d === null && i === 0 ? 'N' : d)) });

@@ -104,6 +104,22 @@ describe('layers model variants', () => {
     model.dispose();
   });
 
+  it('outputs that alias each other (a layer output, its Dropout, its Permute) each keep their name', async () => {
+    const input = tf.input({ shape: [3, 4, 2], name: 'in' });
+    const c = tf.layers.conv2d({ filters: 3, kernelSize: 1, name: 'c' }).apply(input) as tf.SymbolicTensor;
+    const d = tf.layers.dropout({ rate: 0.3, name: 'd' }).apply(c) as tf.SymbolicTensor;
+    const p = tf.layers.permute({ dims: [2, 1, 3], name: 'p' }).apply(c) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: [c, d, p] });
+    const graph = importTfjs(await saveLayersModel(model));
+    expect(graph.outputs.map((o) => o.name)).toEqual(['c', 'd', 'p']);
+    const x = tf.randomNormal([2, 3, 4, 2], 0, 1, 'float32', 6);
+    const refs = model.predict(x) as tf.Tensor[];
+    const ours = runGraph(graph, { in: x });
+    ours.forEach((t, i) => expect(relativeMaxDiff(t, refs[i])).toBeLessThan(1e-6));
+    tf.dispose([x, ...refs, ...ours]);
+    model.dispose();
+  });
+
   it('the imported graph goes through prepareGraph with the same shapes', async () => {
     const model = sequentialConvNet();
     const graph = importTfjs(await saveLayersModel(model));

@@ -100,7 +100,6 @@ interface RunState {
   weights: WeightIndex;
   inputNames: Set<string>;
   graphInputs: ValueInfo[];
-  topLevel: boolean;
   /** Initializers made from layer weights, by layer/weight/variant (shared layers reuse them). */
   weightConsts: Map<string, string>;
 }
@@ -160,7 +159,7 @@ function runModel(model: KerasModel, st: RunState, bound?: SrcTensor[]): SrcTens
 function callLayer(layer: KerasLayer, call: number, inputs: SrcTensor[], st: RunState): SrcTensor[] {
   if (MODEL_CLASSES.has(layer.className)) {
     const inner = parseModel({ class_name: layer.className, config: layer.config });
-    return runModel(inner, { ...st, topLevel: false }, inputs);
+    return runModel(inner, st, inputs);
   }
   const translate = TRANSLATORS[layer.className];
   if (!translate) {
@@ -211,7 +210,7 @@ export function importLayersModel(model: ModelJson, weights: Map<string, TensorD
   const outNames = outputNames(keras);
   for (const l of keras.layers) if (l.className === 'InputLayer') b.reserve(l.name);
   for (const n of outNames) b.reserve(n);
-  const st: RunState = { b, weights: new WeightIndex(weights), inputNames: new Set(), graphInputs: [], topLevel: true, weightConsts: new Map() };
+  const st: RunState = { b, weights: new WeightIndex(weights), inputNames: new Set(), graphInputs: [], weightConsts: new Map() };
   const outs = runModel(keras, st);
   const outputs: ValueInfo[] = outs.map((t, i) => {
     b.bindOutput(t, outNames[i], st.inputNames);
