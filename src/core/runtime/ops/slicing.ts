@@ -46,7 +46,13 @@ function sliceOp(ctx: OpContext): HeldValue[] {
       if (step < -1 && n > 1) strided.push({ axis, step: -step, n });
     }
   });
-  let y = tf.slice(v.tensor, begin, size);
+  // a pooled (spatial, NHWC) step needs no covering slice when the pool alone yields the same count
+  for (const st of strided) {
+    const pooled = v.nhwc && v.tensor.dtype === 'float32' && (st.axis === 1 || st.axis === 2) && !reversed.includes(st.axis);
+    if (pooled && Math.floor((dims[st.axis] - begin[st.axis] - 1) / st.step) + 1 === st.n) size[st.axis] = dims[st.axis] - begin[st.axis];
+  }
+  const whole = begin.every((b) => b === 0) && size.every((d, i) => d === dims[i]);
+  let y = whole ? v.tensor : tf.slice(v.tensor, begin, size);
   if (reversed.length) y = tf.reverse(y, reversed);
   // Steps on the spatial axes of an NHWC float value: a 1x1 max pool with strides is an exact subsampling
   // and far faster than tf.gather on wasm. Other axes: gather.
