@@ -93,3 +93,23 @@ describe('shape and slicing ops match onnxruntime-node, with gradients', () => {
     expect(r.outputs.get('y')!.ours.length).toBe(24);
   });
 });
+
+describe('Transpose at an NHWC model interface', () => {
+  it('NHWC input -> Transpose [0,3,1,2] -> Conv -> Transpose [0,2,3,1] matches ORT', async () => {
+    const model = {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [2, 5, 6, 3] }],
+      outputs: [{ name: 'y' }],
+      initializers: [f32('w', [4, 3, 3, 3])],
+      nodes: [
+        { opType: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 3, 1, 2] } },
+        { opType: 'Conv', inputs: ['t', 'w'], outputs: ['c'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { opType: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } },
+      ],
+    };
+    const r = await checkOp({ model });
+    expect(r.relDiff).toBeLessThan(1e-4);
+    expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.leaked).toBe(0);
+  });
+});

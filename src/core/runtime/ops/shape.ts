@@ -31,6 +31,13 @@ function transpose(ctx: OpContext): HeldValue[] {
   const perm = attrInts(ctx.node, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
   // one transpose straight from the held layout
   const held = v.nhwc ? perm.map((a) => NHWC_POS[a]) : perm;
+  const identity = (p: number[]) => p.every((a, i) => a === i);
+  if (rank === 4) {
+    // a 4-D result may be held channels-last: then NHWC -> NCHW model interfaces (TF.js) cost nothing
+    const heldNhwc = [0, 2, 3, 1].map((j) => held[j]);
+    if (identity(heldNhwc)) return [{ tensor: tf.clone(v.tensor), nhwc: true }];
+  }
+  if (identity(held)) return [plainValue(tf.clone(v.tensor))];
   return [plainValue(permute(v.tensor, held))];
 }
 
