@@ -2,7 +2,7 @@
  * Cost of a gradient step relative to a forward pass, on a ResNet-20-shaped network (CIFAR, option-A
  * shortcuts, 19 conv+BN layers) with a BatchNorm-statistics loss, as data-free synthesis uses it.
  *
- *   npx tsx bench/gradStep.ts [--batches 32,64] [--reps 5] [--cpu-batches 32] [--no-cpu] [--no-layers] [--no-onnx]
+ *   npx tsx bench/gradStep.ts [--batches 32,64] [--reps 5] [--cpu-batches 32] [--no-cpu] [--no-layers] [--no-onnx] [--no-synthetic]
  *
  * Also times the real pipeline on /work/shared/fixtures/cifar10/resnet20_bn.onnx (importModel + prepareGraph +
  * GraphExecutor via graphSynthesisModel, loss = synth/bnLoss batchNormLoss), unless --no-onnx.
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
   const threads = getThreadsCount();
   console.log(`backend: ${info.reason}`);
   const steps: StepRow[] = [];
-  for (const batch of batches) {
+  for (const batch of flag('no-synthetic') ? [] : batches) {
     unregisterWasmGradKernels();
     steps.push(measureSteps('wasm-tfjs', batch, reps, false));
     registerWasmGradKernels();
