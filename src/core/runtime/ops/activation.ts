@@ -41,6 +41,14 @@ function softmax(log: boolean) {
     const x = ctx.held(0);
     const rank = x.tensor.rank;
     const graphAxis = normAxis(attrInt(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1), rank);
+    if (ctx.opset < 13 && graphAxis < rank - 1) {
+      // opset < 13: the input is coerced to 2-D [prod(:axis), prod(axis:)] and normalized per row
+      const p = ctx.plain(0);
+      const s = p.shape as number[];
+      const rows = s.slice(0, graphAxis).reduce((a, b) => a * b, 1);
+      const flat = tf.reshape(p, [rows, -1]);
+      return [{ tensor: tf.reshape(log ? tf.logSoftmax(flat) : tf.softmax(flat), s), nhwc: false }];
+    }
     const axis = x.nhwc ? heldAxis(graphAxis, true) : graphAxis;
     let y: tf.Tensor;
     if (axis === rank - 1) y = log ? tf.logSoftmax(x.tensor) : tf.softmax(x.tensor);

@@ -8,7 +8,7 @@ beforeAll(async () => {
 
 const X = { name: 'x', shape: [2, 3, 4, 5] };
 const unary = (op: string, attrs?: OneOpSpec['attrs'], afterConv = true, opset = 13): [string, OneOpSpec] => [
-  `${op}${attrs ? ' ' + JSON.stringify(attrs) : ''}${afterConv ? '' : ' (NCHW input)'}`,
+  `${op}${attrs ? ' ' + JSON.stringify(attrs) : ''}${afterConv ? '' : ' (NCHW input)'}${opset !== 13 ? ` opset ${opset}` : ''}`,
   { op, inputs: [X], attrs, afterConv, opset },
 ];
 const binary = (op: string, bShape: number[], afterConv: boolean, bName = 'b'): [string, OneOpSpec] => [
@@ -33,6 +33,8 @@ const UNARY: [string, OneOpSpec][] = [
   unary('Softmax', { axis: -1 }),
   unary('Softmax', { axis: 1 }, false),
   unary('Softmax', { axis: 3 }, false),
+  unary('Softmax', { axis: 1 }, true, 11),
+  unary('Softmax', { axis: 2 }, false, 11),
 ];
 
 const BINARY: [string, OneOpSpec][] = [
