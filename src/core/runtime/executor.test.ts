@@ -118,6 +118,28 @@ describe('GraphExecutor', () => {
     ex.dispose();
   });
 
+  it('hookValues limits the hook to some values and keeps the others fused, with the same result', () => {
+    const ex = new GraphExecutor(graph());
+    const x = input();
+    const seen: string[] = [];
+    const half = (name: string, v: { tensor: tf.Tensor }) => {
+      seen.push(name);
+      return tf.mul(v.tensor, 0.5);
+    };
+    const a = ex.execute({ x }, { hook: half, hookValues: ['r', 'sum'] });
+    expect(seen).toEqual(['r', 'sum']);
+    // the same run with a hook on every value, halving only r and sum
+    const b = ex.execute({ x }, { hook: (n, v) => (n === 'r' || n === 'sum' ? tf.mul(v.tensor, 0.5) : undefined) });
+    expect(maxAbsDiff(a.outputs.get('logits')!.dataSync(), b.outputs.get('logits')!.dataSync())).toBeLessThan(1e-5);
+    // a hooked value inside a fusable chain (c1 feeds BN) is still seen
+    seen.length = 0;
+    const c = ex.execute({ x }, { hook: half, hookValues: ['c1'] });
+    expect(seen).toEqual(['c1']);
+    [a, b, c].forEach((r) => r.outputs.forEach((t) => t.dispose()));
+    x.dispose();
+    ex.dispose();
+  });
+
   it('stopAfterCaptures runs only what the captures need', () => {
     const ex = new GraphExecutor(graph());
     const x = input();

@@ -162,14 +162,14 @@ export class GraphExecutor {
   }
 
   /** What to run: single nodes, or fused groups (at the position of their last node). */
-  private steps(plan: number[], capture: Set<string>, fuse: boolean): { nodes: number[]; group?: ConvGroup; inputs: string[] }[] {
+  private steps(plan: number[], watched: Set<string>, fuse: boolean): { nodes: number[]; group?: ConvGroup; inputs: string[] }[] {
     const inPlan = new Set(plan);
     const byLast = new Map<number, ConvGroup>();
     const member = new Set<number>();
     if (fuse) {
       for (const g of this.groups) {
         const ks = [g.conv, g.bn, g.relu].filter((k): k is number => k !== undefined);
-        if (!ks.every((k) => inPlan.has(k)) || g.hidden.some((h) => capture.has(h))) continue;
+        if (!ks.every((k) => inPlan.has(k)) || g.hidden.some((h) => watched.has(h))) continue;
         byLast.set(Math.max(...ks), g);
         ks.forEach((k) => member.add(k));
       }
@@ -214,6 +214,7 @@ export class GraphExecutor {
     const capture = new Set(opts.capture ?? []);
     const overrides = opts.overrides ?? new Map<string, tf.Tensor>();
     const hook = opts.hook;
+    const hookValues = opts.hook && opts.hookValues ? new Set(opts.hookValues) : undefined;
     const graphInputs = this.graph.inputs.filter((v) => !this.constants.has(v.name) || inMap.has(v.name));
     for (const name of capture) {
       if (!this.producer.has(name) && !this.constants.has(name) && !graphInputs.some((v) => v.name === name)) {
@@ -222,7 +223,9 @@ export class GraphExecutor {
     }
     const plan = opts.stopAfterCaptures && capture.size ? this.ancestorsOf(capture) : this.order.map((_, i) => i);
     const keep = new Set<string>([...capture, ...(opts.stopAfterCaptures && capture.size ? [] : this.graph.outputs.map((o) => o.name))]);
-    const steps = this.steps(plan, capture, !hook);
+    // fusion hides the values inside a group: only when nobody may look at them
+    const watched = hookValues ? new Set([...capture, ...hookValues]) : capture;
+    const steps = this.steps(plan, watched, !hook || !!hookValues);
     const lastUse = new Map<string, number>();
     steps.forEach((st, i) => st.inputs.forEach((n) => lastUse.set(n, i)));
 
@@ -235,7 +238,7 @@ export class GraphExecutor {
       slots.delete(name);
     };
     const applyHook = (name: string, slot: Slot) => {
-      if (!hook) return;
+      if (!hook || (hookValues && !hookValues.has(name))) return;
       const cur = slot.held;
       const r = tf.tidy(() => hook(name, { tensor: cur.tensor, layout: layoutOf(cur) }));
       if (r && r !== cur.tensor) {

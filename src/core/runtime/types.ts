@@ -25,6 +25,11 @@ export interface ExecuteOptions {
   overrides?: Map<string, tf.Tensor>;
   /** Replace a produced value (same layout as given); return undefined to leave it. */
   hook?: ValueHook;
+  /**
+   * Values the hook is called for (default: every value). With it, values outside the set may be
+   * computed inside fused kernels (Conv+BN+Relu), so a hooked run is as fast as a plain one.
+   */
+  hookValues?: Iterable<string>;
   /** Stop after all captured values exist (skip the rest of the graph). */
   stopAfterCaptures?: boolean;
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends.js';
+import type { BuilderModel } from '../../testing/onnxBuilder.js';
 import { checkOp, f32, gradientFlows, i64, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
 
 beforeAll(async () => {
@@ -79,7 +80,7 @@ describe('shape and slicing ops match onnxruntime-node, with gradients', () => {
   });
 
   it('ConstantOfShape of a runtime Shape (unprepared graph)', async () => {
-    const model = {
+    const model: BuilderModel = {
       opset: 13,
       inputs: [{ name: 'x', shape: [2, 3, 4] }],
       outputs: [{ name: 'y' }],
@@ -96,7 +97,7 @@ describe('shape and slicing ops match onnxruntime-node, with gradients', () => {
 
 describe('Transpose at an NHWC model interface', () => {
   it('NHWC input -> Transpose [0,3,1,2] -> Conv -> Transpose [0,2,3,1] matches ORT', async () => {
-    const model = {
+    const model: BuilderModel = {
       opset: 13,
       inputs: [{ name: 'x', shape: [2, 5, 6, 3] }],
       outputs: [{ name: 'y' }],
