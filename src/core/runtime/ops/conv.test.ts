@@ -1,6 +1,10 @@
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { importOnnx } from '../../importers/onnx/importOnnx.js';
+import { buildOnnxModel } from '../../testing/onnxBuilder.js';
+import { checkOp, f32, gradientFlows, oneOp, seeded, type OneOpSpec } from '../../testing/opCheck.js';
 import { initBackend } from '../backends.js';
-import { checkOp, f32, gradientFlows, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
+import { GraphExecutor } from '../executor.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -53,6 +57,7 @@ const CONVT_CASES: [string, OneOpSpec][] = [
   convT('auto_pad SAME_LOWER', x(2, 5, 5), 2, [4, 4], { auto_pad: 'SAME_LOWER', strides: [2, 2] }),
   convT('output_shape', x(2, 4, 4), 2, [3, 3], { strides: [2, 2], output_shape: [8, 8] }),
   convT('stride 3 > kernel 2', x(2, 3, 3), 2, [2, 2], { strides: [3, 3] }),
+  convT('1-D, stride 2, output_padding', { name: 'x', shape: [2, 3, 5] }, 2, [3], { strides: [2], pads: [1, 0], output_padding: [1] }, true),
 ];
 
 describe('Conv matches onnxruntime-node, with input gradients', () => {
@@ -67,5 +72,44 @@ describe('Conv matches onnxruntime-node, with input gradients', () => {
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
     expect(r.leaked).toBe(0);
+  });
+});
+
+describe('Conv weight gradients through overrides: wasm equals the cpu backend', () => {
+  const cases: [string, OneOpSpec][] = [
+    conv('standard stride 2', x(3, 7, 7), 4, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, true),
+    conv('depthwise', x(4, 6, 6), 4, [3, 3], { group: 4, pads: [1, 1, 1, 1] }),
+    conv('grouped', x(4, 6, 6), 6, [3, 3], { group: 2 }),
+    conv('dilated', x(2, 9, 9), 3, [3, 3], { dilations: [2, 2] }),
+    convT('ConvTranspose stride 2', x(3, 4, 4), 2, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+  ];
+  it.each(cases)('%s', async (_, spec) => {
+    const model = oneOp(spec);
+    const graph = importOnnx(buildOnnxModel(model));
+    const wInit = model.initializers!.find((i) => i.name === 'w')!;
+    const xShape = spec.inputs[0].shape;
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      const ex = new GraphExecutor(graph);
+      const w = tf.variable(tf.tensor(Float32Array.from(wInit.data as ArrayLike<number>), wInit.dims));
+      const xt = tf.tensor(seeded(xShape.reduce((a, b) => a * b, 1), 9), xShape);
+      const { value, grads: g } = tf.variableGrads(() => {
+        const y = ex.execute({ x: xt }, { overrides: new Map([['w', w as tf.Tensor]]) }).outputs.get('y')!;
+        return tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape)))) as tf.Scalar;
+      }, [w]);
+      const out = Float32Array.from(g[w.name].dataSync());
+      [value, ...Object.values(g), w, xt].forEach((t) => t.dispose());
+      ex.dispose();
+      return out;
+    };
+    const onWasm = await grads('wasm');
+    const onCpu = await grads('cpu');
+    await tf.setBackend('wasm');
+    expect(gradientFlows(onWasm)).toBe(true);
+    let scale = 1;
+    onCpu.forEach((v) => (scale = Math.max(scale, Math.abs(v))));
+    let diff = 0;
+    onCpu.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - onWasm[i]))));
+    expect(diff / scale).toBeLessThan(1e-4);
   });
 });
