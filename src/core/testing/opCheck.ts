@@ -27,6 +27,8 @@ export interface OpCheckResult {
   outputs: Map<string, { ours: Float32Array; ref: Float32Array; dims: number[] }>;
   /** Gradient w.r.t. the chosen input (absent when gradWrt is false). */
   grad?: Float32Array;
+  /** max |grad - grad on the cpu backend| / max(1e-6, max |grad on cpu|): the backend's kernels vs tfjs's reference ones. */
+  gradVsCpu?: number;
   /** tf.memory().numTensors after minus before (executor built and disposed inside). */
   leaked: number;
 }
@@ -72,6 +74,7 @@ export async function checkOp(c: OpCheck): Promise<OpCheckResult> {
   const outputs = new Map<string, { ours: Float32Array; ref: Float32Array; dims: number[] }>();
   let relDiff = 0;
   let grad: Float32Array | undefined;
+  let gradVsCpu: number | undefined;
   try {
     const xs = Object.fromEntries(c.model.inputs.map((v) => [v.name, tf.tensor(data[v.name], shapes[v.name])]));
     const res = ex.execute(xs);
@@ -95,26 +98,58 @@ export async function checkOp(c: OpCheck): Promise<OpCheckResult> {
 
     const wrt = c.gradWrt === false ? undefined : (c.gradWrt ?? c.model.inputs[0].name);
     if (wrt) {
-      const proj = c.model.outputs.map((o, i) => tf.tensor(seeded(outputs.get(o.name)!.ref.length, 99 + i, 0.5, 1.5), outputs.get(o.name)!.dims));
-      const g = tf.grad((x: tf.Tensor) => {
-        const r = ex.execute({ ...xs, [wrt]: x });
-        const parts = c.model.outputs.map((o, i) => tf.sum(tf.mul(r.outputs.get(o.name)!, proj[i])));
-        return parts.reduce((a, b) => tf.add(a, b));
-      })(xs[wrt]);
-      grad = g.dataSync() as Float32Array;
-      g.dispose();
-      proj.forEach((t) => t.dispose());
+      const gradient = () => {
+        const proj = c.model.outputs.map((o, i) => tf.tensor(seeded(outputs.get(o.name)!.ref.length, 99 + i, 0.5, 1.5), outputs.get(o.name)!.dims));
+        const g = tf.grad((x: tf.Tensor) => {
+          const r = ex.execute({ ...xs, [wrt]: x });
+          const parts = c.model.outputs.map((o, i) => tf.sum(tf.mul(r.outputs.get(o.name)!, proj[i])));
+          return parts.reduce((a, b) => tf.add(a, b));
+        })(xs[wrt]);
+        const d = Float32Array.from(g.dataSync());
+        g.dispose();
+        proj.forEach((t) => t.dispose());
+        return d;
+      };
+      grad = gradient();
+      const backend = tf.getBackend();
+      if (backend !== 'cpu') {
+        await tf.setBackend('cpu');
+        try {
+          const ref = gradient();
+          let scale = 1e-6;
+          let diff = 0;
+          ref.forEach((v, i) => {
+            scale = Math.max(scale, Math.abs(v));
+            diff = Math.max(diff, Math.abs(v - grad![i]));
+          });
+          gradVsCpu = diff / scale;
+        } finally {
+          await tf.setBackend(backend);
+        }
+      }
     }
     Object.values(xs).forEach((t) => t.dispose());
   } finally {
     ex.dispose();
   }
-  return { relDiff, outputs, grad, leaked: tf.memory().numTensors - before };
+  return { relDiff, outputs, grad, gradVsCpu, leaked: tf.memory().numTensors - before };
 }
 
 /** Finite everywhere and not all zero. */
 export function gradientFlows(g: Float32Array | undefined): boolean {
   return !!g && g.every(Number.isFinite) && g.some((v) => v !== 0);
+}
+
+/** The usual assertion of a checkOp result: ORT-equal outputs, a flowing gradient equal to cpu's, no leak. */
+export function opCheckPasses(r: OpCheckResult, opts: { grad?: boolean } = {}): string[] {
+  const problems: string[] = [];
+  if (!(r.relDiff < 1e-4)) problems.push(`outputs differ from onnxruntime by ${r.relDiff} (relative)`);
+  if (opts.grad !== false) {
+    if (!gradientFlows(r.grad)) problems.push('gradient is zero or not finite');
+    if (r.gradVsCpu !== undefined && !(r.gradVsCpu < 1e-3)) problems.push(`gradient differs from the cpu backend's by ${r.gradVsCpu} (relative)`);
+  }
+  if (r.leaked !== 0) problems.push(`${r.leaked} tensors leaked`);
+  return problems;
 }
 
 export interface OneOpSpec {

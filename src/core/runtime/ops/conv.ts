@@ -130,7 +130,7 @@ export function convWith(ctx: OpContext, w: tf.Tensor4D, bias: tf.Tensor1D | und
     const bs = bias ? (tf.split(bias, g.group, 0) as tf.Tensor1D[]) : undefined;
     y = tf.concat(xs.map((xi, i) => conv2d(xi, ws[i], bs?.[i], false)), 3) as tf.Tensor4D;
   }
-  if (both) y = tf.maxPool(y, 1, g.strides, 'valid');
+  if (both) y = tf.avgPool(y, 1, g.strides, 'valid'); // exact subsampling
   return finish(y);
 }
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends.js';
-import { checkOp, f32, gradientFlows, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
+import { checkOp, f32, gradientFlows, opCheckPasses, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -46,9 +46,7 @@ const BINARY: [string, OneOpSpec][] = [
 describe('activations match onnxruntime-node (NHWC and NCHW inputs), with gradients', () => {
   it.each(UNARY)('%s', async (_, spec) => {
     const r = await checkOp({ model: oneOp(spec) });
-    expect(r.relDiff).toBeLessThan(1e-4);
-    expect(gradientFlows(r.grad)).toBe(true);
-    expect(r.leaked).toBe(0);
+    expect(opCheckPasses(r)).toEqual([]);
   });
 
   it.each([
@@ -61,12 +59,14 @@ describe('activations match onnxruntime-node (NHWC and NCHW inputs), with gradie
     const r = await checkOp({ model: oneOp(spec), inputs: { x: Array.from({ length: 120 }, (_, i) => (i - 60) / 8) } });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 
   it('PRelu with per-channel slope (NHWC)', async () => {
     const r = await checkOp({ model: oneOp({ op: 'PRelu', inputs: [X], extra: ['s'], initializers: [f32('s', [3, 1, 1])], afterConv: true }) });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 
   it.each([['Sqrt'], ['Pow']])('%s on positive inputs', async (op) => {
@@ -75,27 +75,28 @@ describe('activations match onnxruntime-node (NHWC and NCHW inputs), with gradie
     const r = await checkOp({ model: oneOp(spec), inputs: { x: positive } });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 
   it('Pow with exponent 2 (square path) after a Conv', async () => {
     const r = await checkOp({ model: oneOp({ op: 'Pow', inputs: [X], extra: ['e'], initializers: [f32('e', [], [2])], afterConv: true }) });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 });
 
 describe('broadcasting arithmetic matches onnxruntime-node, with gradients', () => {
   it.each(BINARY)('%s', async (_, spec) => {
     const r = await checkOp({ model: oneOp(spec) });
-    expect(r.relDiff).toBeLessThan(1e-4);
-    expect(gradientFlows(r.grad)).toBe(true);
-    expect(r.leaked).toBe(0);
+    expect(opCheckPasses(r)).toEqual([]);
   });
 
   it('Div by a per-channel constant away from zero', async () => {
     const r = await checkOp({ model: oneOp({ op: 'Div', inputs: [X], extra: ['d'], initializers: [f32('d', [3, 1, 1], [0.5, -2, 4])], afterConv: true }) });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 
   it('Add of two graph inputs, one held NHWC and one NCHW', async () => {
@@ -103,5 +104,6 @@ describe('broadcasting arithmetic matches onnxruntime-node, with gradients', () 
     const r = await checkOp({ model, gradWrt: 'z' });
     expect(r.relDiff).toBeLessThan(1e-4);
     expect(gradientFlows(r.grad)).toBe(true);
+    expect(r.gradVsCpu).toBeLessThan(1e-3);
   });
 });

@@ -64,23 +64,65 @@ function plan(ctx: OpContext): PoolPlan {
 
 const noPad = (p: PoolPlan) => p.begin.every((v) => v === 0) && p.end.every((v) => v === 0);
 
+/** x[:, o0*s0 + d0, o1*s1 + d1, :] over all output positions (an exact strided view). */
+function shifted(x: tf.Tensor4D, d0: number, d1: number, out: [number, number], strides: [number, number]): tf.Tensor4D {
+  const v = tf.slice(x, [0, d0, d1, 0], [-1, (out[0] - 1) * strides[0] + 1, (out[1] - 1) * strides[1] + 1, -1]);
+  return strides[0] > 1 || strides[1] > 1 ? tf.avgPool(v, 1, strides, 'valid') : v;
+}
+
+/** The inverse of `shifted`: v spread back onto a zero tensor of `shape` at offset (d0, d1), stride s. */
+function place(v: tf.Tensor4D, d0: number, d1: number, strides: [number, number], shape: number[]): tf.Tensor4D {
+  let t: tf.Tensor = v;
+  for (const axis of [1, 2]) {
+    const st = strides[axis - 1];
+    if (st === 1) continue;
+    const sh = t.shape as number[];
+    const zerosShape = [...sh.slice(0, axis + 1), st - 1, ...sh.slice(axis + 1)];
+    const spread = tf.concat([tf.expandDims(t, axis + 1), tf.zeros(zerosShape)], axis + 1);
+    const merged = tf.reshape(spread, sh.map((d, i) => (i === axis ? d * st : d)));
+    t = tf.slice(merged, [0, 0, 0, 0], sh.map((d, i) => (i === axis ? (d - 1) * st + 1 : -1)));
+  }
+  const ts = t.shape as number[];
+  return tf.pad(t as tf.Tensor4D, [[0, 0], [d0, shape[1] - d0 - ts[1]], [d1, shape[2] - d1 - ts[2]], [0, 0]]);
+}
+
+/**
+ * Max pool over an already padded NHWC input ('valid' windows), with its own gradient: tfjs 4.22's wasm
+ * MaxPoolGrad / MaxPoolWithArgmax mishandle negative inputs. The gradient goes to the first maximum of
+ * each window (as tfjs's cpu kernel and onnxruntime do).
+ */
+function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], strides: [number, number], dilations: [number, number]): tf.Tensor4D {
+  const xs = x.shape as number[];
+  const out: [number, number] = [0, 1].map((a) => Math.floor((xs[a + 1] - ((kernel[a] - 1) * dilations[a] + 1)) / strides[a]) + 1) as [number, number];
+  const offsets: [number, number][] = [];
+  for (let i = 0; i < kernel[0]; i++) for (let j = 0; j < kernel[1]; j++) offsets.push([i * dilations[0], j * dilations[1]]);
+  const f = tf.customGrad(((xi: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    const dilated = dilations[0] > 1 || dilations[1] > 1;
+    const value = dilated
+      ? offsets.map(([a, b]) => shifted(xi, a, b, out, strides)).reduce((m, v) => tf.maximum(m, v))
+      : tf.maxPool(xi, kernel, strides, 'valid');
+    save([xi, value]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xv, y] = saved as tf.Tensor4D[];
+      let taken: tf.Tensor = tf.zerosLike(y);
+      let dx: tf.Tensor = tf.zerosLike(xv);
+      for (const [a, b] of offsets) {
+        const hit = tf.mul(tf.cast(tf.equal(shifted(xv, a, b, out, strides), y), 'float32'), tf.sub(1, taken));
+        taken = tf.add(taken, hit);
+        dx = tf.add(dx, place(tf.mul(dy, hit) as tf.Tensor4D, a, b, strides, xs));
+      }
+      return dx;
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor4D;
+}
+
 function maxPool(ctx: OpContext): HeldValue[] {
   if (ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '') throw unsupported(ctx.node, 'the Indices output');
   const p = plan(ctx);
-  const dil = p.dilations[0] > 1 || p.dilations[1] > 1;
-  let x = p.x;
-  // tfjs sizes a numeric pad with the kernel height and stride only: use it for square geometry
-  const square = p.kernel[0] === p.kernel[1] && p.strides[0] === p.strides[1];
-  const uniform = square && [...p.begin, ...p.end].every((v) => v === p.begin[0]);
-  let pad: number | 'valid' = 'valid';
-  if (uniform && !noPad(p) && !dil) pad = p.begin[0];
-  else if (!noPad(p)) x = tf.pad(x, [[0, 0], [p.begin[0], p.end[0]], [p.begin[1], p.end[1]], [0, 0]], -Infinity);
-  let y: tf.Tensor4D;
-  if (dil) {
-    if (p.strides[0] > 1 || p.strides[1] > 1) throw unsupported(ctx.node, 'dilations together with strides');
-    y = tf.pool(x, p.kernel, 'max', 'valid', p.dilations, p.strides);
-  } else y = tf.maxPool(x, p.kernel, p.strides, pad);
-  return [p.finish(y)];
+  const x = noPad(p) ? p.x : tf.pad(p.x, [[0, 0], [p.begin[0], p.end[0]], [p.begin[1], p.end[1]], [0, 0]], -Infinity);
+  return [p.finish(maxPoolValid(x, p.kernel, p.strides, p.dilations))];
 }
 
 /** Per-output-position number of window elements that count for the average, along one axis. */

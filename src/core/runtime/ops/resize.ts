@@ -5,8 +5,9 @@ import { nhwcValue, type HeldValue, type OpContext, type OpSpec } from './types.
 
 /**
  * Resize (opset 11+ form: X, roi, scales, sizes) of the two spatial axes of a 4-D value, channels-last.
- * Index maps follow ONNX (onnxruntime) exactly; tfjs's resize kernels are used when they give the same
- * map, else separable gathers (nearest) or gathers + lerp (linear).
+ * Index maps follow ONNX (onnxruntime) exactly. Nearest: integer-factor replication by broadcasting, else
+ * separable gathers; linear: gathers + lerp. (tfjs's resize kernels are not used: their gradients are
+ * wrong on the cpu backend for batch > 1 / non-square images in tfjs 4.22.)
  */
 
 type CoordMode = 'half_pixel' | 'pytorch_half_pixel' | 'align_corners' | 'asymmetric' | 'tf_half_pixel_for_nn';
@@ -39,19 +40,6 @@ function nearestIndex(mode: string, v: number): number {
   }
 }
 
-/** The index map tfjs's ResizeNearestNeighbor uses (tfjs-backend-cpu). */
-function tfNearestMap(inSize: number, outSize: number, alignCorners: boolean, halfPixel: boolean): number[] {
-  const ratio = alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize;
-  return Array.from({ length: outSize }, (_, r) => {
-    const src = halfPixel ? ratio * (r + 0.5) : ratio * r;
-    let i = Math.min(inSize - 1, alignCorners ? Math.round(src) : Math.floor(src));
-    if (halfPixel) i = Math.max(0, i);
-    return i;
-  });
-}
-
-const sameMap = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-
 function resize(ctx: OpContext): HeldValue[] {
   const node = ctx.node;
   const shape = ctx.shape(0);
@@ -75,7 +63,6 @@ function resize(ctx: OpContext): HeldValue[] {
   } else throw unsupported(node, 'a Resize without scales or sizes');
   if (out[0] !== shape[0] || out[1] !== shape[1]) throw unsupported(node, 'resizing the batch or channel axis');
   const x = ctx.nhwc(0) as tf.Tensor4D;
-  const size: [number, number] = [out[2], out[3]];
   const spatial = [2, 3];
 
   if (mode === 'nearest') {
@@ -85,10 +72,16 @@ function resize(ctx: OpContext): HeldValue[] {
         Math.min(shape[a] - 1, Math.max(0, nearestIndex(nearestMode, toOriginal(coord, i, scale[a], shape[a], out[a])))),
       ),
     );
-    for (const [alignCorners, halfPixel] of [[false, false], [false, true], [true, false]] as const) {
-      if (spatial.every((a, k) => sameMap(maps[k], tfNearestMap(shape[a], out[a], alignCorners, halfPixel)))) {
-        return [nhwcValue(tf.image.resizeNearestNeighbor(x, size, alignCorners, halfPixel))];
-      }
+    // pure replication by integer factors (map[i] = floor(i / s)): reshape + broadcast, fast everywhere
+    const factors = spatial.map((a, k) => {
+      const f = out[a] / shape[a];
+      return Number.isInteger(f) && maps[k].every((v, i) => v === Math.floor(i / f)) ? f : 0;
+    });
+    if (factors.every((f) => f > 0)) {
+      // one axis at a time, at rank 4 (tfjs's Tile gradient stops at rank 4)
+      const [n, h, w, c] = x.shape;
+      const rows = tf.reshape(tf.broadcastTo(tf.reshape(x, [n, h, 1, w * c]), [n, h, factors[0], w * c]), [n * out[2], w, 1, c]);
+      return [nhwcValue(tf.reshape(tf.broadcastTo(rows, [n * out[2], w, factors[1], c]), [n, out[2], out[3], c]))];
     }
     let y: tf.Tensor = x;
     maps.forEach((m, k) => {
@@ -97,13 +90,8 @@ function resize(ctx: OpContext): HeldValue[] {
     return [nhwcValue(y)];
   }
   if (mode !== 'linear') throw unsupported(node, `Resize mode '${mode}'`);
-  // tfjs bilinear uses ratio in/out; it matches when the scale is exactly out/in
-  const ratioMatches = spatial.every((a) => Math.abs(shape[a] / out[a] - 1 / scale[a]) < 1e-7);
-  if (coord === 'align_corners') return [nhwcValue(tf.image.resizeBilinear(x, size, true, false))];
-  if (ratioMatches && coord === 'asymmetric') return [nhwcValue(tf.image.resizeBilinear(x, size, false, false))];
-  if (ratioMatches && (coord === 'half_pixel' || (coord === 'pytorch_half_pixel' && out[2] > 1 && out[3] > 1))) {
-    return [nhwcValue(tf.image.resizeBilinear(x, size, false, true))];
-  }
+  // separable gathers + lerp: exact ONNX coordinates and a gradient that is right on every backend
+  // (tfjs 4.22's ResizeBilinear gradients are wrong on cpu for non-square images)
   let y: tf.Tensor = x;
   spatial.forEach((a, k) => {
     const i0: number[] = [];

@@ -54,14 +54,14 @@ function sliceOp(ctx: OpContext): HeldValue[] {
   const whole = begin.every((b) => b === 0) && size.every((d, i) => d === dims[i]);
   let y = whole ? v.tensor : tf.slice(v.tensor, begin, size);
   if (reversed.length) y = tf.reverse(y, reversed);
-  // Steps on the spatial axes of an NHWC float value: a 1x1 max pool with strides is an exact subsampling
-  // and far faster than tf.gather on wasm. Other axes: gather.
+  // Steps on the spatial axes of an NHWC float value: a 1x1 average pool with strides is an exact
+  // subsampling, far faster than tf.gather on wasm (and, unlike max pool, with a correct wasm gradient).
   const poolStrides: [number, number] = [1, 1];
   for (const { axis, step, n } of strided) {
     if (v.nhwc && y.dtype === 'float32' && (axis === 1 || axis === 2)) poolStrides[axis - 1] = step;
     else y = gatherAxis(y, Array.from({ length: n }, (_, i) => i * step), axis);
   }
-  if (poolStrides[0] > 1 || poolStrides[1] > 1) y = tf.maxPool(y as tf.Tensor4D, 1, poolStrides, 'valid');
+  if (poolStrides[0] > 1 || poolStrides[1] > 1) y = tf.avgPool(y as tf.Tensor4D, 1, poolStrides, 'valid');
   return [{ tensor: y, nhwc: v.nhwc }];
 }
 
