@@ -91,6 +91,13 @@ describe('GraphExecutor', () => {
       ex.execute({ x });
     });
     expect(tf.memory().numTensors).toBe(afterBuild);
+    // built inside a tidy, the executor keeps its weights
+    const inner = tf.tidy(() => new GraphExecutor(graph()));
+    const out = inner.execute({ x }).outputs.get('logits')!;
+    expect(out.dataSync().every(Number.isFinite)).toBe(true);
+    out.dispose();
+    inner.dispose();
+    expect(tf.memory().numTensors).toBe(afterBuild);
     x.dispose();
     ex.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -121,10 +121,11 @@ export class GraphExecutor {
             rawNeeded.add(name);
             return;
           }
-          this.prepared.set(`${node.name}:${i}`, tf.tidy(() => fn(tensorFromData(data))));
+          this.prepared.set(`${node.name}:${i}`, tf.keep(tf.tidy(() => fn(tensorFromData(data)))));
         });
       });
-      for (const name of rawNeeded) this.initTensors.set(name, tensorFromData(this.constants.get(name)!));
+      // kept: an executor built inside someone's tf.tidy must not lose its weights
+      for (const name of rawNeeded) this.initTensors.set(name, tf.keep(tensorFromData(this.constants.get(name)!)));
       for (const g of this.groups) {
         if (g.bn === undefined) continue;
         const names = this.foldInputs(g);
@@ -136,8 +137,8 @@ export class GraphExecutor {
           const f = foldBatchNorm(nodes[g.bn!], t(wn), bn ? t(bn) : undefined, t(p[0]), t(p[1]), t(p[2]), t(p[3]));
           return [convWeightTransform(conv, 1, this.constants.get(wn)!.dims)!(f.w), f.b];
         });
-        this.prepared.set(`fold:${conv.name}:w`, w);
-        this.prepared.set(`fold:${conv.name}:b`, b);
+        this.prepared.set(`fold:${conv.name}:w`, tf.keep(w));
+        this.prepared.set(`fold:${conv.name}:b`, tf.keep(b));
       }
     } catch (e) {
       this.dispose();
