@@ -181,6 +181,18 @@ async function realReference(graph: Graph, batch = 64, count = 512) {
   return { batch, count, bnLoss: mean(losses), bnLossMin: Math.min(...losses), bnLossMax: Math.max(...losses), priorLoss: mean(priors) };
 }
 
+/** Fraction of pixels at the edge of the valid range (0 or 255 after de-normalization). */
+function saturatedFraction(images: Float32Array, norm: { mean: number[]; std: number[] }): number {
+  const plane = 32 * 32;
+  let n = 0;
+  for (let i = 0; i < images.length; i++) {
+    const c = Math.floor(i / plane) % 3;
+    const p = images[i] * norm.std[c] + norm.mean[c];
+    if (p <= 1e-4 || p >= 1 - 1e-4) n++;
+  }
+  return n / images.length;
+}
+
 interface SweepRun { label: string; options: Partial<SynthesisOptions> }
 
 async function sweep(graph: Graph, runs: SweepRun[]) {
@@ -193,7 +205,7 @@ async function sweep(graph: Graph, runs: SweepRun[]) {
     rows.push({
       run: run.label, batch: o.batchSize, steps: o.steps, lr: o.learningRate, schedule: o.lrSchedule,
       'start bn': r.result.startBnLoss, 'end bn': r.result.endBnLoss, 'end prior': r.result.endLoss - r.result.endBnLoss * o.bnWeight,
-      'wall s': r.result.seconds, 'cpu s': r.cpuSeconds,
+      'saturated %': 100 * saturatedFraction(r.result.images, CIFAR_NORMALIZATION), 'wall s': r.result.seconds, 'cpu s': r.cpuSeconds,
     });
     curves[run.label] = r.result.bnLossHistory[0].filter((_, i, a) => i % 10 === 0 || i === a.length - 1);
     console.error(`sweep ${run.label}: bn ${r.result.startBnLoss.toFixed(3)} -> ${r.result.endBnLoss.toFixed(4)} in ${r.result.seconds.toFixed(1)} s wall, ${r.cpuSeconds.toFixed(1)} s cpu`);

@@ -66,13 +66,6 @@ export function gaussianImages(count: number, imageShape: [number, number, numbe
   return new SeededRandom(seed).normalArray(count * c * h * w);
 }
 
-interface StepOutcome {
-  loss: number;
-  bnLoss: number;
-  priorLoss: number;
-  perLayer: Float32Array;
-}
-
 /**
  * The objective for one batch: sum_l w_l L_l(bn inputs) + prior(x). Returns the scalar to minimize and,
  * kept apart, [bnLossUnweighted, priorLoss, ...perLayer]. Differentiable w.r.t. x. `targets` null: prior only.
@@ -140,7 +133,8 @@ export async function synthesizeWithModel(
   const [c, h, w] = model.imageShape;
   const per = c * h * w;
   const method: CalibrationMethod = model.batchNorms.length > 0 ? 'bn-statistics' : 'prior-only';
-  const rng = new SeededRandom(o.seed);
+  // A stream apart from the one of the initial images (same seed).
+  const rng = new SeededRandom(o.seed ^ 0x5eed);
   const all = gaussianImages(o.numImages, model.imageShape, o.seed);
   const batches = Math.ceil(o.numImages / o.batchSize);
   const previewNorm = o.normalization ?? IMAGENET_NORMALIZATION;
@@ -195,21 +189,16 @@ export async function synthesizeWithModel(
           v = nv;
           const partsT = pendingParts as tf.Tensor1D | null;
           pendingParts = null;
-          const parts = partsT ? await partsT.data() as Float32Array : new Float32Array(2);
+          const parts = partsT ? ((await partsT.data()) as Float32Array) : new Float32Array(2);
           partsT?.dispose();
-          const outcome: StepOutcome = {
-            bnLoss: parts[0],
-            priorLoss: parts[1],
-            loss: 0,
-            perLayer: parts.subarray(2),
-          };
-          outcome.loss = weightedBn(outcome.perLayer, targets) + outcome.priorLoss;
-          losses.push(outcome.loss);
-          bnLosses.push(outcome.bnLoss);
+          const [bnLoss, priorLoss] = parts;
+          const perLayer = parts.subarray(2);
+          const loss = weightedBn(perLayer, targets) + priorLoss;
+          losses.push(loss);
+          bnLosses.push(bnLoss);
           onProgress?.({
             type: 'synth-step', version: 1, batch: b, batches, step, steps: o.steps,
-            loss: outcome.loss, bnLoss: outcome.bnLoss, priorLoss: outcome.priorLoss,
-            perLayer: summarizeLayers(outcome.perLayer, model.batchNorms),
+            loss, bnLoss, priorLoss, perLayer: summarizeLayers(perLayer, model.batchNorms),
           });
           if (onProgress && o.previewEvery > 0 && o.previewCount > 0 && ((step + 1) % o.previewEvery === 0 || step === o.steps - 1)) {
             const k = Math.min(o.previewCount, n);
