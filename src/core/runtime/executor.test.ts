@@ -92,7 +92,10 @@ describe('GraphExecutor', () => {
     });
     expect(tf.memory().numTensors).toBe(afterBuild);
     // built inside a tidy, the executor keeps its weights
-    const inner = tf.tidy(() => new GraphExecutor(graph()));
+    let inner!: GraphExecutor;
+    tf.tidy(() => {
+      inner = new GraphExecutor(graph());
+    });
     const out = inner.execute({ x }).outputs.get('logits')!;
     expect(out.dataSync().every(Number.isFinite)).toBe(true);
     out.dispose();

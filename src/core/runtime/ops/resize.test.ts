@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends.js';
-import { checkOp, f32, gradientFlows, opCheckPasses, i64, oneOp, type OneOpSpec } from '../../testing/opCheck.js';
+import { checkOp, f32, i64, oneOp, opCheckPasses, type OneOpSpec } from '../../testing/opCheck.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -40,5 +40,28 @@ describe('Resize matches onnxruntime-node, with gradients', () => {
   it.each(CASES)('%s', async (_, spec) => {
     const r = await checkOp({ model: oneOp(spec) });
     expect(opCheckPasses(r)).toEqual([]);
+  });
+});
+
+describe('older opset forms (normalized by the importer) run the same', () => {
+  it('Upsample (opset 9) nearest x2', async () => {
+    const spec: OneOpSpec = { op: 'Upsample', inputs: [X], extra: ['sc'], initializers: [f32('sc', [4], [1, 1, 2, 2])], attrs: { mode: 'nearest' }, opset: 9, afterConv: true };
+    expect(opCheckPasses(await checkOp({ model: oneOp(spec) }))).toEqual([]);
+  });
+  it('Resize opset 10 linear x2 (asymmetric)', async () => {
+    const spec: OneOpSpec = { op: 'Resize', inputs: [X], extra: ['sc'], initializers: [f32('sc', [4], [1, 1, 2, 2])], attrs: { mode: 'linear' }, opset: 10, afterConv: true };
+    expect(opCheckPasses(await checkOp({ model: oneOp(spec) }))).toEqual([]);
+  });
+  it('Clip opset 7 (min/max attributes)', async () => {
+    const spec: OneOpSpec = { op: 'Clip', inputs: [X], attrs: { min: { f: -0.5 }, max: { f: 0.8 } }, opset: 7, afterConv: true };
+    expect(opCheckPasses(await checkOp({ model: oneOp(spec) }))).toEqual([]);
+  });
+  it('Split opset 18 num_outputs (uneven)', async () => {
+    const spec: OneOpSpec = { op: 'Split', inputs: [{ name: 'x', shape: [2, 3, 5, 4] }], attrs: { axis: 2, num_outputs: 2 }, outputs: 2, opset: 18, afterConv: true };
+    expect(opCheckPasses(await checkOp({ model: oneOp(spec) }))).toEqual([]);
+  });
+  it('Pad opset 7 (pads attribute)', async () => {
+    const spec: OneOpSpec = { op: 'Pad', inputs: [X], attrs: { pads: [0, 0, 1, 2, 0, 0, 2, 1], mode: 'constant', value: { f: 0.25 } }, opset: 7, afterConv: true };
+    expect(opCheckPasses(await checkOp({ model: oneOp(spec) }))).toEqual([]);
   });
 });
