@@ -4,15 +4,17 @@ import { nhwcValue, plainValue, type HeldValue, type OpContext, type OpSpec } fr
 
 /**
  * Inference-form BatchNormalization: y = (x - mean) / sqrt(var + eps) * scale + bias, over axis 1.
- * 4-D activations run channels-last with tfjs's fused kernel (parameters broadcast on the last axis).
+ * 4-D activations run channels-last (parameters broadcast on the last axis).
  */
 function batchNorm(ctx: OpContext): HeldValue[] {
   const eps = attrFloat(ctx.node, 'epsilon', 1e-5);
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => ctx.plain(i) as tf.Tensor1D);
   const rank = ctx.shape(0).length;
   if (rank === 4 || rank === 2) {
+    // x * a + b with per-channel a, b: about twice as fast as tf.batchNorm on wasm
     const x = rank === 4 ? ctx.nhwc(0) : ctx.plain(0);
-    const y = tf.batchNorm(x, mean, variance, bias, scale, eps);
+    const a = tf.mul(scale, tf.rsqrt(tf.add(variance, tf.scalar(eps))));
+    const y = tf.add(tf.mul(x, a), tf.sub(bias, tf.mul(mean, a)));
     return [rank === 4 ? nhwcValue(y) : plainValue(y)];
   }
   // channels on axis 1 of a rank-3 / rank-5 value: reshape the parameters to [C, 1, ...]
