@@ -75,7 +75,8 @@ export interface AdaRoundOptions {
    * 'tfjs': everything on the active tfjs backend (for webgpu/webgl: no read-back per iteration);
    * 'hybrid': the K x K product with tf.matMul (wasm), the elementwise update in JS;
    * 'js': plain JS (beats the tfjs cpu backend). 'auto' (default): 'js' on the cpu backend or when
-   * C_out * K^2 < 1e6, else 'hybrid' on wasm and 'tfjs' on other backends. Measured numbers: see bench/adaroundTiming.ts.
+   * C_out * K^2 < 1e6, else 'tfjs'. Measured (C_out=64, K=576, 1000 iterations, 2 busy cores):
+   * tfjs-wasm 4.7 s, hybrid-wasm 6.3 s, js 44 s, tfjs-cpu 284 s (bench/adaroundTiming.ts).
    */
   engine?: 'auto' | 'js' | 'hybrid' | 'tfjs';
   onProgress?: (p: AdaRoundProgress) => void;
@@ -503,7 +504,7 @@ export async function adaptiveRounding(problem: AdaRoundProblem, options: AdaRou
     const k = kOf(problem);
     // small products: tensor overheads per iteration cost more than the JS product itself
     const small = problem.cOut * k * k < 1e6;
-    engine = b === 'cpu' || small ? 'js' : b === 'wasm' ? 'hybrid' : 'tfjs';
+    engine = b === 'cpu' || small ? 'js' : 'tfjs';
   }
   if (engine === 'tfjs' && problem.moments) v = await optimiseTf(problem, problem.moments, o, v, floors, options.onProgress, options.signal);
   else {
