@@ -141,6 +141,43 @@ describe('buildQdqGraph', () => {
     });
   }
 
+  it('Gemm with transB=0: per-channel weight scales on axis 1, int32 bias, signed input', async () => {
+    const B = rand(6 * 4, 11); // K=6 x N=4
+    const C = rand(4, 12);
+    const xin = rand(2 * 6, 13, 3);
+    const gemm = buildOnnxModel({
+      opset: 13,
+      inputs: [{ name: 'a', shape: [2, 6] }],
+      outputs: [{ name: 'y', shape: [2, 4] }],
+      initializers: [
+        { name: 'B', dims: [6, 4], data: B },
+        { name: 'C', dims: [4], data: C },
+      ],
+      nodes: [{ opType: 'Gemm', inputs: ['a', 'B', 'C'], outputs: ['y'], name: 'fc' }],
+    });
+    const aq = qp(xin, 8);
+    expect(aq.signed).toBe(true);
+    // rows = output channels: transpose B to N x K for the scales and codes, then back
+    const rows = new Float32Array(24);
+    for (let kk = 0; kk < 6; kk++) for (let n = 0; n < 4; n++) rows[n * 6 + kk] = B[kk * 4 + n];
+    const s = perChannelWeightScales(rows, 4, { bits: 8 });
+    const qRows = quantizeRowsNearest(rows, s, 8);
+    const codes = new Int8Array(24);
+    for (let kk = 0; kk < 6; kk++) for (let n = 0; n < 4; n++) codes[kk * 4 + n] = qRows[n * 6 + kk];
+    const q = buildQdqGraph(importOnnx(gemm), { layers: [{ node: 'fc', weightCodes: codes, weightScales: s, weightBits: 8, axis: 1 }], activations: { a: aq } });
+    expect(q.nodes.find((n) => n.opType === 'DequantizeLinear' && n.inputs[0] === 'B_quantized')!.attrs.axis).toBe(1);
+    const session = await ort.InferenceSession.create(writeOnnx(q));
+    const out = (await session.run({ a: new ort.Tensor('float32', xin, [2, 6]) })).y.data as Float32Array;
+    const xq = fq(xin, aq);
+    const bq = quantizeBias(C, aq.scale, s);
+    for (let i = 0; i < 2; i++)
+      for (let n = 0; n < 4; n++) {
+        let acc = bq.codes[n] * bq.scales[n];
+        for (let kk = 0; kk < 6; kk++) acc += xq[i * 6 + kk] * codes[kk * 4 + n] * s[n];
+        expect(out[i * 4 + n]).toBeCloseTo(acc, 4);
+      }
+  });
+
   it('rejects a plan naming an unknown layer or value', () => {
     const graph = importOnnx(model);
     const { plan } = planAndReference(8, 8);
