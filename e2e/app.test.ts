@@ -1,0 +1,115 @@
+/**
+ * The built app in Chromium: opens cleanly, imports models, reports bad files without breaking, works
+ * offline after one visit, and never requests anything from another origin.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cifarFixture } from '../src/core/testing/fixtures.js';
+import { buildApp, foreignRequests, launch, openTracked, repoRoot, screenshotPanel, screenshotsDir, serve } from './harness.js';
+import { unsupportedOpModel } from './models.js';
+
+let browser: Browser;
+let server: PreviewServer;
+let url: string;
+let origin: string;
+
+beforeAll(async () => {
+  const out = await buildApp('production', 'dist/e2e-app');
+  ({ server, url } = await serve(out));
+  origin = new URL(url).origin;
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('LocalQuant app', () => {
+  it('opens with no console errors, states the privacy promise, and stays on its origin', async () => {
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    await expect.poll(() => t.page.getByTestId('privacy-note').textContent()).toContain('Runs entirely on this device');
+    await t.page.getByTestId('sample-model').waitFor();
+    await t.page.waitForTimeout(300);
+    expect(t.errors).toEqual([]);
+    expect(t.requests.length).toBeGreaterThan(0);
+    expect(foreignRequests(t.requests, origin)).toEqual([]);
+    const csp = await t.page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).not.toMatch(/https?:/);
+    await t.page.screenshot({ path: join(screenshotsDir, 'page-empty.png'), fullPage: true });
+    await t.context.close();
+  });
+
+  it('imports ResNet-20 and shows 19 BatchNormalization in the summary', async () => {
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    await t.page.getByTestId('model-input').setInputFiles(cifarFixture('resnet20_bn.onnx'));
+    const summary = t.page.getByTestId('model-summary');
+    await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toContain('19 BatchNormalization');
+    expect(await summary.textContent()).toMatch(/269,722/);
+    await expect.poll(() => t.page.getByTestId('quantize').isEnabled()).toBe(true);
+    await screenshotPanel(t.page, 'import-h', 'import-panel.png');
+    await screenshotPanel(t.page, 'settings-h', 'settings-panel.png');
+    expect(t.errors).toEqual([]);
+    expect(foreignRequests(t.requests, origin)).toEqual([]);
+    await t.context.close();
+  });
+
+  it('shows an error for a truncated and for an unsupported model, and keeps working', async () => {
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    const full = readFileSync(cifarFixture('resnet20_bn.onnx'));
+    const error = t.page.getByTestId('error-message');
+
+    await t.page.getByTestId('model-input').setInputFiles({ name: 'truncated.onnx', mimeType: 'application/octet-stream', buffer: full.subarray(0, 50_000) });
+    await expect.poll(() => error.textContent(), { timeout: 20_000 }).toMatch(/\S/);
+    const truncatedText = await error.textContent();
+    expect(truncatedText).toMatch(/trunc|incomplete|cut|end/i);
+    await error.screenshot({ path: join(screenshotsDir, 'error-truncated.png') });
+
+    await t.page.getByTestId('model-input').setInputFiles({ name: 'weird.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(unsupportedOpModel()) });
+    await expect.poll(() => error.textContent(), { timeout: 20_000 }).toContain('NonMaxSuppression');
+
+    await t.page.getByTestId('sample-model').click();
+    await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('4 BatchNormalization');
+    expect(await error.textContent()).toBe('');
+    expect(foreignRequests(t.requests, origin)).toEqual([]);
+    await t.context.close();
+  });
+
+  it('reports a missing pipeline as an error instead of hanging', async () => {
+    const hasPipeline = (() => { try { readFileSync(join(repoRoot, 'src/core/pipeline/run.ts')); return true; } catch { return false; } })();
+    if (hasPipeline) return; // the full-run test covers it once the pipeline exists
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    await t.page.getByTestId('sample-model').click();
+    await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
+    await t.page.getByTestId('quantize').click();
+    await expect.poll(() => t.page.getByTestId('error-message').textContent(), { timeout: 20_000 }).toContain('pipeline is not available');
+    await expect.poll(() => t.page.getByTestId('quantize').isEnabled()).toBe(true);
+    await t.context.close();
+  });
+
+  it('works offline after one visit (service worker precache)', async () => {
+    const t = await openTracked(browser, { serviceWorkers: 'allow' });
+    await t.page.goto(url);
+    await t.page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    });
+    await t.context.setOffline(true);
+    await t.page.reload();
+    await t.page.getByTestId('privacy-note').waitFor({ timeout: 10_000 });
+    await t.page.getByTestId('sample-model').click();
+    await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('BatchNormalization');
+    const wasmCached = await t.page.evaluate(async () => !!(await caches.match('./wasm/tfjs-backend-wasm-simd.wasm', { ignoreSearch: true })));
+    expect(wasmCached).toBe(true);
+    expect(foreignRequests(t.requests, origin)).toEqual([]);
+    await t.context.close();
+  });
+});

@@ -1,0 +1,33 @@
+/** The single-file build (npm run build:single) opens from file:// and imports the inlined sample. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildApp, launch, openTracked } from './harness.js';
+
+let browser: Browser;
+let out: string;
+
+beforeAll(async () => {
+  out = await buildApp('single', 'dist/e2e-single');
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+it('is one file that opens from file:// and imports the sample model', async () => {
+  expect(readdirSync(out)).toEqual(['index.html']);
+  const t = await openTracked(browser);
+  const file = pathToFileURL(join(out, 'index.html')).href;
+  await t.page.goto(file);
+  await t.page.getByTestId('privacy-note').waitFor({ timeout: 10_000 });
+  await t.page.getByTestId('sample-model').click();
+  await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('4 BatchNormalization');
+  expect(t.errors).toEqual([]);
+  // Nothing but the page itself, inlined data and blobs.
+  expect(t.requests.filter((u) => u !== file && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+  await t.context.close();
+});

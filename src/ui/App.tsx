@@ -1,0 +1,164 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ModelFile } from '../core/ir/types.js';
+import type { ModelSummary } from '../core/ir/summary.js';
+import type { PipelineConfig, PipelineEvent } from '../core/pipeline/types.js';
+import { QuantWorkerClient } from '../worker/client.js';
+import type { RunResult, WorkerErrorInfo, WorkerEvent } from '../worker/protocol.js';
+import { defaultConfig, SAMPLE_NORMALIZATION } from './config.js';
+import { SAMPLE_URL } from './sampleUrl.js';
+import { ErrorMessage } from './ErrorMessage.js';
+import { ImportPanel } from './ImportPanel.js';
+import { LayersPanel, type LayerRow } from './LayersPanel.js';
+import { PreviewPanel, type Preview } from './PreviewPanel.js';
+import { PrivacyNote } from './PrivacyNote.js';
+import { ResultsPanel } from './ResultsPanel.js';
+import { SettingsPanel } from './SettingsPanel.js';
+import { wasmPath } from './wasmPath.js';
+
+type Phase = 'idle' | 'importing' | 'ready' | 'running';
+
+async function readFiles(files: File[]): Promise<ModelFile[]> {
+  return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+}
+
+export function App() {
+  const [phase, setPhase] = useState<Phase>('idle');
+  const [files, setFiles] = useState<ModelFile[]>([]);
+  const [summary, setSummary] = useState<ModelSummary | null>(null);
+  const [config, setConfig] = useState<PipelineConfig>(defaultConfig);
+  const [error, setError] = useState<WorkerErrorInfo | null>(null);
+  const [backend, setBackend] = useState<{ name: string; reason: string } | null>(null);
+  const [previews, setPreviews] = useState<Preview[]>([]);
+  const [losses, setLosses] = useState<number[]>([]);
+  const [step, setStep] = useState('');
+  const [layers, setLayers] = useState<LayerRow[]>([]);
+  const [result, setResult] = useState<RunResult | null>(null);
+  const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
+  const roundingStart = useRef<number | null>(null);
+  const phaseRef = useRef(phase);
+  phaseRef.current = phase;
+
+  const onProgress = useCallback((e: PipelineEvent) => {
+    switch (e.type) {
+      case 'backend': setBackend({ name: e.name, reason: e.reason }); break;
+      case 'synth-step':
+        setLosses((l) => (l.length > 2000 ? [...l.filter((_, i) => i % 2 === 0), e.loss] : [...l, e.loss]));
+        setStep(`Batch ${e.batch + 1}/${e.batches}, step ${e.step + 1}/${e.steps}, loss ${e.loss.toPrecision(3)}`);
+        break;
+      case 'synth-preview': setPreviews(e.images); break;
+      case 'layers':
+        roundingStart.current = null;
+        setLayers(e.layers.map((l) => ({ ...l, status: 'waiting' })));
+        break;
+      case 'layer':
+        roundingStart.current ??= performance.now();
+        setLayers((rows) => {
+          const next = rows.map((r) => (r.name === e.name ? { ...r, ...e, opType: r.opType } : r));
+          const done = next.filter((r) => r.status === 'done').length;
+          if (done > 0 && roundingStart.current !== null) {
+            setSecondsLeft(((performance.now() - roundingStart.current) / 1000 / done) * (next.length - done));
+          }
+          return next;
+        });
+        break;
+      case 'log': break;
+      case 'stage': if (e.status === 'start') setStep(`Stage: ${e.stage}…`); break;
+    }
+  }, []);
+
+  const onEvent = useCallback((e: WorkerEvent) => {
+    switch (e.type) {
+      case 'ready': break;
+      case 'summary': setSummary(e.summary); setPhase('ready'); break;
+      case 'progress': onProgress(e.event); break;
+      case 'result': setResult(e.result); setPhase('ready'); setStep('Done.'); break;
+      case 'error':
+        setError(e.error);
+        setPhase((p) => (p === 'running' || p === 'importing' ? (summaryRef.current ? 'ready' : 'idle') : p));
+        break;
+    }
+  }, [onProgress]);
+
+  const summaryRef = useRef(summary);
+  summaryRef.current = summary;
+  const client = useRef<QuantWorkerClient | null>(null);
+  useEffect(() => {
+    const c = new QuantWorkerClient(onEvent);
+    client.current = c;
+    return () => c.dispose();
+  }, [onEvent]);
+
+  const importFiles = useCallback((modelFiles: ModelFile[]) => {
+    setError(null);
+    setSummary(null);
+    setResult(null);
+    setFiles(modelFiles);
+    setPhase('importing');
+    client.current?.importFiles(modelFiles);
+  }, []);
+
+  const onFiles = useCallback(async (list: File[]) => importFiles(await readFiles(list)), [importFiles]);
+
+  const onSample = useCallback(async () => {
+    try {
+      const res = await fetch(SAMPLE_URL);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      setConfig((c) => ({ ...c, normalization: SAMPLE_NORMALIZATION }));
+      importFiles([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(await res.arrayBuffer()) }]);
+    } catch (e) {
+      setError({ code: 'MISSING_FILE', message: `The sample model could not be loaded (${(e as Error).message}).`, hint: 'Reload the page; the sample ships with the app.' });
+    }
+  }, [importFiles]);
+
+  const onQuantize = () => {
+    if (!files.length) return;
+    setError(null);
+    setResult(null);
+    setPreviews([]);
+    setLosses([]);
+    setLayers([]);
+    setSecondsLeft(null);
+    setStep('Starting…');
+    setPhase('running');
+    client.current?.run(files, config, wasmPath());
+  };
+
+  const onCancel = () => {
+    client.current?.cancel();
+    setPhase(summary ? 'ready' : 'idle');
+    setStep('Cancelled.');
+    setLayers((rows) => rows.map((r) => (r.status === 'running' ? { ...r, status: 'waiting' } : r)));
+  };
+
+  const running = phase === 'running';
+  return (
+    <div className="app">
+      <header>
+        <h1>LocalQuant</h1>
+        <p className="tagline">Data-free int8/int4 quantization of convolutional networks, in your browser.</p>
+        <PrivacyNote />
+        <p className="badge" data-testid="backend-badge" title={backend?.reason ?? 'Chosen when a run starts'}>
+          Backend: {backend?.name ?? `${config.backend} (not started)`}
+        </p>
+      </header>
+      <ErrorMessage error={error} onDismiss={() => setError(null)} />
+      <main>
+        <ImportPanel
+          summary={summary} fileNames={files.map((f) => f.name)} busy={phase === 'importing'} normalization={config.normalization}
+          layout={summary?.interfaceLayout ?? 'NCHW'} onFiles={onFiles} onSample={onSample}
+          onNormalization={(n) => setConfig((c) => ({ ...c, normalization: n }))}
+        />
+        <SettingsPanel config={config} onChange={setConfig} disabled={running} />
+        <div className="actions">
+          <button type="button" className="primary" data-testid="quantize" disabled={!summary || running} onClick={onQuantize}>Quantize</button>
+          <button type="button" data-testid="cancel" disabled={!running} onClick={onCancel}>Cancel</button>
+          <span className="muted" aria-live="polite" data-testid="run-status">{running ? step : phase === 'importing' ? 'Reading the model…' : step}</span>
+        </div>
+        <PreviewPanel images={previews} losses={losses} step={running ? step : ''} />
+        <LayersPanel layers={layers} secondsLeft={secondsLeft} />
+        <ResultsPanel result={result} config={config} />
+      </main>
+      <footer><p className="muted">No uploads, no analytics, no fonts or scripts from other sites. Works offline after the first visit.</p></footer>
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+import type { PipelineConfig } from '../core/pipeline/types.js';
+import type { RunResult } from '../worker/protocol.js';
+import { downloadBlob, formatBytes } from './format.js';
+
+function SqnrChart({ layers }: { layers: { name: string; sqnrDb: number }[] }) {
+  const max = Math.max(40, ...layers.map((l) => l.sqnrDb));
+  const h = 16;
+  return (
+    <svg className="sqnr" viewBox={`0 0 400 ${layers.length * h}`} role="img" aria-label="Per-layer SQNR in dB">
+      {layers.map((l, i) => (
+        <g key={l.name} transform={`translate(0 ${i * h})`}>
+          <text x="0" y={h - 4} fontSize="10">{l.name.slice(-24)}</text>
+          <rect x="150" y="2" height={h - 4} width={Math.max(0, (l.sqnrDb / max) * 200)} className="bar" />
+          <text x={155 + Math.max(0, (l.sqnrDb / max) * 200)} y={h - 4} fontSize="10">{l.sqnrDb.toFixed(1)} dB</text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+export function ResultsPanel({ result, config }: { result: RunResult | null; config: PipelineConfig }) {
+  const file = (pred: (n: string) => boolean) => result?.files.find((f) => pred(f.name));
+  const onnx = file((n) => n.endsWith('.onnx'));
+  const tfjs = result?.files.filter((f) => f.name.startsWith('tfjs/')) ?? [];
+  const report = file((n) => n === 'report.json');
+  return (
+    <section className="panel" aria-labelledby="results-h">
+      <h2 id="results-h">5. Results</h2>
+      {!result ? <p className="empty-state">Sizes, per-layer quality and downloads appear here after a run.</p> : (
+        <dl>
+          <dt>Size</dt><dd>{result.sizeBefore ? formatBytes(result.sizeBefore) : '?'} → {result.sizeAfter ? formatBytes(result.sizeAfter) : '?'}</dd>
+          <dt>Agreement float vs quantized</dt><dd data-testid="agreement">{result.agreement !== undefined ? `${(result.agreement * 100).toFixed(1)}%` : 'not measured'}</dd>
+        </dl>
+      )}
+      {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}
+      <div className="buttons">
+        <button type="button" data-testid="download-onnx" disabled={!onnx} onClick={() => onnx && downloadBlob(onnx.name, onnx.bytes)}>Download ONNX</button>
+        <button type="button" data-testid="download-tfjs" disabled={tfjs.length === 0} onClick={() => tfjs.forEach((f) => downloadBlob(f.name.slice(5), f.bytes))}>Download TF.js</button>
+        <button type="button" data-testid="download-report" disabled={!report} onClick={() => report && downloadBlob(report.name, report.bytes, 'application/json')}>Download report</button>
+        <button type="button" data-testid="download-config" onClick={() => downloadBlob('localquant-config.json', JSON.stringify(config, null, 2), 'application/json')}>Download config JSON</button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,90 @@
+import type { PipelineConfig } from '../core/pipeline/types.js';
+
+interface Props {
+  config: PipelineConfig;
+  onChange: (c: PipelineConfig) => void;
+  disabled: boolean;
+}
+
+export function SettingsPanel({ config, onChange, disabled }: Props) {
+  const q = config.quant;
+  const cal = config.calibration;
+  const setQuant = (p: Partial<PipelineConfig['quant']>) => onChange({ ...config, quant: { ...q, ...p } });
+  const setCal = (p: Partial<PipelineConfig['calibration']>) => onChange({ ...config, calibration: { ...cal, ...p } });
+  const int = (v: string, min: number, max: number, fallback: number) => {
+    const n = Math.round(Number(v));
+    return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
+  };
+  return (
+    <section className="panel" aria-labelledby="settings-h">
+      <h2 id="settings-h">2. Settings</h2>
+      <fieldset disabled={disabled} className="grid">
+        <label>Weight bits
+          <select data-testid="wbits" value={q.weightBits} onChange={(e) => setQuant({ weightBits: Number(e.target.value) as 2 | 3 | 4 | 8 })}>
+            <option value={8}>8</option><option value={4}>4</option><option value={3}>3</option><option value={2}>2</option>
+          </select>
+        </label>
+        <label>Activation bits
+          <select data-testid="abits" value={q.activationBits} onChange={(e) => setQuant({ activationBits: Number(e.target.value) as 4 | 8 | 32 })}>
+            <option value={8}>8</option><option value={4}>4</option><option value={32}>float (32)</option>
+          </select>
+        </label>
+        <label>Rounding
+          <select data-testid="rounding" value={q.rounding} onChange={(e) => setQuant({ rounding: e.target.value as 'adaptive' | 'nearest' })}>
+            <option value="adaptive">adaptive (learned)</option><option value="nearest">nearest</option>
+          </select>
+        </label>
+        <label>Calibration source
+          <select data-testid="calibration-source" value={cal.source} onChange={(e) => setCal({ source: e.target.value as PipelineConfig['calibration']['source'] })}>
+            <option value="synthetic">synthetic (from BatchNorm statistics)</option>
+            <option value="prior-only">image prior only</option>
+            <option value="noise">noise</option>
+          </select>
+        </label>
+        <label>Images
+          <input data-testid="images" type="number" min={1} max={1024} value={cal.images} onChange={(e) => setCal({ images: int(e.target.value, 1, 1024, cal.images) })} />
+        </label>
+        <label>Steps per batch
+          <input data-testid="steps" type="number" min={1} max={5000} value={cal.steps} onChange={(e) => setCal({ steps: int(e.target.value, 1, 5000, cal.steps) })} />
+        </label>
+        <label>Backend
+          <select data-testid="backend" value={config.backend} onChange={(e) => onChange({ ...config, backend: e.target.value as PipelineConfig['backend'] })}>
+            <option value="auto">auto</option><option value="webgpu">webgpu</option><option value="wasm">wasm</option><option value="cpu">cpu</option>
+          </select>
+        </label>
+        <label>Seed
+          <input data-testid="seed" type="number" value={config.seed} onChange={(e) => onChange({ ...config, seed: int(e.target.value, 0, 2 ** 31 - 1, config.seed) })} />
+        </label>
+        <label className="check">
+          <input data-testid="keep-first-last" type="checkbox" checked={q.keepFirstLast8bit} onChange={(e) => setQuant({ keepFirstLast8bit: e.target.checked })} />
+          Keep first and last layer at 8 bit
+        </label>
+      </fieldset>
+      <details className="advanced">
+        <summary>Advanced</summary>
+        <fieldset disabled={disabled} className="grid">
+          <label>Batch size
+            <input data-testid="batch" type="number" min={1} max={256} value={cal.batch} onChange={(e) => setCal({ batch: int(e.target.value, 1, 256, cal.batch) })} />
+          </label>
+          <label>Rounding iterations
+            <input data-testid="adaround-iterations" type="number" min={1} max={20000} value={q.adaroundIterations} onChange={(e) => setQuant({ adaroundIterations: int(e.target.value, 1, 20000, q.adaroundIterations) })} />
+          </label>
+          <label>Activation range
+            <select data-testid="observer" value={q.activationObserver} onChange={(e) => setQuant({ activationObserver: e.target.value as PipelineConfig['quant']['activationObserver'] })}>
+              <option value="mse">MSE-optimal</option><option value="percentile">percentile</option><option value="minmax">min/max</option>
+            </select>
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={q.perChannel} onChange={(e) => setQuant({ perChannel: e.target.checked })} /> Per-channel weights
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={q.biasCorrection} onChange={(e) => setQuant({ biasCorrection: e.target.checked })} /> Bias correction
+          </label>
+          <label className="check">
+            <input data-testid="export-tfjs" type="checkbox" checked={config.export.tfjs} onChange={(e) => onChange({ ...config, export: { ...config.export, tfjs: e.target.checked } })} /> Also export TF.js
+          </label>
+        </fieldset>
+      </details>
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * The typed, versioned messages between the page and the quantization worker. Bump PROTOCOL_VERSION on
+ * any breaking change; both sides check it so a stale cached worker cannot silently misread a message.
+ */
+import type { ErrorCode } from '../core/errors.js';
+import type { ModelFile } from '../core/ir/types.js';
+import type { ModelSummary } from '../core/ir/summary.js';
+import type { PipelineConfig, PipelineEvent } from '../core/pipeline/types.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export type WorkerRequest =
+  | { v: typeof PROTOCOL_VERSION; type: 'import'; files: ModelFile[] }
+  | { v: typeof PROTOCOL_VERSION; type: 'run'; files: ModelFile[]; config: PipelineConfig; wasmPath: string }
+  | { v: typeof PROTOCOL_VERSION; type: 'cancel' };
+
+/** One downloadable artifact of a run (ONNX, TF.js files, report); bytes are transferred, not copied. */
+export interface ResultFile {
+  name: string;
+  mime: string;
+  bytes: ArrayBuffer;
+}
+
+/** What the Results panel shows. Kept loose on purpose until the lead's PipelineResult lands. */
+export interface RunResult {
+  files: ResultFile[];
+  sizeBefore?: number;
+  sizeAfter?: number;
+  /** Per quantized layer: signal-to-quantization-noise ratio in dB. */
+  layerSqnr?: { name: string; sqnrDb: number }[];
+  /** Share of inputs where float and quantized model pick the same top-1 class (0..1). */
+  agreement?: number;
+  config?: unknown;
+}
+
+export interface WorkerErrorInfo {
+  code: ErrorCode | 'WORKER_CRASHED' | 'PIPELINE_UNAVAILABLE';
+  message: string;
+  hint?: string;
+}
+
+export type WorkerEvent =
+  | { v: typeof PROTOCOL_VERSION; type: 'ready' }
+  | { v: typeof PROTOCOL_VERSION; type: 'summary'; summary: ModelSummary }
+  | { v: typeof PROTOCOL_VERSION; type: 'progress'; event: PipelineEvent }
+  | { v: typeof PROTOCOL_VERSION; type: 'result'; result: RunResult }
+  | { v: typeof PROTOCOL_VERSION; type: 'error'; error: WorkerErrorInfo };
+
+/** ArrayBuffers a message can hand over without copying. */
+export function transferablesOf(value: unknown, out: Transferable[] = [], seen = new Set<unknown>()): Transferable[] {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return out;
+  seen.add(value);
+  if (value instanceof ArrayBuffer) {
+    out.push(value);
+  } else if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) transferablesOf(value.buffer, out, seen);
+  } else {
+    for (const v of Object.values(value as Record<string, unknown>)) transferablesOf(v, out, seen);
+  }
+  return [...new Set(out)];
+}

@@ -1,0 +1,38 @@
+/**
+ * Turns whatever runPipeline resolves to into the worker's RunResult. Written defensively against the
+ * shape that is still being settled: known fields are picked, byte arrays become downloadable files.
+ */
+import type { ResultFile, RunResult } from './protocol.js';
+
+type Loose = Record<string, unknown>;
+
+function toBuffer(bytes: unknown): ArrayBuffer | null {
+  if (bytes instanceof ArrayBuffer) return bytes;
+  if (bytes instanceof Uint8Array) return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
+  return null;
+}
+
+export function adaptResult(raw: unknown): RunResult {
+  const r = (raw ?? {}) as Loose;
+  const files: ResultFile[] = [];
+  const add = (name: string, mime: string, bytes: unknown) => {
+    const buf = toBuffer(bytes);
+    if (buf) files.push({ name, mime, bytes: buf });
+  };
+  add('model.quant.onnx', 'application/octet-stream', r.onnx ?? (r.onnxBytes as unknown));
+  if (Array.isArray(r.files)) {
+    for (const f of r.files as Loose[]) add(String(f.name), String(f.mime ?? 'application/octet-stream'), f.bytes);
+  }
+  const tfjs = r.tfjs as { files?: Loose[] } | undefined;
+  if (tfjs?.files) for (const f of tfjs.files) add(`tfjs/${String(f.name)}`, 'application/octet-stream', f.bytes);
+  if (r.report !== undefined) add('report.json', 'application/json', new TextEncoder().encode(JSON.stringify(r.report, null, 2)));
+  const layers = (r.layers ?? (r.report as Loose | undefined)?.layers) as Loose[] | undefined;
+  return {
+    files,
+    sizeBefore: typeof r.sizeBefore === 'number' ? r.sizeBefore : undefined,
+    sizeAfter: typeof r.sizeAfter === 'number' ? r.sizeAfter : files.find((f) => f.name.endsWith('.onnx'))?.bytes.byteLength,
+    layerSqnr: Array.isArray(layers) ? layers.filter((l) => typeof l.sqnrDb === 'number').map((l) => ({ name: String(l.name), sqnrDb: l.sqnrDb as number })) : undefined,
+    agreement: typeof r.agreement === 'number' ? r.agreement : undefined,
+    config: r.config,
+  };
+}
