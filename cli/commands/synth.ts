@@ -23,10 +23,10 @@ Synthesize calibration images from the model's BatchNorm statistics (no data nee
 Options:
   -o, --out DIR        output folder (created)
   --images N           number of images (default 256)
-  --steps N            optimization steps per batch (default 200)
+  --steps N            optimization steps per batch (default 80)
   --batch N            images optimized together (default 64)
   --seed N             random seed (default 0)
-  --lr X               peak Adam learning rate (default 0.25)
+  --lr X               peak Adam learning rate (default 0.5, cosine decay)
   --mean r,g,b         input normalization mean (pixels in 0..1); default ImageNet 0.485,0.456,0.406
   --std r,g,b          input normalization std; default ImageNet 0.229,0.224,0.225
   --method M           auto (default) | bn-statistics | prior-only | noise
