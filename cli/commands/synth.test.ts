@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { decodeNpyFloat32 } from '../lib/npy.js';
-import { decodePng } from '../lib/png.js';
+import { decodePng, encodePng } from '../lib/png.js';
 import { UsageError } from '../lib/usage.js';
 import { run } from './synth.js';
 
@@ -38,9 +38,34 @@ describe('localquant synth', () => {
     expect(existsSync(join(out, 'png', '0003.png'))).toBe(false);
   });
 
+  it('turns a folder of own PNGs into normalized calibration images (user-images)', async () => {
+    const dir = join(tmp, 'own');
+    mkdirSync(dir);
+    for (const [name, rgb] of [['a.png', [255, 0, 0]], ['b.png', [0, 0, 255]]] as const) {
+      const rgba = new Uint8Array(64 * 48 * 4);
+      for (let p = 0; p < 64 * 48; p++) rgba.set([...rgb, 255], p * 4);
+      writeFileSync(join(dir, name), encodePng({ width: 64, height: 48, rgba }));
+    }
+    const out = join(tmp, 'own-out');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await run([cifarFixture('resnet20_folded.onnx'), '-o', out, '--method', 'user-images', '--from', dir,
+        '--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5', '--quiet'])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const npy = decodeNpyFloat32(new Uint8Array(readFileSync(join(out, 'images.npy'))));
+    expect(npy.shape).toEqual([2, 3, 32, 32]);
+    // a.png is red: R plane 1, G and B planes -1; b.png is blue.
+    expect([npy.data[0], npy.data[1024], npy.data[2048]]).toEqual([1, -1, -1]);
+    expect([npy.data[3072], npy.data[3072 + 2048]]).toEqual([-1, 1]);
+    expect(JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8')).method).toBe('user-images');
+  });
+
   it('rejects bad usage', async () => {
     await expect(run([cifarFixture('resnet20_bn.onnx')])).rejects.toBeInstanceOf(UsageError);
     await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--mean', '0.5,0.5,0.5'])).rejects.toThrow(/--mean and --std together/);
     await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'magic'])).rejects.toThrow(/--method/);
+    await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'user-images'])).rejects.toThrow(/--from DIR/);
   });
 });

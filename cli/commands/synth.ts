@@ -1,16 +1,20 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Graph } from '../../src/core/ir/types.js';
+import { LocalQuantError } from '../../src/core/errors.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { IMAGENET_NORMALIZATION, type Normalization } from '../../src/core/synth/options.js';
 import { imageToRgba } from '../../src/core/synth/preview.js';
 import type { SynthProgressEvent } from '../../src/core/synth/progress.js';
 import { synthesizeImages, type SynthesizeImagesOptions } from '../../src/core/synth/synthesizeImages.js';
+import { findImageInput } from '../../src/core/synth/graphInput.js';
+import type { SynthesisResult } from '../../src/core/synth/synthesizer.js';
+import { userImagesResult } from '../../src/core/synth/userImages.js';
 import type { RequestedCalibration } from '../../src/core/synth/fallback.js';
 import { writeNpyFloat32 } from '../lib/npy.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
-import { writePng } from '../lib/png.js';
+import { decodePng, writePng } from '../lib/png.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 
 export const help = `localquant synth MODEL -o DIR [options]
@@ -29,7 +33,9 @@ Options:
   --lr X               peak Adam learning rate (default 0.5, cosine decay)
   --mean r,g,b         input normalization mean (pixels in 0..1); default ImageNet 0.485,0.456,0.406
   --std r,g,b          input normalization std; default ImageNet 0.229,0.224,0.225
-  --method M           auto (default) | bn-statistics | prior-only | noise
+  --method M           auto (default) | bn-statistics | prior-only | noise | user-images
+  --from DIR           own images (PNG files in DIR, sorted by name) for --method user-images; resized
+                       (centre crop + bilinear) and normalized with --mean/--std
   --backend B          wasm (default) | cpu
   --quiet              no progress lines`;
 
@@ -54,7 +60,7 @@ function loadGraph(path: string): Graph {
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', images: 'string', steps: 'string', batch: 'string', seed: 'string', lr: 'string',
-    mean: 'string', std: 'string', method: 'string', backend: 'string', quiet: 'boolean',
+    mean: 'string', std: 'string', method: 'string', backend: 'string', quiet: 'boolean', from: 'string',
   });
   if (positional.length !== 1) throw new UsageError('give exactly one MODEL file');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -62,9 +68,11 @@ export async function run(argv: string[]): Promise<number> {
   const backend = (flags.backend ?? 'wasm') as string;
   if (!['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu (got '${backend}')`);
   const method = (flags.method ?? 'auto') as string;
-  if (!['auto', 'bn-statistics', 'prior-only', 'noise'].includes(method)) {
-    throw new UsageError(`--method must be auto, bn-statistics, prior-only or noise (got '${method}')`);
+  if (!['auto', 'bn-statistics', 'prior-only', 'noise', 'user-images'].includes(method)) {
+    throw new UsageError(`--method must be auto, bn-statistics, prior-only, noise or user-images (got '${method}')`);
   }
+  const from = flags.from as string | undefined;
+  if ((method === 'user-images') !== (from !== undefined)) throw new UsageError('--method user-images goes with --from DIR');
   const mean = listFlag(flags.mean, 'mean');
   const std = listFlag(flags.std, 'std');
   if ((mean === undefined) !== (std === undefined)) throw new UsageError('give --mean and --std together');
@@ -104,9 +112,20 @@ export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let result;
+  let result: SynthesisResult;
   try {
-    result = await synthesizeImages(graph, options, onProgress, controller.signal);
+    if (from !== undefined) {
+      if (!normalization) throw new UsageError('--method user-images needs --mean and --std');
+      const files = readdirSync(from).filter((f) => f.toLowerCase().endsWith('.png')).sort();
+      if (files.length === 0) throw new LocalQuantError('BAD_INPUT', `No PNG files in '${from}'.`, 'Convert the images to PNG or choose another folder.');
+      const decoded = files.slice(0, options.numImages ?? files.length).map((f) => {
+        const png = decodePng(new Uint8Array(readFileSync(join(from, f))));
+        return { width: png.width, height: png.height, data: png.rgba };
+      });
+      result = userImagesResult(decoded, findImageInput(graph).imageShape, options);
+    } else {
+      result = await synthesizeImages(graph, options, onProgress, controller.signal);
+    }
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -16,4 +16,4 @@ export type { PerLayerLossSummary, PreviewImage, SynthPreviewEvent, SynthProgres
 export { SeededRandom } from './prng.js';
 export { synthesizeImages, type SynthesizeImagesOptions } from './synthesizeImages.js';
 export { gaussianImages, synthesisObjective, synthesizeWithModel, type SynthesisModel, type SynthesisResult } from './synthesizer.js';
-export { prepareUserImages, type DecodedImage, type PrepareImagesOptions, type ResizeMode } from './userImages.js';
+export { prepareUserImages, userImagesResult, type DecodedImage, type PrepareImagesOptions, type ResizeMode } from './userImages.js';

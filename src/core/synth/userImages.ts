@@ -1,5 +1,6 @@
 import { LocalQuantError } from '../errors.js';
-import type { Normalization } from './options.js';
+import { resolveSynthesisOptions, type Normalization, type SynthesisOptions } from './options.js';
+import type { SynthesisResult } from './synthesizer.js';
 
 /** A decoded image as a browser ImageData or a PNG decoder gives it: RGBA bytes, row-major. */
 export interface DecodedImage {
@@ -94,4 +95,27 @@ function sampleBilinear(img: DecodedImage, sx: number, sy: number): number[] {
     out[k] = top * (1 - fy) + bottom * fy;
   }
   return out;
+}
+
+/**
+ * The user's own images as a calibration result (method 'user-images'), so that they travel the same way
+ * as synthetic ones. Uses `options.normalization` (required) and keeps at most `options.numImages` when given.
+ */
+export function userImagesResult(
+  images: DecodedImage[],
+  imageShape: [number, number, number],
+  options: Partial<SynthesisOptions> & { resize?: ResizeMode; fit?: 'center-crop' | 'stretch' },
+): SynthesisResult {
+  if (!options.normalization) {
+    throw new LocalQuantError('BAD_CONFIG', 'Own images need the model\'s input normalization (mean and std per channel).');
+  }
+  const started = performance.now();
+  const picked = options.numImages ? images.slice(0, options.numImages) : images;
+  const o = resolveSynthesisOptions({ ...options, numImages: Math.max(1, picked.length) });
+  const data = prepareUserImages(picked, imageShape, { normalization: o.normalization!, resize: options.resize, fit: options.fit });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    images: data, shape: [picked.length, ...imageShape], method: 'user-images', lossHistory: [], bnLossHistory: [],
+    startLoss: 0, endLoss: 0, startBnLoss: 0, endBnLoss: 0, seconds, imagesPerSecond: picked.length / Math.max(seconds, 1e-9), options: o,
+  };
 }
