@@ -98,10 +98,8 @@ describe('LocalQuant app', () => {
   it('works offline after one visit (service worker precache)', async () => {
     const t = await openTracked(browser, { serviceWorkers: 'allow' });
     await t.page.goto(url);
-    await t.page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-    });
+    // The worker claims the page once it has precached everything.
+    await t.page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 30_000 });
     await t.context.setOffline(true);
     await t.page.reload();
     await t.page.getByTestId('privacy-note').waitFor({ timeout: 10_000 });

@@ -25,7 +25,14 @@ export function chromiumPath(): string {
 
 export async function buildApp(mode: 'production' | 'single', outDir: string): Promise<string> {
   const out = join(repoRoot, outDir);
-  await build({ root: repoRoot, mode, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+  // vitest sets NODE_ENV=test, which would make vite build a development bundle (no service worker).
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: repoRoot, mode, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+  } finally {
+    process.env.NODE_ENV = env;
+  }
   return out;
 }
 

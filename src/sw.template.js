@@ -21,10 +21,11 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin) return;
   event.respondWith(
     caches.open(CACHE).then(async (cache) => {
-      const hit = await cache.match(req, { ignoreSearch: true });
+      // ignoreVary: the preview server sends Vary: Accept-Encoding, which the page's requests never match.
+      const hit = await cache.match(req, { ignoreSearch: true, ignoreVary: true });
       if (hit) return hit;
       if (req.mode === 'navigate') {
-        const shell = await cache.match('./');
+        const shell = await cache.match('./', { ignoreVary: true });
         if (shell) return shell;
       }
       return fetch(req);
