@@ -101,7 +101,8 @@ export default defineConfig(({ command, mode }) => {
         { find: /^\.\/sampleUrl(\.js)?$/, replacement: resolve(root, 'src/ui/sampleUrl.single.ts') },
       ],
     } : undefined,
-    worker: { format: 'es' },
+    // A classic (iife) worker in the single file: Chromium does not start module workers from blob: URLs of a file:// page.
+    worker: { format: single ? 'iife' : 'es' },
     build: {
       outDir: single ? 'dist-single' : 'dist',
       target: 'es2022',

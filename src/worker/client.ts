@@ -11,23 +11,46 @@ export type WorkerListener = (event: WorkerEvent) => void;
 
 export class QuantWorkerClient {
   private worker: Worker;
+  /** False until the worker says 'ready'; a worker that dies before that is not restarted in a loop. */
+  private started = false;
+  private broken = false;
   constructor(private readonly listener: WorkerListener) {
     this.worker = this.start();
   }
 
   private start(): Worker {
     const worker = createQuantWorker();
-    worker.onmessage = (m: MessageEvent<WorkerEvent>) => this.listener(m.data);
+    this.started = false;
+    this.broken = false;
+    worker.onmessage = (m: MessageEvent<WorkerEvent>) => {
+      if (m.data.type === 'ready') this.started = true;
+      this.listener(m.data);
+    };
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      this.listener({ v: PROTOCOL_VERSION, type: 'error', error: { code: 'WORKER_CRASHED', message: `The worker stopped: ${e.message || 'unknown error'}`, hint: 'Press Quantize to try again; the page restarted the worker.' } });
-      this.restart();
+      const startup = !this.started;
+      this.listener({
+        v: PROTOCOL_VERSION, type: 'error',
+        error: {
+          code: 'WORKER_CRASHED',
+          message: startup ? `The worker could not start: ${e.message || 'unknown error'}` : `The worker stopped: ${e.message || 'unknown error'}`,
+          hint: startup ? 'This browser may not support module workers or WebAssembly here; try a current Chrome, Edge or Firefox.' : 'Try again; the page started a fresh worker.',
+        },
+      });
+      // A crash mid-run gets a fresh worker now; one that cannot even start is retried on the next request.
+      if (startup) {
+        this.worker.terminate();
+        this.broken = true;
+      } else {
+        this.restart();
+      }
     };
     worker.onmessageerror = () => this.listener({ v: PROTOCOL_VERSION, type: 'error', error: { code: 'INTERNAL', message: 'A message from the worker could not be read.' } });
     return worker;
   }
 
   private send(req: WorkerRequest): void {
+    if (this.broken) this.restart();
     // Files are copied (not transferred): the page keeps them for the next run.
     this.worker.postMessage(req);
   }
