@@ -39,8 +39,8 @@ function contentSecurityPolicy(mode: 'dev' | 'build' | 'single'): Plugin {
       if (mode === 'build') return html;
       return html.replace(/(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")/, (_m, a: string, policy: string, c: string) => {
         let p = policy;
-        // React fast refresh injects an inline preamble in dev.
-        if (mode === 'dev') p = p.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'");
+        // React fast refresh injects an inline preamble and vite injects CSS as <style> in dev.
+        if (mode === 'dev') p = p.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
         // Everything is inlined: the page script, the worker (blob:) and the wasm (data:).
         if (mode === 'single') {
           p = p.replace("script-src 'self'", "script-src 'self' 'unsafe-inline' blob: data:")

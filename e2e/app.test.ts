@@ -42,6 +42,10 @@ describe('LocalQuant app', () => {
     expect(csp).toContain("default-src 'self'");
     expect(csp).not.toMatch(/https?:/);
     await t.page.screenshot({ path: join(screenshotsDir, 'page-empty.png'), fullPage: true });
+    // Empty states (the full-run test replaces these with populated panels once the pipeline exists).
+    await screenshotPanel(t.page, 'preview-h', 'preview-panel-empty.png');
+    await screenshotPanel(t.page, 'layers-h', 'layers-panel-empty.png');
+    await screenshotPanel(t.page, 'results-h', 'results-panel-empty.png');
     await t.context.close();
   });
 
