@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { transferablesOf } from './protocol.js';
+import { adaptResult } from './resultAdapter.js';
+
+describe('transferablesOf', () => {
+  it('finds each whole ArrayBuffer once, and skips views of part of a buffer', () => {
+    const whole = new Uint8Array(8);
+    const shared = new ArrayBuffer(16);
+    const part = new Uint8Array(shared, 4, 4);
+    const found = transferablesOf({ a: whole, b: [whole.buffer, { c: part }], d: 'x', e: null });
+    expect(found).toEqual([whole.buffer]);
+  });
+});
+
+describe('adaptResult', () => {
+  it('turns bytes into downloadable files and picks known numbers', () => {
+    const onnx = new Uint8Array([1, 2, 3]);
+    const r = adaptResult({ onnx, report: { layers: [{ name: 'conv1', sqnrDb: 31.5 }, { name: 'fc' }] }, agreement: 0.98, sizeBefore: 100 });
+    expect(r.files.map((f) => f.name)).toEqual(['model.quant.onnx', 'report.json']);
+    expect(new Uint8Array(r.files[0].bytes)).toEqual(onnx);
+    expect(r.sizeAfter).toBe(3);
+    expect(r.layerSqnr).toEqual([{ name: 'conv1', sqnrDb: 31.5 }]);
+    expect(r.agreement).toBe(0.98);
+    expect(JSON.parse(new TextDecoder().decode(r.files[1].bytes)).layers).toHaveLength(2);
+  });
+
+  it('accepts an empty result without throwing', () => {
+    expect(adaptResult(undefined)).toEqual({ files: [], sizeBefore: undefined, sizeAfter: undefined, layerSqnr: undefined, agreement: undefined, config: undefined });
+  });
+});
