@@ -99,6 +99,7 @@ export default defineConfig(({ command, mode }) => {
       alias: [
         { find: /^\.\/workerFactory(\.js)?$/, replacement: resolve(root, 'src/worker/workerFactory.single.ts') },
         { find: /^\.\/sampleUrl(\.js)?$/, replacement: resolve(root, 'src/ui/sampleUrl.single.ts') },
+        { find: /^\.\/wasmFiles(\.js)?$/, replacement: resolve(root, 'src/worker/wasmFiles.single.ts') },
       ],
     } : undefined,
     // A classic (iife) worker in the single file: Chromium does not start module workers from blob: URLs of a file:// page.

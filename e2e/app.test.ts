@@ -93,8 +93,12 @@ describe('LocalQuant app', () => {
     await t.page.goto(url);
     await t.page.getByTestId('sample-model').click();
     await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
+    await t.page.getByTestId('backend').selectOption('wasm');
     await t.page.getByTestId('quantize').click();
     await expect.poll(() => t.page.getByTestId('error-message').textContent(), { timeout: 20_000 }).toContain('pipeline is not available');
+    // The backend started from the wasm files this origin serves.
+    expect(await t.page.getByTestId('backend-badge').getAttribute('data-backend')).toBe('wasm');
+    expect(t.requests.some((u) => /\/wasm\/tfjs-backend-wasm[\w-]*\.wasm$/.test(u))).toBe(true);
     await expect.poll(() => t.page.getByTestId('quantize').isEnabled()).toBe(true);
     await t.context.close();
   });

@@ -26,6 +26,12 @@ it('is one file that opens from file:// and imports the sample model', async () 
   await t.page.getByTestId('privacy-note').waitFor({ timeout: 10_000 });
   await t.page.getByTestId('sample-model').click();
   await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('4 BatchNormalization');
+  // The inlined wasm binaries start the wasm backend in the inlined worker (no files beside the page).
+  await t.page.getByTestId('backend').selectOption('wasm');
+  await t.page.getByTestId('quantize').click();
+  await expect.poll(() => t.page.getByTestId('backend-badge').getAttribute('data-backend'), { timeout: 30_000 }).toBe('wasm');
+  expect(await t.page.getByTestId('backend-badge').getAttribute('title')).toContain('SIMD');
+  await t.page.getByTestId('cancel').click({ timeout: 1000 }).catch(() => undefined);
   expect(t.errors).toEqual([]);
   // Nothing but the page itself, inlined data and blobs.
   expect(t.requests.filter((u) => u !== file && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);

@@ -137,7 +137,7 @@ export function App() {
         <h1>LocalQuant</h1>
         <p className="tagline">Data-free int8/int4 quantization of convolutional networks, in your browser.</p>
         <PrivacyNote />
-        <p className="badge" data-testid="backend-badge" title={backend?.reason ?? 'Chosen when a run starts'}>
+        <p className="badge" data-testid="backend-badge" data-backend={backend?.name ?? ''} title={backend?.reason ?? 'Chosen when a run starts'}>
           Backend: {backend?.name ?? `${config.backend} (not started)`}
         </p>
       </header>

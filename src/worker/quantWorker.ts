@@ -11,6 +11,7 @@ import { initBackend } from '../core/runtime/backends.js';
 import { PROTOCOL_VERSION, transferablesOf, type WorkerErrorInfo, type WorkerEvent, type WorkerRequest } from './protocol.js';
 import { loadRunPipeline } from './pipelineHost.js';
 import { adaptResult } from './resultAdapter.js';
+import { registerInlinedWasm } from './wasmFiles.js';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -38,10 +39,11 @@ async function handle(req: WorkerRequest): Promise<void> {
       post({ v: PROTOCOL_VERSION, type: 'summary', summary: summarizeGraph(graph, bytes) });
     } else if (req.type === 'run') {
       running = new AbortController();
-      const runPipeline = await loadRunPipeline();
       // The backend needs the page's wasm location (same origin, or inlined in the single-file build).
+      registerInlinedWasm();
       const backend = await initBackend(req.config.backend, { wasmPath: req.wasmPath });
       post({ v: PROTOCOL_VERSION, type: 'progress', event: { type: 'backend', name: backend.name, reason: backend.reason } });
+      const runPipeline = await loadRunPipeline();
       const raw = await runPipeline(req.files, req.config, (event) => post({ v: PROTOCOL_VERSION, type: 'progress', event }), running.signal);
       post({ v: PROTOCOL_VERSION, type: 'result', result: adaptResult(raw) });
     } else if (req.type === 'cancel') {
