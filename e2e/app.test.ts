@@ -82,6 +82,7 @@ describe('LocalQuant app', () => {
     await t.page.getByTestId('sample-model').click();
     await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('4 BatchNormalization');
     expect(await error.textContent()).toBe('');
+    await t.page.screenshot({ path: join(screenshotsDir, 'page-sample-imported.png'), fullPage: true });
     expect(foreignRequests(t.requests, origin)).toEqual([]);
     await t.context.close();
   });
