@@ -144,7 +144,7 @@ export function App() {
       <ErrorMessage error={error} onDismiss={() => setError(null)} />
       <main>
         <ImportPanel
-          summary={summary} fileNames={files.map((f) => f.name)} busy={phase === 'importing'} normalization={config.normalization}
+          summary={summary} fileNames={files.map((f) => f.name)} busy={phase === 'importing' || running} normalization={config.normalization}
           layout={summary?.interfaceLayout ?? 'NCHW'} onFiles={onFiles} onSample={onSample}
           onNormalization={(n) => setConfig((c) => ({ ...c, normalization: n }))}
         />

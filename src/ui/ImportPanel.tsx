@@ -28,7 +28,7 @@ export function ImportPanel({ summary, fileNames, busy, normalization, layout, o
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
-    if (e.dataTransfer.files.length) onFiles([...e.dataTransfer.files]);
+    if (!busy && e.dataTransfer.files.length) onFiles([...e.dataTransfer.files]);
   };
   return (
     <section className="panel" aria-labelledby="import-h">
@@ -43,7 +43,7 @@ export function ImportPanel({ summary, fileNames, busy, normalization, layout, o
         <label className="button">
           Choose files…
           <input
-            data-testid="model-input" type="file" multiple accept=".onnx,.json,.bin,.data,application/octet-stream"
+            data-testid="model-input" type="file" multiple disabled={busy} accept=".onnx,.json,.bin,.data,application/octet-stream"
             className="visually-hidden" onChange={(e) => { if (e.target.files?.length) onFiles([...e.target.files]); e.target.value = ''; }}
           />
         </label>
