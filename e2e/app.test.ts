@@ -49,6 +49,41 @@ describe('LocalQuant app', () => {
     await t.context.close();
   });
 
+  it('blocks requests to other hosts by its Content-Security-Policy', async () => {
+    const t = await openTracked(browser);
+    const answered: string[] = [];
+    t.page.on('response', (r) => answered.push(r.url()));
+    await t.page.goto(url);
+    const outcome = await t.page.evaluate(async () => {
+      const violations: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      const fetched = await fetch('https://example.com/collect').then(() => 'fetched', () => 'blocked');
+      const img = new Image();
+      await new Promise((r) => { img.onerror = r; img.onload = r; img.src = 'https://example.com/pixel.png'; });
+      await new Promise((r) => setTimeout(r, 100));
+      return { fetched, violations };
+    });
+    expect(outcome.fetched).toBe('blocked');
+    expect(outcome.violations).toEqual(expect.arrayContaining(['connect-src', 'img-src']));
+    // The browser may announce the blocked request, but nothing answers it.
+    expect(answered.filter((u) => u.includes('example.com'))).toEqual([]);
+    await t.context.close();
+  });
+
+  it('is operable from the keyboard: Tab to the sample button, Enter imports it', async () => {
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'sample-model'; i++) {
+      await t.page.keyboard.press('Tab');
+      focused = await t.page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? '');
+    }
+    expect(focused).toBe('sample-model');
+    await t.page.keyboard.press('Enter');
+    await expect.poll(() => t.page.getByTestId('model-summary').textContent(), { timeout: 20_000 }).toContain('4 BatchNormalization');
+    await t.context.close();
+  });
+
   it('imports ResNet-20 and shows 19 BatchNormalization in the summary', async () => {
     const t = await openTracked(browser);
     await t.page.goto(url);
