@@ -23,13 +23,14 @@ export function chromiumPath(): string {
   return p;
 }
 
-export async function buildApp(mode: 'production' | 'single', outDir: string): Promise<string> {
+/** `alias`: module replacements for test builds (e.g. a scripted pipeline host). */
+export async function buildApp(mode: 'production' | 'single', outDir: string, alias?: { find: RegExp; replacement: string }[]): Promise<string> {
   const out = join(repoRoot, outDir);
   // vitest sets NODE_ENV=test, which would make vite build a development bundle (no service worker).
   const env = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {
-    await build({ root: repoRoot, mode, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+    await build({ root: repoRoot, mode, logLevel: 'error', build: { outDir: out, emptyOutDir: true }, ...(alias ? { resolve: { alias } } : {}) });
   } finally {
     process.env.NODE_ENV = env;
   }
