@@ -24,6 +24,11 @@ function image(seed: number): { width: number; height: number; rgba: Uint8Clampe
 }
 
 const scripted: RunPipeline = async (files: ModelFile[], config: PipelineConfig, onEvent: (e: PipelineEvent) => void, signal: AbortSignal) => {
+  // Seed 13: an uncaught error inside the worker, as a crashing kernel would raise; the run never ends.
+  if (config.seed === 13) {
+    setTimeout(() => { throw new Error('scripted crash'); }, 50);
+    return new Promise(() => undefined);
+  }
   const steps = 12;
   onEvent({ type: 'stage', stage: 'synthesis', status: 'start' });
   for (let s = 0; s < steps; s++) {

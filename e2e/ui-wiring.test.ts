@@ -66,3 +66,20 @@ it('shows previews, layer progress and results; downloads the ONNX; cancels and 
   expect(t.errors).toEqual([]);
   await t.context.close();
 });
+
+it('shows an uncaught worker error and works again afterwards', async () => {
+  const t = await openTracked(browser);
+  await t.page.goto(url);
+  await t.page.getByTestId('sample-model').click();
+  await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
+  await t.page.getByTestId('backend').selectOption('cpu');
+  await t.page.getByTestId('seed').fill('13');
+  await t.page.getByTestId('quantize').click();
+  await expect.poll(() => t.page.getByTestId('error-message').textContent(), { timeout: 20_000 }).toContain('scripted crash');
+  expect(await t.page.getByTestId('error-message').textContent()).toContain('WORKER_CRASHED');
+  await expect.poll(() => t.page.getByTestId('quantize').isEnabled()).toBe(true);
+  await t.page.getByTestId('seed').fill('1');
+  await t.page.getByTestId('quantize').click();
+  await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 20_000 }).toBe(true);
+  await t.context.close();
+});
