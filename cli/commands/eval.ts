@@ -30,7 +30,7 @@ Options:
   --batch N          images per inference call (default 250)
   --json             print {"top1", "count", "correct", "runtime", "seconds", "backend"} as JSON`;
 
-function triple(v: string | boolean | undefined, def: readonly number[], what: string): number[] {
+export function triple(v: string | boolean | undefined, def: readonly number[], what: string): number[] {
   if (v === undefined) return [...def];
   const parts = String(v).split(',').map(Number);
   if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x))) throw new UsageError(`--${what} needs three numbers like 0.5,0.5,0.5`);
@@ -38,7 +38,7 @@ function triple(v: string | boolean | undefined, def: readonly number[], what: s
   return parts;
 }
 
-function positiveInt(v: string | boolean | undefined, def: number, what: string): number {
+export function positiveInt(v: string | boolean | undefined, def: number, what: string): number {
   if (v === undefined) return def;
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${what} needs a positive integer, got '${v}'`);

@@ -53,3 +53,44 @@ export type PipelineEvent =
   | { type: 'synth-step'; version: 1; batch: number; batches: number; step: number; steps: number; loss: number; bnLoss: number; priorLoss: number }
   | { type: 'synth-preview'; images: { width: number; height: number; rgba: Uint8ClampedArray }[] }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
+
+/** What a finished run hands back (the worker transfers the byte arrays). */
+export interface PipelineResult {
+  version: 1;
+  /** QDQ ONNX model bytes. */
+  onnx: Uint8Array;
+  report: QuantizationReport;
+  sizeBefore: number;
+  sizeAfter: number;
+  /** Top-1 agreement of the quantized model (our executor running the QDQ graph) with the float model on the calibration images. */
+  agreement: number;
+  config: PipelineConfig;
+}
+
+export interface QuantizationReport {
+  version: 1;
+  tool: 'localquant';
+  createdAt: string;
+  model: { name: string; format: string; sizeBytes: number; batchNormCount: number };
+  config: PipelineConfig;
+  backend: { name: string; reason: string };
+  calibration: { method: string; images: number; message?: string; startBnLoss?: number; endBnLoss?: number; seconds: number };
+  layers: {
+    name: string;
+    opType: string;
+    weightBits: number | null;
+    activationBits: number;
+    rounding: string;
+    scales: number[];
+    nearestError?: number;
+    adaptiveError?: number;
+    flippedFraction?: number;
+    sqnrDb?: number;
+    seconds: number;
+  }[];
+  activations: Record<string, { scale: number; zeroPoint: number; bits: number; signed: boolean }>;
+  sizes: { floatBytes: number; quantizedBytes: number; ratio: number };
+  agreement: number;
+  seconds: Record<string, number>;
+  notes: string[];
+}
