@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError } from '../errors.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
+import { exportTfjsGraphModel } from '../exporters/tfjs/tfjsGraphExporter.js';
 import { importModel } from '../importers/index.js';
 import { summarizeGraph } from '../ir/summary.js';
 import type { Graph, ModelFile } from '../ir/types.js';
@@ -134,9 +135,11 @@ export async function runPipeline(
   const q = await timed('rounding', () => quantizeGraph(graph, cal, quantCfg, onEvent, signal));
   seconds.ranges = q.seconds.ranges;
   const onnx = await timed('export', () => writeOnnx(q.qdq));
+  const tfjs = config.export.tfjs ? exportTfjsGraphModel(q.folded, q.plan) : undefined;
   const agreement = await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal));
   const notes: string[] = [];
   if (calInfo.message) notes.push(calInfo.message);
+  if (tfjs) notes.push(...tfjs.notes);
   if (q.layers.some((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive')) notes.push('Grouped/depthwise convolutions use round-to-nearest (adaptive rounding is implemented for group 1 only).');
   const report: QuantizationReport = {
     version: 1,
@@ -153,5 +156,6 @@ export async function runPipeline(
     seconds,
     notes,
   };
-  return { version: 1, onnx, report, sizeBefore, sizeAfter: onnx.byteLength, agreement, config };
+  const tfjsFiles = tfjs ? [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(tfjs.modelJson)) }, ...tfjs.files] : undefined;
+  return { version: 1, onnx, report, sizeBefore, sizeAfter: onnx.byteLength, agreement, config, plan: q.plan, folded: q.folded, ...(tfjsFiles ? { tfjs: { files: tfjsFiles } } : {}) };
 }

@@ -2,6 +2,9 @@
  * Typed, versioned boundary of the whole data-free pipeline (import -> synthesize -> quantize -> export).
  * The worker, the UI and the CLI speak these types; bump PIPELINE_SCHEMA_VERSION on any breaking change.
  */
+import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import type { Graph } from '../ir/types.js';
+
 export const PIPELINE_SCHEMA_VERSION = 1;
 
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm' | 'cpu';
@@ -65,6 +68,11 @@ export interface PipelineResult {
   /** Top-1 agreement of the quantized model (our executor running the QDQ graph) with the float model on the calibration images. */
   agreement: number;
   config: PipelineConfig;
+  /** The quantization plan and the BN-folded float graph it applies to (for further exports). */
+  plan?: QuantizationPlan;
+  folded?: Graph;
+  /** TF.js graph model (model.json + weight shards), when config.export.tfjs. */
+  tfjs?: { files: { name: string; bytes: Uint8Array }[] };
 }
 
 export interface QuantizationReport {
