@@ -47,6 +47,8 @@ interface AdapterProbe {
 /** Names of software rasterizers: usable, but slower than wasm for our workloads. */
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|basic render|warp/i;
 
+const probedAdapters: GPUAdapter[] = [];
+
 async function probeWebGpu(): Promise<AdapterProbe> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) return { ok: false, software: false, why: 'webgpu: navigator.gpu is not available' };
@@ -57,6 +59,9 @@ async function probeWebGpu(): Promise<AdapterProbe> {
     return { ok: false, software: false, why: `webgpu: requestAdapter failed (${errorText(e)})` };
   }
   if (!adapter) return { ok: false, software: false, why: 'webgpu: requestAdapter() returned no adapter' };
+  // Keep the probed adapter alive: in Chromium workers, a collected adapter can take the GPU instance
+  // down with it ("A valid external Instance reference no longer exists" in tfjs's later mapAsync).
+  probedAdapters.push(adapter);
   const a = adapter as GPUAdapter & { isFallbackAdapter?: boolean; info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } };
   const info = a.info;
   const adapterInfo = info

@@ -88,12 +88,13 @@ export function synthesisObjective(
 }
 
 /** Loss value of x without augmentation (no gradient): [objective, bnLoss]. */
-function evaluate(model: SynthesisModel, targets: BatchNormTargets | null, o: SynthesisOptions, x: tf.Tensor4D): [number, number] {
+async function evaluate(model: SynthesisModel, targets: BatchNormTargets | null, o: SynthesisOptions, x: tf.Tensor4D): Promise<[number, number]> {
   const v = tf.tidy(() => {
     const { loss, parts } = synthesisObjective(model, targets, o, x);
     return tf.concat([loss.reshape([1]), parts.slice(0, 1)]);
   });
-  const d = v.dataSync();
+  // Asynchronous read: a synchronous GPU readback fails in Chromium workers on webgpu.
+  const d = await v.data();
   v.dispose();
   return [d[0], d[1]];
 }
@@ -170,7 +171,7 @@ export async function synthesizeWithModel(
       const losses: number[] = [];
       const bnLosses: number[] = [];
       try {
-        const [l0, bn0] = evaluate(model, targets, o, x);
+        const [l0, bn0] = await evaluate(model, targets, o, x);
         startLoss += l0 / batches;
         startBnLoss += bn0 / batches;
         for (let step = 0; step < o.steps; step++) {
@@ -209,7 +210,7 @@ export async function synthesizeWithModel(
           }
           await yieldToEventLoop();
         }
-        const [l1, bn1] = evaluate(model, targets, o, x);
+        const [l1, bn1] = await evaluate(model, targets, o, x);
         endLoss += l1 / batches;
         endBnLoss += bn1 / batches;
         all.set((await x.data()) as Float32Array, b * o.batchSize * per);
