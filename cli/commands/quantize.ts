@@ -27,7 +27,9 @@ Options:
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
   --observer mse|percentile|minmax   activation range choice (default mse)
   --mean r,g,b --std r,g,b   input normalization (default ImageNet/CIFAR fixture: 0.485,0.456,0.406 / 0.229,0.224,0.225)
-  --format onnx           export format (onnx; TF.js export is not implemented yet)
+  --format onnx|tfjs      export format (default onnx). tfjs: OUT is a folder that receives a TF.js graph
+                          model (model.json + group1-shard*.bin; weights as per-tensor uint8/uint16,
+                          activations float) and report.json
   --report FILE           where to write the report JSON (default beside the model)
   --seed N                seed of synthesis and sampling (default 0)
   --backend wasm|cpu|auto tfjs backend (default wasm)
@@ -50,7 +52,10 @@ export async function run(argv: string[]): Promise<number> {
   if (rounding !== 'adaptive' && rounding !== 'nearest') throw new UsageError(`--rounding must be adaptive or nearest; got ${rounding}`);
   const observer = String(flags.observer ?? 'mse');
   if (!['mse', 'percentile', 'minmax'].includes(observer)) throw new UsageError(`--observer must be mse, percentile or minmax`);
-  if (flags.format !== undefined && flags.format !== 'onnx') throw new UsageError(`--format ${flags.format}: only onnx export is available in this version`);
+  const format = String(flags.format ?? 'onnx');
+  if (format !== 'onnx' && format !== 'tfjs') throw new UsageError(`--format must be onnx or tfjs; got ${format}`);
+  if (format === 'tfjs' && extname(out).toLowerCase() === '.onnx') throw new UsageError('--format tfjs writes a folder: give -o a folder, not a .onnx path');
+  cfg.export = { onnx: true, tfjs: format === 'tfjs' };
   cfg.quant = { ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters') };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange: 255 };
@@ -85,6 +90,17 @@ export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const result = await runPipeline(files, cfg, onEvent, controller.signal, options);
+  if (format === 'tfjs') {
+    mkdirSync(out, { recursive: true });
+    for (const f of result.tfjs?.files ?? []) writeFileSync(join(out, f.name), f.bytes);
+    const reportPath = (flags.report as string | undefined) ?? join(out, 'report.json');
+    writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
+    const bytes = (result.tfjs?.files ?? []).reduce((a, f) => a + f.bytes.byteLength, 0);
+    console.log(`backend ${info.name}; wrote TF.js graph model to ${out} (${bytes} bytes, ${((100 * bytes) / result.sizeBefore).toFixed(1)}% of ${result.sizeBefore}); report ${reportPath}`);
+    for (const n of result.report.notes) console.log(`  note: ${n}`);
+    console.log(`top-1 agreement with the float model on the calibration images: ${(100 * result.agreement).toFixed(1)}%; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return 0;
+  }
   const isFile = extname(out).toLowerCase() === '.onnx';
   const onnxPath = isFile ? out : join(out, `${basename(positional[0]).replace(/\.(onnx|json)$/i, '')}.quant.onnx`);
   if (!isFile) mkdirSync(out, { recursive: true });

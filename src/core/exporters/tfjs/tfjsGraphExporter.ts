@@ -77,7 +77,7 @@ function inferShapes(graph: Graph): Map<string, number[]> {
     const res = exec.execute(inputs, {
       hook: (name, c) => {
         const s = c.tensor.shape;
-        shapes.set(name, c.layout === 'NHWC' ? [s[0], s[3], s[1], s[2]] : s.slice());
+        shapes.set(name, c.layout === 'NHWC' ? [s[0], s[3], s[1], s[2]].map(Number) : s.slice());
         return undefined;
       },
     });
