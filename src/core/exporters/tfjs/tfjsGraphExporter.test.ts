@@ -13,6 +13,7 @@ import { initBackend } from '../../runtime/backends.js';
 import { GraphExecutor } from '../../runtime/executor.js';
 import { cifarFixture } from '../../testing/fixtures.js';
 import { exportTfjsGraphModel, type TfjsExport } from './tfjsGraphExporter.js';
+import { encodeQuantized } from './tfjsWeights.js';
 
 const samplePath = join(__dirname, '../../../../public/sample/digits-cnn.onnx');
 
@@ -122,5 +123,41 @@ describe('TF.js graph-model export', () => {
     console.log(`quantized: tfjs vs ORT QDQ max |diff| ${diff.toExponential(2)} (logit scale ${scale.toFixed(3)}); float vs QDQ ${quantEffect.toExponential(2)}`);
     expect(diff).toBeLessThan(1e-3 * scale);
     expect(diff).toBeLessThan(0.05 * quantEffect);
+  });
+});
+
+describe('TF.js export layouts and weight encoding', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('keeps an NHWC interface without boundary transposes', async () => {
+    const g = importOnnx(new Uint8Array(readFileSync(samplePath)));
+    // what the TF.js importer produces: an NHWC input and a Transpose into the NCHW body
+    g.interfaceLayout = 'NHWC';
+    g.inputs = [{ name: 'input_nhwc', dtype: 'float32', shape: ['N', 32, 32, 3] }];
+    g.nodes.unshift({ name: 'to_nchw', opType: 'Transpose', inputs: ['input_nhwc'], outputs: ['input'], attrs: { perm: [0, 3, 1, 2] } });
+    const e = exportTfjsGraphModel(g);
+    expect(e.modelJson.modelTopology.node.filter((n) => n.op === 'Transpose')).toHaveLength(0);
+    const x = randomInput(2 * 32 * 32 * 3);
+    const diff = maxAbsDiff(await runTfjs(e, x, [2, 32, 32, 3]), await runOurs(g, x, [2, 32, 32, 3]));
+    expect(diff).toBeLessThan(1e-4);
+  });
+
+  it('stores equal-scale codes exactly as uint8 and mixed scales on a uint16 grid', () => {
+    const codes = Int32Array.from([-8, -3, 0, 7, 5, -1]);
+    const u8 = encodeQuantized('w', [6], codes, () => 0.25, 0.25);
+    expect(u8.exact).toBe(true);
+    expect(u8.weight.spec.quantization).toEqual({ dtype: 'uint8', scale: 0.25, min: -2 });
+    const q = u8.weight.spec.quantization!;
+    expect(Array.from(u8.weight.bytes, (b) => b * q.scale + q.min)).toEqual(Array.from(codes, (c) => c * 0.25));
+    const scales = [0.1, 0.1, 0.1, 0.037, 0.037, 0.037];
+    const u16 = encodeQuantized('w', [6], codes, (i) => scales[i], null);
+    expect(u16.exact).toBe(false);
+    const q16 = u16.weight.spec.quantization!;
+    expect(q16.dtype).toBe('uint16');
+    const back = Array.from(new Uint16Array(u16.weight.bytes.buffer), (b) => b * q16.scale + q16.min);
+    const range = 0.7 + 0.8;
+    back.forEach((v, i) => expect(Math.abs(v - codes[i] * scales[i])).toBeLessThanOrEqual(range / 131070 + 1e-7));
   });
 });
