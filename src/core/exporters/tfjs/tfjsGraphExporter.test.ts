@@ -89,40 +89,43 @@ describe('TF.js graph-model export', () => {
     expect(() => exportTfjsGraphModel(g)).toThrow(LocalQuantError);
   });
 
-  it('exports a quantized plan (uint16 / uint8 weights) within a quantization step of the QDQ ONNX in onnxruntime', async () => {
-    const cfg = defaultPipelineConfig();
-    cfg.normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pixelRange: 255 };
-    cfg.calibration = { source: 'synthetic', images: 8, steps: 4, batch: 8 };
-    cfg.quant = { ...cfg.quant, weightBits: 4, activationBits: 32, adaroundIterations: 40 };
-    cfg.export = { onnx: true, tfjs: true };
-    const r = await runPipeline([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(readFileSync(samplePath)) }], cfg);
-    expect(r.plan && r.folded && r.tfjs).toBeTruthy();
-    expect(r.tfjs!.files.map((f) => f.name)).toEqual(['model.json', 'group1-shard1of1.bin']);
+  it('exports quantized plans (per-channel -> uint16, per-tensor -> uint8) within a quantization step of the QDQ ONNX in onnxruntime', async () => {
+    for (const perChannel of [true, false]) {
+      const cfg = defaultPipelineConfig();
+      cfg.normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pixelRange: 255 };
+      cfg.calibration = { source: 'synthetic', images: 8, steps: 4, batch: 8 };
+      cfg.quant = { ...cfg.quant, weightBits: 4, activationBits: 32, adaroundIterations: 40, perChannel };
+      cfg.export = { onnx: true, tfjs: true };
+      const r = await runPipeline([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(readFileSync(samplePath)) }], cfg);
+      expect(r.plan && r.folded && r.tfjs).toBeTruthy();
+      expect(r.tfjs!.files.map((f) => f.name)).toEqual(['model.json', 'group1-shard1of1.bin']);
 
-    const e = exportTfjsGraphModel(r.folded!, r.plan!);
-    expect(e.notes.join(' ')).toMatch(/uint16|uint8/);
-    const floatBytes = exportTfjsGraphModel(r.folded!).files[0].bytes.byteLength;
-    const quantBytes = e.files[0].bytes.byteLength;
-    const specs = e.modelJson.weightsManifest[0].weights;
-    const q16 = specs.filter((s) => s.quantization?.dtype === 'uint16').length;
-    const q8 = specs.filter((s) => s.quantization?.dtype === 'uint8').length;
-    expect(q16 + q8).toBe(5);
-    console.log(`quantized tfjs weights ${quantBytes} bytes vs float ${floatBytes} (${((100 * quantBytes) / floatBytes).toFixed(1)}%), uint16 ${q16}, uint8 ${q8}`);
-    expect(quantBytes).toBeLessThanOrEqual((q8 === 5 ? 0.3 : 0.55) * floatBytes);
+      const e = exportTfjsGraphModel(r.folded!, r.plan!);
+      expect(e.notes.join(' ')).toMatch(perChannel ? /uint16 per-tensor grid/ : /exactly as uint8/);
+      const floatBytes = exportTfjsGraphModel(r.folded!).files[0].bytes.byteLength;
+      const quantBytes = e.files[0].bytes.byteLength;
+      const specs = e.modelJson.weightsManifest[0].weights;
+      const q16 = specs.filter((s) => s.quantization?.dtype === 'uint16').length;
+      const q8 = specs.filter((s) => s.quantization?.dtype === 'uint8').length;
+      expect(q16 + q8).toBe(5);
+      console.log(`perChannel ${perChannel}: quantized tfjs weights ${quantBytes} bytes vs float ${floatBytes} (${((100 * quantBytes) / floatBytes).toFixed(1)}%), uint16 ${q16}, uint8 ${q8}`);
+      expect(perChannel ? q16 : q8).toBe(5);
+      expect(quantBytes).toBeLessThanOrEqual((q8 === 5 ? 0.3 : 0.55) * floatBytes);
 
-    const shape = [4, 3, 32, 32];
-    const x = randomInput(4 * 3 * 32 * 32);
-    const session = await ort.InferenceSession.create(r.onnx);
-    const ortOut = (await session.run({ input: new ort.Tensor('float32', x, shape) })).logits.data as Float32Array;
-    const ours = await runTfjs(e, x, shape);
-    const floatOut = await runOurs(r.folded!, x, shape);
-    const diff = maxAbsDiff(ours, ortOut);
-    const quantEffect = maxAbsDiff(floatOut, ortOut);
-    // a step of the coarsest weight grid: the logits move by far more than that between float and quantized
-    const scale = Math.max(...Array.from(ortOut, Math.abs));
-    console.log(`quantized: tfjs vs ORT QDQ max |diff| ${diff.toExponential(2)} (logit scale ${scale.toFixed(3)}); float vs QDQ ${quantEffect.toExponential(2)}`);
-    expect(diff).toBeLessThan(1e-3 * scale);
-    expect(diff).toBeLessThan(0.05 * quantEffect);
+      const shape = [4, 3, 32, 32];
+      const x = randomInput(4 * 3 * 32 * 32);
+      const session = await ort.InferenceSession.create(r.onnx);
+      const ortOut = (await session.run({ input: new ort.Tensor('float32', x, shape) })).logits.data as Float32Array;
+      const ours = await runTfjs(e, x, shape);
+      const floatOut = await runOurs(r.folded!, x, shape);
+      const diff = maxAbsDiff(ours, ortOut);
+      const quantEffect = maxAbsDiff(floatOut, ortOut);
+      // a step of the coarsest weight grid: the logits move by far more than that between float and quantized
+      const scale = Math.max(...Array.from(ortOut, Math.abs));
+      console.log(`perChannel ${perChannel}: tfjs vs ORT QDQ max |diff| ${diff.toExponential(2)} (logit scale ${scale.toFixed(3)}); float vs QDQ ${quantEffect.toExponential(2)}`);
+      expect(diff).toBeLessThan(1e-3 * scale);
+      expect(diff).toBeLessThan(0.05 * quantEffect);
+    }
   });
 });
 
