@@ -9,6 +9,7 @@ import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
 import { convGeometry, im2colNHWC, sampleRowIndices, SecondMomentAccumulator } from '../algos/secondMoments.js';
 import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import { compactNames } from '../ir/passes/compactNames.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
@@ -206,7 +207,8 @@ export async function quantizeGraph(
       onEvent({ type: 'layer', name: node.name, status: 'done', nearestError: res.nearestLoss, adaptiveError: res.adaptiveLoss });
     }
     const tRound = performance.now();
-    const qdq = buildQdqGraph(folded, plan);
+    // Short internal names: the size of an int8 file is mostly weights, names would add ~10%.
+    const qdq = compactNames(buildQdqGraph(folded, plan), new Set(qlayers.map((l) => l.node.name)));
     return {
       folded,
       plan,

@@ -164,9 +164,10 @@ export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOpt
     const codesName = addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: w.dims.slice(), data: Int8Array.from(l.weightCodes) });
     const sDims = perChannel ? [l.weightScales.length] : [];
     const sName = addInit(`${wName}_scale`, { dtype: 'float32', dims: sDims, data: Float32Array.from(l.weightScales) });
-    const zpName = addInit(`${wName}_zero_point`, zeroPointTensor(l.weightBits, true, four, new Array(l.weightScales.length).fill(0), sDims));
+    // Symmetric weights: no zero-point input (DequantizeLinear's default is 0), which saves bytes per channel.
+    const zpName = '';
     const wDq = fresh(`${wName}_dequantized`);
-    const pre: Node[] = [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [codesName, sName, zpName], outputs: [wDq], attrs: perChannel ? { axis: l.axis } : {} }];
+    const pre: Node[] = [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: zpName ? [codesName, sName, zpName] : [codesName, sName], outputs: [wDq], attrs: perChannel ? { axis: l.axis } : {} }];
     replacedWeights.add(wName);
 
     const biasName = node.inputs[2] ?? '';
@@ -180,9 +181,8 @@ export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOpt
         const { codes, scales } = quantizeBias(floatBias, inAct.scale, l.weightScales);
         const bq = addInit(`${l.node}_bias_quantized`, { dtype: 'int32', dims: [codes.length], data: codes });
         const bs = addInit(`${l.node}_bias_scale`, { dtype: 'float32', dims: [scales.length], data: scales });
-        const bz = addInit(`${l.node}_bias_zero_point`, { dtype: 'int32', dims: [codes.length], data: new Int32Array(codes.length) });
         newBias = fresh(`${l.node}_bias_dequantized`);
-        pre.push({ name: fresh(`${l.node}_bias_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [bq, bs, bz], outputs: [newBias], attrs: { axis: 0 } });
+        pre.push({ name: fresh(`${l.node}_bias_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [bq, bs], outputs: [newBias], attrs: { axis: 0 } });
         if (biasName) replacedWeights.add(biasName);
       } else if (l.bias) {
         newBias = addInit(`${l.node}_bias`, { dtype: 'float32', dims: [l.bias.length], data: Float32Array.from(l.bias) });
