@@ -12,7 +12,7 @@ export function defaultConfig(): PipelineConfig {
       weightBits: 8, activationBits: 8, rounding: 'adaptive', keepFirstLast8bit: true, perChannel: true,
       activationObserver: 'mse', biasCorrection: true, adaroundIterations: 500, overrides: {},
     },
-    export: { onnx: true, tfjs: false },
+    export: { onnx: true, tfjs: true },
   };
 }
 

@@ -135,11 +135,22 @@ export async function runPipeline(
   const q = await timed('rounding', () => quantizeGraph(graph, cal, quantCfg, onEvent, signal));
   seconds.ranges = q.seconds.ranges;
   const onnx = await timed('export', () => writeOnnx(q.qdq));
-  const tfjs = config.export.tfjs ? exportTfjsGraphModel(q.folded, q.plan) : undefined;
+  let tfjs: ReturnType<typeof exportTfjsGraphModel> | undefined;
+  let tfjsFailure: string | undefined;
+  if (config.export.tfjs) {
+    // The ONNX export is the primary result: a model the TF.js exporter cannot express still gets it.
+    try {
+      tfjs = exportTfjsGraphModel(q.folded, q.plan);
+    } catch (e) {
+      tfjsFailure = `TF.js export skipped: ${(e as Error).message}`;
+      onEvent({ type: 'log', level: 'warn', message: tfjsFailure });
+    }
+  }
   const agreement = await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal));
   const notes: string[] = [];
   if (calInfo.message) notes.push(calInfo.message);
   if (tfjs) notes.push(...tfjs.notes);
+  if (tfjsFailure) notes.push(tfjsFailure);
   if (q.layers.some((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive')) notes.push('Grouped/depthwise convolutions use round-to-nearest (adaptive rounding is implemented for group 1 only).');
   const report: QuantizationReport = {
     version: 1,
