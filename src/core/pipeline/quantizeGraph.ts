@@ -151,7 +151,9 @@ export async function quantizeGraph(
       let moments;
       if (momentsUsable) {
         const acc = new SecondMomentAccumulator(lay.k);
-        for (const [bi, b] of batches.entries()) {
+        // Nearest rounding only reports errors from the moments: one batch is enough for that.
+        const momentBatches = cfg.rounding === 'nearest' ? batches.slice(0, 1) : batches;
+        for (const [bi, b] of momentBatches.entries()) {
           const xf = exec.execute({ [inputName]: b }, { capture: [inp], stopAfterCaptures: true }).captured.get(inp)!;
           const xq = exec.execute({ [inputName]: b }, { capture: [inp], stopAfterCaptures: true, hook, overrides }).captured.get(inp)!;
           const cols = (c: CapturedTensor): tf.Tensor2D =>
@@ -162,7 +164,7 @@ export async function quantizeGraph(
             });
           const cf = cols(xf);
           const cq = cols(xq);
-          const idx = sampleRowIndices(cf.shape[0], Math.ceil(cfg.adaround.maxSamples / batches.length), 1000 * li + bi + cfg.seed);
+          const idx = sampleRowIndices(cf.shape[0], Math.ceil(cfg.adaround.maxSamples / momentBatches.length), 1000 * li + bi + cfg.seed);
           const [sf, sq] = tf.tidy(() => [tf.gather(cf, idx), tf.gather(cq, idx)] as tf.Tensor2D[]);
           acc.add(sq, sf);
           tf.dispose([xf.tensor, xq.tensor, cf, cq, sf, sq]);
