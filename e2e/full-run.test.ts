@@ -78,6 +78,8 @@ describe.skipIf(!hasPipeline)('full run in the browser', () => {
     const agree = floatPred.filter((p, i) => p === quantPred[i]).length / n;
     expect(agree).toBeGreaterThanOrEqual(0.9);
     expect(foreignRequests(t.requests, new URL(url).origin)).toEqual([]);
+    // A new user's run from click to download leaves no console errors.
+    expect(t.errors).toEqual([]);
     await t.context.close();
   }, 600_000);
 
