@@ -2,6 +2,7 @@ import onnxProto from 'onnx-proto';
 import { LocalQuantError } from '../../errors.js';
 import type { DType, ModelFile, TensorData, TypedArray } from '../../ir/types.js';
 import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
+import { unpackInt4 } from '../../quant/primitives.js';
 
 type Long = { low: number; high: number; unsigned?: boolean };
 
@@ -127,19 +128,16 @@ function fromRaw(raw: Uint8Array, onnxType: number, dims: number[], count: numbe
     }
     case 21:
     case 22:
-      return { dtype: onnxType === 22 ? 'int4' : 'uint4', dims, data: unpackNibbles(new Uint8Array(buf), count, onnxType === 22) };
+      return { dtype: onnxType === 22 ? 'int4' : 'uint4', dims, data: unpackInt4(new Uint8Array(buf), count, onnxType === 22) };
     default:
       throw unsupported();
   }
 }
 
-function unpackNibbles(bytes: ArrayLike<number>, count: number, signed: boolean): Int8Array | Uint8Array {
-  const out = signed ? new Int8Array(count) : new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const b = bytes[i >> 1];
-    const nib = i & 1 ? (b >> 4) & 0x0f : b & 0x0f;
-    out[i] = signed && nib >= 8 ? nib - 16 : nib;
-  }
+/** Typed-field int4 data (one packed byte per int32 element), zero-filled when the field is short. */
+function nibbleBytes(fields: ArrayLike<number>, count: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil(count / 2));
+  for (let i = 0; i < Math.min(out.length, fields.length); i++) out[i] = fields[i];
   return out;
 }
 
@@ -186,7 +184,7 @@ function fromTypedFields(
     case 21:
     case 22:
       // int32_data holds the packed bytes, one per entry.
-      data = unpackNibbles(t.int32Data ?? [], count, onnxType === 22);
+      data = unpackInt4(nibbleBytes(t.int32Data ?? [], count), count, onnxType === 22);
       break;
     default:
       throw unsupported();
