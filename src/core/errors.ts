@@ -9,6 +9,12 @@ export type ErrorCode =
   | 'MISSING_INITIALIZER'
   | 'MISSING_FILE'
   | 'BAD_WEIGHTS'
+  /** The file breaks its format's rules (sizes, attribute ranges, graph structure): found at import. */
+  | 'INVALID_MODEL'
+  /** Declared shapes need more memory than LocalQuant allows itself (refused before allocating). */
+  | 'TOO_LARGE'
+  /** An operation failed while running the model (the message names the node and its op). */
+  | 'EXECUTION_FAILED'
   | 'NO_BATCHNORM'
   | 'BAD_CONFIG'
   | 'BAD_INPUT'
