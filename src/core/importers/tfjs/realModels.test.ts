@@ -18,27 +18,26 @@ import { jsonFile, relativeMaxDiff, runGraph } from './testSupport.js';
  *  - dist/models/inception_v3/     Keras 2.2.4 InceptionV3 layers model (94 BatchNormalization, 6 shards)
  *  - dist/models/mobilenet_v2_mid/ graph model (TF Hub MobileNetV2, _FusedConv2D / FusedDepthwiseConv2dNative)
  * each as model.min.js (the model.json object) and group1-shardNofM.min.js (base64 shard strings).
- * nsfwjs is not a dependency: point NSFWJS_DIR at an unpacked package (`npm pack nsfwjs@4.4.0`) or
- * install it; otherwise these tests skip.
+ * nsfwjs@4.4.0 is a devDependency (no install scripts: the models are plain files in the tarball, nothing
+ * downloads at install or run time). NSFWJS_DIR may point at another unpacked copy.
  */
 
 const require = createRequire(import.meta.url);
 
-function nsfwjsDir(): string | undefined {
+function nsfwjsDir(): string {
   if (process.env.NSFWJS_DIR && existsSync(join(process.env.NSFWJS_DIR, 'dist/models'))) return process.env.NSFWJS_DIR;
-  try {
-    return dirname(require.resolve('nsfwjs/package.json'));
-  } catch {
-    return undefined;
-  }
+  // A missing devDependency fails here (npm ci installs it); these tests never skip.
+  // The package's "exports" hide package.json: walk up from its entry point to the folder with dist/models.
+  let dir = dirname(require.resolve('nsfwjs'));
+  while (!existsSync(join(dir, 'dist/models')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
 
 const DIR = nsfwjsDir();
-if (!DIR) console.log('realModels.test: nsfwjs not found (set NSFWJS_DIR to an unpacked nsfwjs@4.4.0 package): skipping the real-model comparisons');
 
 /** The model files as a user would drop them: model.json and the binary shards its manifest names. */
 function loadBundled(model: string): { files: ModelFile[]; json: ModelJson; weightData: ArrayBuffer } {
-  const dir = join(DIR!, 'dist/models', model);
+  const dir = join(DIR, 'dist/models', model);
   const json = require(join(dir, 'model.min.js')) as ModelJson;
   const files: ModelFile[] = [jsonFile('model.json', json)];
   const parts: Uint8Array[] = [];
@@ -103,7 +102,7 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-describe.skipIf(!DIR)('real tfjs models shipped in nsfwjs@4.4.0', () => {
+describe('real tfjs models shipped in nsfwjs@4.4.0', () => {
   it('mobilenet_v2 layers model (BN) matches tf.loadLayersModel', async () => {
     const { files, json, weightData } = loadBundled('mobilenet_v2');
     const graph = importTfjs(files);
