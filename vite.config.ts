@@ -7,26 +7,27 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-const wasmFiles = readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'));
+const tfjsWasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+const ortWasmDir = join(root, 'node_modules/onnxruntime-web/dist');
 
 /**
- * tfjs's wasm binaries, served from our own origin under /wasm/ with their fixed names (tfjs looks them
- * up by name under one prefix): a dev-server route and, in a build, emitted files.
+ * wasm binaries served from our own origin with their fixed names (the runtimes look them up by name under
+ * one prefix): tfjs's under /wasm/, onnxruntime-web's (the plain SIMD build; the worker hands it over as
+ * bytes) under /ort/. A dev-server route and, in a build, emitted files.
  */
-function tfjsWasm(): Plugin {
+function localWasm(prefix: string, dir: string, files: string[]): Plugin {
   return {
-    name: 'localquant:tfjs-wasm',
+    name: `localquant:wasm-${prefix}`,
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const name = req.url?.match(/^\/wasm\/([\w.-]+\.wasm)(\?.*)?$/)?.[1];
-        if (!name || !wasmFiles.includes(name)) return next();
+        const name = req.url?.match(new RegExp(`^/${prefix}/([\\w.-]+\\.wasm)(\\?.*)?$`))?.[1];
+        if (!name || !files.includes(name)) return next();
         res.setHeader('Content-Type', 'application/wasm');
-        createReadStream(join(wasmDir, name)).pipe(res);
+        createReadStream(join(dir, name)).pipe(res);
       });
     },
     generateBundle() {
-      for (const f of wasmFiles) this.emitFile({ type: 'asset', fileName: `wasm/${f}`, source: readFileSync(join(wasmDir, f)) });
+      for (const f of files) this.emitFile({ type: 'asset', fileName: `${prefix}/${f}`, source: readFileSync(join(dir, f)) });
     },
   };
 }
@@ -91,7 +92,7 @@ export default defineConfig(({ command, mode }) => {
     plugins: [
       react(),
       contentSecurityPolicy(command === 'serve' ? 'dev' : single ? 'single' : 'build'),
-      ...(single ? [viteSingleFile({ removeViteModuleLoader: true })] : [tfjsWasm(), serviceWorker()]),
+      ...(single ? [viteSingleFile({ removeViteModuleLoader: true })] : [localWasm('wasm', tfjsWasmDir, readdirSync(tfjsWasmDir).filter((f) => f.endsWith('.wasm'))), localWasm('ort', ortWasmDir, ['ort-wasm-simd-threaded.wasm']), serviceWorker()]),
     ],
     define: { __SINGLE_FILE__: JSON.stringify(single) },
     // Single-file build: the worker and the sample model come inlined (there is no server to fetch from).
