@@ -69,3 +69,34 @@ export function biasShiftFromColumnMeans(weights: Float32Array, quantWeights: Fl
   }
   return shift;
 }
+
+/**
+ * Empirically corrected bias of one layer (grouped convs: one column block per group):
+ * b' = b - (E[W~ x~] - E[W x]) per output channel, from exact im2col column means of the float input
+ * (meanX) and of the quantized network's input (meanXq), both of length groups * K.
+ * Gemm: y = alpha * A B + beta * C, so the shift is scaled by alpha / beta.
+ */
+export function correctedLayerBias(p: {
+  rows: Float32Array;
+  quantRows: Float32Array;
+  cOut: number;
+  groups: number;
+  meanX: Float32Array;
+  meanXq: Float32Array;
+  bias?: Float32Array;
+  alpha?: number;
+  beta?: number;
+}): Float32Array {
+  const k = p.meanX.length / p.groups;
+  const outPerGroup = p.cOut / p.groups;
+  const shift = new Float32Array(p.cOut);
+  for (let g = 0; g < p.groups; g++) {
+    const r0 = g * outPerGroup * k;
+    const r1 = (g + 1) * outPerGroup * k;
+    const s = biasShiftFromColumnMeans(p.rows.subarray(r0, r1), p.quantRows.subarray(r0, r1), outPerGroup, p.meanX.subarray(g * k, (g + 1) * k), p.meanXq.subarray(g * k, (g + 1) * k));
+    shift.set(s, g * outPerGroup);
+  }
+  const scale = (p.alpha ?? 1) / (p.beta ?? 1);
+  if (scale !== 1) for (let o = 0; o < shift.length; o++) shift[o] *= scale;
+  return correctedBias(p.bias, shift);
+}

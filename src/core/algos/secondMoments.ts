@@ -57,6 +57,82 @@ export function im2colNHWC(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor2D {
   });
 }
 
+/** Output size of a conv along one axis. */
+function outSize(n: number, k: number, s: number, d: number, p0: number, p1: number): number {
+  return Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+}
+
+/** Number of im2col rows (N * Ho * Wo) of an NHWC input of this shape. */
+export function convOutputRows([n, h, w]: number[], g: ConvGeometry): number {
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides ?? [1, 1];
+  const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
+  const [dh, dw] = g.dilations ?? [1, 1];
+  return n * outSize(h, kh, sh, dh, pt, pb) * outSize(w, kw, sw, dw, pl, pr);
+}
+
+/**
+ * Rows `rows` of im2colNHWC(x, g) (indices into N*Ho*Wo, all channels), without forming the other rows:
+ * one gather per kernel tap from the padded input. A sampled layer input costs S*K values instead of
+ * N*Ho*Wo*K (for a 224x224 MobileNet layer, megabytes instead of gigabytes).
+ */
+export function sampledColumnsNHWC(x: tf.Tensor4D, g: ConvGeometry, rows: Int32Array): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const [kh, kw] = g.kernel;
+    const [sh, sw] = g.strides ?? [1, 1];
+    const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
+    const [dh, dw] = g.dilations ?? [1, 1];
+    const ho = outSize(h, kh, sh, dh, pt, pb);
+    const wo = outSize(w, kw, sw, dw, pl, pr);
+    if (rows.some((r) => r < 0 || r >= n * ho * wo)) throw new RangeError(`row index outside 0..${n * ho * wo - 1}`);
+    const hp = h + pt + pb;
+    const wp = w + pl + pr;
+    const flat = (pt || pl || pb || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x).reshape([n * hp * wp, c]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const idx = new Int32Array(rows.length);
+        rows.forEach((r, t) => {
+          const b = Math.floor(r / (ho * wo));
+          const oy = Math.floor(r / wo) % ho;
+          const ox = r % wo;
+          idx[t] = (b * hp + oy * sh + i * dh) * wp + ox * sw + j * dw;
+        });
+        taps.push(tf.gather(flat, tf.tensor1d(idx, 'int32')) as tf.Tensor2D);
+      }
+    }
+    // [S, C, kh*kw] -> rows of (c, i, j)
+    return (taps.length === 1 ? taps[0] : tf.stack(taps, 2)).reshape([rows.length, c * kh * kw]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Sums over all N*Ho*Wo rows of im2colNHWC(x, g) (length C*kh*kw, order (c, i, j)) and the row count,
+ * from one strided window sum per tap: exact column means for bias correction, zero padding included.
+ */
+export function columnSumsNHWC(x: tf.Tensor4D, g: ConvGeometry): { sums: tf.Tensor1D; count: number } {
+  const [n, h, w, c] = x.shape;
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides ?? [1, 1];
+  const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
+  const [dh, dw] = g.dilations ?? [1, 1];
+  const ho = outSize(h, kh, sh, dh, pt, pb);
+  const wo = outSize(w, kw, sw, dw, pl, pr);
+  const sums = tf.tidy(() => {
+    const xp = pt || pl || pb || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    const taps: tf.Tensor1D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const win = tf.stridedSlice(xp, [0, i * dh, j * dw, 0], [n, i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
+        taps.push(win.sum([0, 1, 2]) as tf.Tensor1D);
+      }
+    }
+    return tf.stack(taps, 1).reshape([c * kh * kw]) as tf.Tensor1D;
+  });
+  return { sums, count: n * ho * wo };
+}
+
 /** Deterministic choice of `count` distinct row indices out of `total` (all when count >= total). */
 export function sampleRowIndices(total: number, count: number, seed: number): Int32Array {
   if (count >= total) return Int32Array.from({ length: total }, (_, i) => i);
@@ -81,51 +157,66 @@ export function sampleRowIndices(total: number, count: number, seed: number): In
 }
 
 /**
- * Running sums of x~ x~^T, x~ x^T, x x^T and of x, x~ over batches of columns (rows of [P, K]).
+ * Running sums of x~ x~^T, x~ x^T, x x^T and of x, x~ over batches of columns (rows of [P, groups*K]),
+ * one K x K set per group (group g reads columns g*K .. (g+1)*K-1: a grouped conv's im2col, whose
+ * channels of one group are contiguous). Depthwise: K = kh*kw, one small exact quadratic form per channel.
  * The same rows of xq and x must come from the same image positions.
  */
 export class SecondMomentAccumulator {
-  private g: tf.Tensor2D;
-  private c: tf.Tensor2D;
-  private h: tf.Tensor2D;
-  private sx: tf.Tensor1D;
-  private sxq: tf.Tensor1D;
+  private g: tf.Tensor;
+  private c: tf.Tensor;
+  private h: tf.Tensor;
+  private sx: tf.Tensor;
+  private sxq: tf.Tensor;
   count = 0;
 
-  constructor(readonly k: number) {
-    this.g = tf.zeros([k, k]);
-    this.c = tf.zeros([k, k]);
-    this.h = tf.zeros([k, k]);
-    this.sx = tf.zeros([k]);
-    this.sxq = tf.zeros([k]);
+  constructor(readonly k: number, readonly groups = 1) {
+    const sq = groups === 1 ? [k, k] : [groups, k, k];
+    this.g = tf.zeros(sq);
+    this.c = tf.zeros(sq);
+    this.h = tf.zeros(sq);
+    this.sx = tf.zeros([groups * k]);
+    this.sxq = tf.zeros([groups * k]);
   }
 
   add(xq: tf.Tensor2D, x: tf.Tensor2D): void {
-    if (xq.shape[1] !== this.k || x.shape[1] !== this.k || xq.shape[0] !== x.shape[0]) {
-      throw new RangeError(`columns must be [P, ${this.k}] for both inputs; got ${JSON.stringify(xq.shape)} and ${JSON.stringify(x.shape)}`);
+    const width = this.groups * this.k;
+    if (xq.shape[1] !== width || x.shape[1] !== width || xq.shape[0] !== x.shape[0]) {
+      throw new RangeError(`columns must be [P, ${width}] for both inputs; got ${JSON.stringify(xq.shape)} and ${JSON.stringify(x.shape)}`);
     }
-    const next = tf.tidy(() => [
-      this.g.add(tf.matMul(xq, xq, true, false)),
-      this.c.add(tf.matMul(xq, x, true, false)),
-      this.h.add(tf.matMul(x, x, true, false)),
-      this.sx.add(x.sum(0)),
-      this.sxq.add(xq.sum(0)),
-    ]);
+    const next = tf.tidy(() => {
+      // groups > 1: [P, G, K] -> [G, P, K], one batched product per moment
+      const byGroup = (t: tf.Tensor2D) => (this.groups === 1 ? t : t.reshape([t.shape[0], this.groups, this.k]).transpose([1, 0, 2]));
+      const q = byGroup(xq) as tf.Tensor3D;
+      const f = byGroup(x) as tf.Tensor3D;
+      return [this.g.add(tf.matMul(q, q, true, false)), this.c.add(tf.matMul(q, f, true, false)), this.h.add(tf.matMul(f, f, true, false)), this.sx.add(x.sum(0)), this.sxq.add(xq.sum(0))];
+    });
     tf.dispose([this.g, this.c, this.h, this.sx, this.sxq]);
-    [this.g, this.c, this.h] = next.slice(0, 3) as tf.Tensor2D[];
-    [this.sx, this.sxq] = next.slice(3) as tf.Tensor1D[];
+    [this.g, this.c, this.h, this.sx, this.sxq] = next;
     this.count += x.shape[0];
   }
 
-  /** Averages: G, C, H (K x K) and the means of x and x~ (length K). */
-  async result(): Promise<SecondMoments & { meanX: Float32Array; meanXq: Float32Array }> {
+  /** Averages per group: G, C, H (K x K) and the means of x and x~ (length K). */
+  async results(): Promise<(SecondMoments & { meanX: Float32Array; meanXq: Float32Array })[]> {
     if (this.count === 0) throw new RangeError('no columns accumulated');
     const n = this.count;
-    const arr = async (t: tf.Tensor) => {
-      const d = (await t.data()) as Float32Array;
-      return d.map((v) => v / n);
-    };
-    return { k: this.k, G: await arr(this.g), C: await arr(this.c), H: await arr(this.h), meanX: await arr(this.sx), meanXq: await arr(this.sxq) };
+    const arr = async (t: tf.Tensor) => ((await t.data()) as Float32Array).map((v) => v / n);
+    const [G, C, H, mx, mxq] = [await arr(this.g), await arr(this.c), await arr(this.h), await arr(this.sx), await arr(this.sxq)];
+    const kk = this.k * this.k;
+    return Array.from({ length: this.groups }, (_, gi) => ({
+      k: this.k,
+      G: G.slice(gi * kk, (gi + 1) * kk),
+      C: C.slice(gi * kk, (gi + 1) * kk),
+      H: H.slice(gi * kk, (gi + 1) * kk),
+      meanX: mx.slice(gi * this.k, (gi + 1) * this.k),
+      meanXq: mxq.slice(gi * this.k, (gi + 1) * this.k),
+    }));
+  }
+
+  /** The moments of a one-group accumulator. */
+  async result(): Promise<SecondMoments & { meanX: Float32Array; meanXq: Float32Array }> {
+    if (this.groups !== 1) throw new RangeError(`${this.groups} groups: use results()`);
+    return (await this.results())[0];
   }
 
   dispose(): void {

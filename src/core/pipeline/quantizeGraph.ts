@@ -2,11 +2,16 @@
  * The quantization stage: BN-folded graph + calibration images -> QuantizationPlan (integer weights,
  * activation grids) and its QDQ ONNX graph. Layer by layer in execution order, each layer's rounding is
  * chosen on inputs from the already-quantized layers before it (x~) against the float inputs (x), through
- * the second moments G, C, H of the sampled im2col columns (docs/method.md, step 2).
+ * the second moments G, C, H of the sampled im2col columns (docs/method.md, step 2); grouped and
+ * depthwise convs get one moment set per group. With bias correction, each layer's bias is then
+ * corrected on the same batches before the next layer's inputs are computed.
+ *
+ * Cost is linear in depth: per batch, a float stream and a quantized stream (runtime/valueStream.ts)
+ * advance through the schedule once, each step running only the nodes up to the next layer's input.
  */
 import * as tf from '@tensorflow/tfjs';
 import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
-import { convGeometry, im2colNHWC, sampleRowIndices, SecondMomentAccumulator } from '../algos/secondMoments.js';
+import { correctedLayerBias } from '../algos/biasCorrection.js';
 import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { compactNames } from '../ir/passes/compactNames.js';
@@ -15,10 +20,13 @@ import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
 import { layerBits, type QuantConfig } from '../quant/config.js';
 import { dequantizedWeight, fakeQuantTensor } from '../quant/fakeQuant.js';
-import { activationQParams, RangeHistogram, type ActivationQParams } from '../quant/observers.js';
-import { activationPoints, quantizableLayers } from '../quant/quantPoints.js';
+import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
+import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
+import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import type { CapturedTensor } from '../runtime/types.js';
+import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
+import { LayerInputStats } from './layerInputStats.js';
 import type { PipelineEvent } from './types.js';
 
 export interface CalibrationSet {
@@ -40,6 +48,8 @@ export interface LayerReport {
   flippedFraction?: number;
   /** 10 log10(E||Wx||^2 / E||W~x~ - Wx||^2) over the calibration columns. */
   sqnrDb?: number;
+  /** Bias correction was applied to this layer (its exported bias is the corrected one). */
+  biasCorrected?: boolean;
   seconds: number;
 }
 
@@ -50,6 +60,8 @@ export interface QuantizeGraphResult {
   layers: LayerReport[];
   activations: Record<string, ActivationQParams>;
   seconds: { ranges: number; rounding: number };
+  /** What the run applied differently from what was asked (for the report's notes). */
+  notes: string[];
 }
 
 const BATCH = 64;
@@ -58,12 +70,12 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new LocalQuantError('CANCELLED', 'The run was cancelled.');
 }
 
-function batchesOf(cal: CalibrationSet): tf.Tensor[] {
+function batchesOf(cal: CalibrationSet, batch: number): tf.Tensor[] {
   const n = cal.shape[0];
   const per = cal.shape.slice(1).reduce((a, b) => a * b, 1);
   const out: tf.Tensor[] = [];
-  for (let s = 0; s < n; s += BATCH) {
-    const m = Math.min(BATCH, n - s);
+  for (let s = 0; s < n; s += batch) {
+    const m = Math.min(batch, n - s);
     out.push(tf.tensor(cal.images.subarray(s * per, (s + m) * per), [m, ...cal.shape.slice(1)]));
   }
   return out;
@@ -87,12 +99,45 @@ function quadraticTrace(w: Float32Array, cOut: number, k: number, m: Float32Arra
   return total;
 }
 
+/**
+ * Gives every Conv/Gemm in `layers` a bias initializer (zeros where it had none) so that bias correction
+ * has a value to write; returns the bias name per layer. MatMul has no bias input and gets none.
+ */
+function addBiasInputs(g: Graph, layers: QuantLayer[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const { node, weightName } of layers) {
+    if (node.opType !== 'Conv' && node.opType !== 'Gemm') continue;
+    const dims = g.initializers.get(weightName)!.dims;
+    const cOut = node.opType === 'Conv' ? dims[0] : node.attrs.transB ? dims[0] : dims[1];
+    const b = node.inputs[2];
+    if (b && g.initializers.has(b)) {
+      const t = g.initializers.get(b)!;
+      if (t.dtype !== 'float32' || (t.data.length !== cOut && t.data.length !== 1)) continue;
+      names.set(node.name, b);
+      continue;
+    }
+    if (b) continue; // a computed bias: nothing to correct
+    let name = `${node.name}_bias`;
+    for (let i = 1; g.initializers.has(name); i++) name = `${node.name}_bias_${i}`;
+    g.initializers.set(name, { dtype: 'float32', dims: [cOut], data: new Float32Array(cOut) });
+    node.inputs = [node.inputs[0], node.inputs[1], name];
+    names.set(node.name, name);
+  }
+  return names;
+}
+
+export interface QuantizeGraphOptions {
+  /** Images per batch for ranges and moments (default 64). */
+  batch?: number;
+}
+
 export async function quantizeGraph(
   graph: Graph,
   calibration: CalibrationSet,
   cfg: QuantConfig,
   onEvent: (e: PipelineEvent) => void = () => {},
   signal?: AbortSignal,
+  options: QuantizeGraphOptions = {},
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const { graph: folded } = foldBatchNorm(graph);
@@ -100,34 +145,47 @@ export async function quantizeGraph(
   if (qlayers.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
   const bitsOf = new Map(qlayers.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
   const floatLayers = new Set(qlayers.filter((l) => bitsOf.get(l.node.name) === null).map((l) => l.node.name));
+  const biasNames = cfg.biasCorrection ? addBiasInputs(folded, qlayers.filter((l) => !floatLayers.has(l.node.name))) : new Map<string, string>();
   onEvent({
     type: 'layers',
     layers: qlayers.map((l) => ({ name: l.node.name, opType: l.node.opType, weightBits: bitsOf.get(l.node.name)?.weightBits ?? 32, activationBits: bitsOf.get(l.node.name)?.activationBits ?? 32 })),
   });
 
   const inputName = folded.inputs[0].name;
-  const batches = batchesOf(calibration);
+  const batches = batchesOf(calibration, options.batch ?? BATCH);
   const exec = new GraphExecutor(folded);
   const overrides = new Map<string, tf.Tensor>();
+  const streams: ValueStream[] = [];
+  const notes: string[] = [];
   try {
-    // 1. Activation ranges on the float network; the network input is always 8 bit.
-    const points = cfg.activationBits < 32 ? activationPoints(folded, { floatLayers }) : [];
-    const hists = new Map(points.map((n) => [n, new RangeHistogram()]));
+    // 1. Activation ranges on the float network (quant/activationGrids.ts: which values, how many bits).
+    const spec = activationGridSpec(folded, cfg, bitsOf);
+    const hists = new Map(spec.owners.map((n) => [n, new RangeHistogram()]));
     for (const b of batches) {
       throwIfAborted(signal);
-      const r = exec.execute({ [inputName]: b }, { capture: points });
+      const r = exec.execute({ [inputName]: b }, { capture: spec.owners });
       for (const [n, c] of r.captured) {
         hists.get(n)!.observe((await c.tensor.data()) as Float32Array);
         c.tensor.dispose();
       }
       tf.dispose([...r.outputs.values()]);
     }
-    const actQ = new Map<string, ActivationQParams>();
-    for (const [n, h] of hists) actQ.set(n, activationQParams(h, { bits: n === inputName ? 8 : cfg.activationBits, method: cfg.activationObserver, percentile: cfg.percentile }));
+    const actQ = activationGrids(spec, hists, cfg);
     const hook = actQ.size ? (name: string, v: CapturedTensor) => (actQ.has(name) ? fakeQuantTensor(v.tensor, actQ.get(name)!) : undefined) : undefined;
     const tRanges = performance.now();
 
-    // 2. Weights, layer by layer, on inputs from the already-quantized network.
+    // 2. Weights, layer by layer, on inputs from the already-quantized network: per batch, a float and a
+    // quantized stream wait at the current layer's input.
+    const walk = new GraphWalk(folded);
+    const inputLayout = (t: tf.Tensor) => (t.rank === 4 ? 'NCHW' : 'plain') as CapturedTensor['layout'];
+    const floatStreams = batches.map((b) => new ValueStream(exec, walk, new Map([[inputName, { tensor: tf.clone(b), layout: inputLayout(b) }]])));
+    streams.push(...floatStreams);
+    const inputQ = actQ.get(inputName);
+    const quantStreams = batches.map(
+      (b) => new ValueStream(exec, walk, new Map([[inputName, { tensor: inputQ ? fakeQuantTensor(b, inputQ) : tf.clone(b), layout: inputLayout(b) }]]), { hook, hookValues: actQ.keys(), overrides }),
+    );
+    streams.push(...quantStreams);
+
     const plan: QuantizationPlan = { layers: [], activations: Object.fromEntries(actQ) };
     const reports: LayerReport[] = [];
     for (const [li, ql] of qlayers.entries()) {
@@ -143,41 +201,31 @@ export async function quantizeGraph(
       }
       onEvent({ type: 'layer', name: node.name, status: 'running', iteration: 0, iterations: cfg.adaround.iterations });
       const lay = weightLayout(node, weight);
-      const group = Number(node.attrs.group ?? 1);
-      const isConv = node.opType === 'Conv';
-      // Grouped/depthwise convs would need one moment set per group: those use nearest rounding for now.
-      const momentsUsable = group === 1 && (isConv || node.opType === 'Gemm' || node.opType === 'MatMul');
-      const inp = node.inputs[0];
-      let moments;
-      if (momentsUsable) {
-        const acc = new SecondMomentAccumulator(lay.k);
-        // Nearest rounding only reports errors from the moments: one batch is enough for that.
-        const momentBatches = cfg.rounding === 'nearest' ? batches.slice(0, 1) : batches;
-        for (const [bi, b] of momentBatches.entries()) {
-          const xf = exec.execute({ [inputName]: b }, { capture: [inp], stopAfterCaptures: true }).captured.get(inp)!;
-          const xq = exec.execute({ [inputName]: b }, { capture: [inp], stopAfterCaptures: true, hook, overrides }).captured.get(inp)!;
-          const cols = (c: CapturedTensor): tf.Tensor2D =>
-            tf.tidy(() => {
-              if (!isConv) return c.tensor.reshape([-1, lay.k]) as tf.Tensor2D;
-              const nhwc = (c.layout === 'NHWC' ? c.tensor : c.tensor.transpose([0, 2, 3, 1])) as tf.Tensor4D;
-              return im2colNHWC(nhwc, convGeometry(node.attrs, weight.dims));
-            });
-          const cf = cols(xf);
-          const cq = cols(xq);
-          const idx = sampleRowIndices(cf.shape[0], Math.ceil(cfg.adaround.maxSamples / momentBatches.length), 1000 * li + bi + cfg.seed);
-          const [sf, sq] = tf.tidy(() => [tf.gather(cf, idx), tf.gather(cq, idx)] as tf.Tensor2D[]);
-          acc.add(sq, sf);
-          tf.dispose([xf.tensor, xq.tensor, cf, cq, sf, sq]);
+      const biasName = biasNames.get(node.name);
+      // Nearest rounding only reports errors from the moments: one batch is enough for that; bias
+      // correction needs the means over every batch.
+      const momentBatches = cfg.rounding === 'nearest' ? 1 : batches.length;
+      const statBatches = biasName ? batches.length : momentBatches;
+      const stats = new LayerInputStats(node, weight.dims, lay.k, lay.groups, Math.ceil(cfg.adaround.maxSamples / momentBatches), !!biasName);
+      let inputs;
+      try {
+        for (let bi = 0; bi < statBatches; bi++) {
+          throwIfAborted(signal);
+          const xf = floatStreams[bi].advanceTo([node.inputs[0]]).get(node.inputs[0])!;
+          const xq = quantStreams[bi].advanceTo([node.inputs[0]]).get(node.inputs[0])!;
+          // the moments of the first momentBatches batches; later ones only feed the means
+          stats.add(xf, xq, 1000 * li + bi + cfg.seed, bi < momentBatches);
         }
-        moments = await acc.result();
-        acc.dispose();
+        inputs = await stats.result();
+      } finally {
+        stats.dispose();
       }
-      const rounding = momentsUsable ? cfg.rounding : 'nearest';
+      const moments = inputs.moments;
       const res = await quantizeLayerWeights(node, weight, {
         bits: bits.weightBits,
         perChannel: cfg.perChannel,
-        rounding,
-        moments: moments ? [moments] : undefined,
+        rounding: cfg.rounding,
+        moments,
         adaround: cfg.adaround,
         signal,
         progressEvery: 50,
@@ -185,11 +233,31 @@ export async function quantizeGraph(
       });
       const dq = dequantizedWeight(res.codes, res.scales, weight.dims, res.axis);
       overrides.set(ql.weightName, tf.tensor(dq, weight.dims));
-      plan.layers.push({ node: node.name, weightCodes: res.codes, weightScales: res.scales, weightBits: bits.weightBits, axis: res.axis });
+      const layerPlan: QuantizationPlan['layers'][number] = { node: node.name, weightCodes: res.codes, weightScales: res.scales, weightBits: bits.weightBits, axis: res.axis };
+      if (biasName && inputs.meanX && inputs.meanXq) {
+        const old = folded.initializers.get(biasName)!;
+        const oldData = old.data as Float32Array;
+        const bias = correctedLayerBias({
+          rows: weightAsRows(weight.data as Float32Array, weight.dims, lay.axis).rows,
+          quantRows: weightAsRows(dq, weight.dims, lay.axis).rows,
+          cOut: lay.cOut,
+          groups: lay.groups,
+          meanX: inputs.meanX,
+          meanXq: inputs.meanXq,
+          bias: oldData.length === lay.cOut ? oldData : new Float32Array(lay.cOut).fill(oldData[0]),
+          alpha: node.opType === 'Gemm' ? Number(node.attrs.alpha ?? 1) : 1,
+          beta: node.opType === 'Gemm' ? Number(node.attrs.beta ?? 1) : 1,
+        });
+        overrides.get(biasName)?.dispose();
+        overrides.set(biasName, tf.tensor(bias, [lay.cOut]));
+        layerPlan.bias = bias;
+      }
+      plan.layers.push(layerPlan);
       let sqnrDb: number | undefined;
       if (moments && res.adaptiveLoss !== undefined) {
         const { rows } = weightAsRows(weight.data as Float32Array, weight.dims, lay.axis);
-        const signalEnergy = quadraticTrace(rows, lay.cOut, lay.k, moments.H);
+        const per = (lay.cOut / lay.groups) * lay.k;
+        const signalEnergy = moments.reduce((a, m, g) => a + quadraticTrace(rows.subarray(g * per, (g + 1) * per), lay.cOut / lay.groups, lay.k, m.H), 0);
         if (res.adaptiveLoss > 0) sqnrDb = 10 * Math.log10(signalEnergy / res.adaptiveLoss);
       }
       const rep: LayerReport = {
@@ -197,17 +265,20 @@ export async function quantizeGraph(
         opType: node.opType,
         weightBits: bits.weightBits,
         activationBits: bits.activationBits,
-        rounding,
+        rounding: cfg.rounding,
         scales: Array.from(res.scales),
         nearestError: res.nearestLoss,
         adaptiveError: res.adaptiveLoss,
         flippedFraction: res.flippedFraction,
         sqnrDb,
+        ...(cfg.biasCorrection ? { biasCorrected: !!layerPlan.bias } : {}),
         seconds: (performance.now() - lt0) / 1000,
       };
       reports.push(rep);
       onEvent({ type: 'layer', name: node.name, status: 'done', nearestError: res.nearestLoss, adaptiveError: res.adaptiveLoss });
     }
+    const uncorrected = reports.filter((r) => r.biasCorrected === false).map((r) => r.name);
+    if (uncorrected.length) notes.push(`Bias correction not applied to ${uncorrected.join(', ')} (no bias input: MatMul, or a computed bias).`);
     const tRound = performance.now();
     // Short internal names: the size of an int8 file is mostly weights, names would add ~10%.
     const qdq = compactNames(buildQdqGraph(folded, plan), new Set(qlayers.map((l) => l.node.name)));
@@ -218,8 +289,10 @@ export async function quantizeGraph(
       layers: reports,
       activations: Object.fromEntries(actQ),
       seconds: { ranges: (tRanges - t0) / 1000, rounding: (tRound - tRanges) / 1000 },
+      notes,
     };
   } finally {
+    for (const s of streams) s.dispose();
     exec.dispose();
     tf.dispose([...batches, ...overrides.values()]);
   }

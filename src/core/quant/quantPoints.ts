@@ -1,15 +1,32 @@
 /**
  * Where a graph gets quantized: its weight layers (Conv/Gemm/MatMul with an initializer weight, in
  * execution order, first/last marked for the keep-8-bit rule) and its activation points (values that
- * pass through QuantizeLinear -> DequantizeLinear). Activation points follow docs/method.md: the
- * network input, every ReLU-like output (unsigned), and, with `includeLayerInputs`, any other input
- * of a quantized layer (so that every quantized layer has an integer input, e.g. after a linear
- * bottleneck Add or a Flatten).
+ * pass through QuantizeLinear -> DequantizeLinear).
+ *
+ * Activation points follow ONNX Runtime's QDQ node units, so that its optimizer turns every quantized
+ * layer and every op that has an integer kernel into that kernel (QLinearConv, QGemm, QLinearMatMul,
+ * QLinearAdd, QLinearMul, QLinearConcat, QLinearAveragePool, QLinearGlobalAveragePool,
+ * QLinearSigmoid, QLinearLeakyRelu): a node unit is DQ on every activation input -> op -> Q on the output.
+ * - the network input, every input of a quantized layer or an integer-kernel op;
+ * - the output of such a node, except when a ReLU-like node is its only consumer: then the ReLU output
+ *   is the point, and ORT drops the ReLU because Q at zero point = qmin saturates the same way
+ *   (ReluQuantFusion; ClipQuantFusion when the grid lies inside the Clip range);
+ * - every ReLU-like output (unsigned grid, the cheapest place to quantize);
+ * - the outputs of value-moving ops (Slice, Pad, Reshape, Flatten, MaxPool, ...) whose input is a point:
+ *   they share the input's grid, which ORT requires to drop their Q/DQ and run them on integers;
+ * - Concat inputs share the Concat output's grid (the output holds exactly the union of the inputs'
+ *   values, so its range covers them all), so the Concat is exact and Slices after it (Ghost modules) too.
+ * With `placement: 'layer-inputs'` only the network input, ReLU outputs and quantized-layer inputs are
+ * points (weights-first placement: fewer requantizations, but ORT leaves the unmatched ops in float).
  */
 import { topologicalOrder } from '../ir/graph.js';
 import type { Graph, Node } from '../ir/types.js';
 
 const LAYER_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
+/** Ops ORT's CPU EP runs as integer kernels when wrapped in DQ -> op -> Q (besides weight layers). */
+const INTEGER_KERNEL_OPS = new Set(['Add', 'Mul', 'Concat', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu']);
+/** Ops whose output values are a subset/rearrangement of their first input's: the grid carries over. */
+const VALUE_MOVING_OPS = new Set(['Slice', 'Pad', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'MaxPool', 'GlobalMaxPool', 'Split', 'Identity', 'Dropout', 'DepthToSpace', 'SpaceToDepth', 'Resize', 'Upsample']);
 
 export interface QuantLayer {
   node: Node;
@@ -32,27 +49,112 @@ function isReluLike(n: Node, graph: Graph): boolean {
   return false;
 }
 
+export type PointPlacement = 'integer-kernels' | 'layer-inputs';
+
 export interface ActivationPointOptions {
   /** Also quantize inputs of quantized layers that are not ReLU outputs or graph inputs. Default true. */
   includeLayerInputs?: boolean;
-  /** Layers left in float (their inputs are not added by includeLayerInputs). */
+  /** Layers left in float (their inputs and outputs are not added for them). */
   floatLayers?: Set<string>;
+  /** Default 'integer-kernels'. */
+  placement?: PointPlacement;
+}
+
+export interface ActivationPointPlan {
+  /** Value names to quantize, in execution order, without duplicates. */
+  points: string[];
+  /** Point -> the point whose grid it reuses (resolved to a point that has its own grid). */
+  shareWith: Map<string, string>;
+}
+
+function isQuantizedLayer(n: Node, graph: Graph, floatLayers?: Set<string>): boolean {
+  return LAYER_OPS.has(n.opType) && !floatLayers?.has(n.name) && !!n.inputs[1] && graph.initializers.has(n.inputs[1]);
+}
+
+function isFloatActivation(v: string, graph: Graph): boolean {
+  return !!v && !graph.initializers.has(v);
+}
+
+/** Points and grid sharing for a graph (see the file comment). */
+export function activationPointPlan(graph: Graph, o: ActivationPointOptions = {}): ActivationPointPlan {
+  const order = topologicalOrder(graph);
+  const consumers = new Map<string, Node[]>();
+  for (const n of order) for (const v of n.inputs) if (v) consumers.set(v, [...(consumers.get(v) ?? []), n]);
+  const outputs = new Set(graph.outputs.map((v) => v.name));
+  const points: string[] = [];
+  const seen = new Set<string>();
+  const add = (v: string) => {
+    if (isFloatActivation(v, graph) && !seen.has(v)) {
+      seen.add(v);
+      points.push(v);
+    }
+  };
+  /** Where a node's output gets its Q: the ReLU after it when that ReLU is its only consumer. */
+  const quantizeOutput = (n: Node) => {
+    const v = n.outputs[0];
+    const cs = consumers.get(v) ?? [];
+    if (cs.length === 1 && isReluLike(cs[0], graph) && !outputs.has(v)) add(cs[0].outputs[0]);
+    else add(v);
+  };
+  const integerKernels = (o.placement ?? 'integer-kernels') === 'integer-kernels';
+  for (const v of graph.inputs) if (v.dtype === 'float32') add(v.name);
+  for (const n of order) {
+    if (isReluLike(n, graph)) add(n.outputs[0]);
+    const layer = isQuantizedLayer(n, graph, o.floatLayers);
+    if (layer && (o.includeLayerInputs ?? true)) add(n.inputs[0]);
+    if (!integerKernels) continue;
+    if (layer) quantizeOutput(n);
+    const activationInputs = n.inputs.filter((v) => isFloatActivation(v, graph));
+    // Add/Mul with a constant operand are bias/scale steps, not integer kernels: left to the layer before.
+    const kernel = INTEGER_KERNEL_OPS.has(n.opType) && (n.opType !== 'Add' && n.opType !== 'Mul' ? true : activationInputs.length === 2);
+    if (kernel) {
+      for (const v of activationInputs) add(v);
+      quantizeOutput(n);
+    }
+  }
+  const shareWith = new Map<string, string>();
+  if (integerKernels) {
+    const isPoint = (v: string) => seen.has(v);
+    for (const n of order) {
+      if (VALUE_MOVING_OPS.has(n.opType) && isPoint(n.inputs[0]) && !(n.opType === 'Pad' && padsNonZero(n, graph))) {
+        for (const out of n.outputs) {
+          if (!out) continue;
+          add(out);
+          if (!shareWith.has(out)) shareWith.set(out, n.inputs[0]);
+        }
+      }
+    }
+    for (const n of order) {
+      if (n.opType !== 'Concat' || !isPoint(n.outputs[0])) continue;
+      for (const v of n.inputs) if (isPoint(v) && !shareWith.has(v) && v !== n.outputs[0] && !graph.inputs.some((i) => i.name === v)) shareWith.set(v, n.outputs[0]);
+    }
+    // resolve chains to the point that owns a grid; a cycle (impossible in a DAG, but cheap to guard) keeps its own
+    for (const k of [...shareWith.keys()]) {
+      let r = shareWith.get(k)!;
+      const visited = new Set([k]);
+      while (shareWith.has(r) && !visited.has(r)) {
+        visited.add(r);
+        r = shareWith.get(r)!;
+      }
+      if (visited.has(r)) shareWith.delete(k);
+      else shareWith.set(k, r);
+    }
+  }
+  const position = new Map<string, number>();
+  order.forEach((n, i) => n.outputs.forEach((v) => position.set(v, i)));
+  const at = (v: string) => position.get(v) ?? -1;
+  return { points: points.map((v, i) => [v, i] as const).sort((a, b) => at(a[0]) - at(b[0]) || a[1] - b[1]).map(([v]) => v), shareWith };
+}
+
+/** Pad with a non-zero constant adds a value the input grid may not hold. */
+function padsNonZero(n: Node, graph: Graph): boolean {
+  if ((n.attrs.mode ?? 'constant') !== 'constant') return false;
+  const c = n.inputs[2] ? graph.initializers.get(n.inputs[2]) : undefined;
+  const attrValue = typeof n.attrs.value === 'number' ? n.attrs.value : 0;
+  return c ? c.data.length > 0 && Number(c.data[0]) !== 0 : attrValue !== 0;
 }
 
 /** Value names to quantize, in execution order, without duplicates. */
 export function activationPoints(graph: Graph, o: ActivationPointOptions = {}): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const add = (v: string) => {
-    if (v && !seen.has(v) && !graph.initializers.has(v)) {
-      seen.add(v);
-      out.push(v);
-    }
-  };
-  for (const v of graph.inputs) if (v.dtype === 'float32' && !graph.initializers.has(v.name)) add(v.name);
-  for (const n of topologicalOrder(graph)) {
-    if (isReluLike(n, graph)) add(n.outputs[0]);
-    if ((o.includeLayerInputs ?? true) && LAYER_OPS.has(n.opType) && !o.floatLayers?.has(n.name) && n.inputs[1] && graph.initializers.has(n.inputs[1])) add(n.inputs[0]);
-  }
-  return out;
+  return activationPointPlan(graph, o).points;
 }

@@ -216,13 +216,19 @@ export class GraphExecutor {
     const overrides = opts.overrides ?? new Map<string, tf.Tensor>();
     const hook = opts.hook;
     const hookValues = opts.hook && opts.hookValues ? new Set(opts.hookValues) : undefined;
-    const graphInputs = this.graph.inputs.filter((v) => !this.constants.has(v.name) || inMap.has(v.name));
+    const start = opts.start ?? new Map<string, CapturedTensor>();
+    let graphInputs = this.graph.inputs.filter((v) => (!this.constants.has(v.name) || inMap.has(v.name)) && !start.has(v.name));
     for (const name of capture) {
-      if (!this.producer.has(name) && !this.constants.has(name) && !graphInputs.some((v) => v.name === name)) {
+      if (!this.producer.has(name) && !this.constants.has(name) && !start.has(name) && !this.graph.inputs.some((v) => v.name === name)) {
         throw new LocalQuantError('BAD_CONFIG', `cannot capture '${name}': no value of that name in the graph`);
       }
     }
-    const plan = opts.stopAfterCaptures && capture.size ? this.ancestorsOf(capture) : this.order.map((_, i) => i);
+    const plan = opts.stopAfterCaptures && capture.size ? this.ancestorsOf(capture, start) : this.order.map((_, i) => i);
+    if (start.size) {
+      // resuming: only the graph inputs this part of the graph still reads
+      const read = new Set([...capture, ...plan.flatMap((k) => this.order[k].inputs)]);
+      graphInputs = graphInputs.filter((v) => read.has(v.name));
+    }
     const keep = new Set<string>([...capture, ...(opts.stopAfterCaptures && capture.size ? [] : this.graph.outputs.map((o) => o.name))]);
     // fusion hides the values inside a group: only when nobody may look at them
     const watched = hookValues ? new Set([...capture, ...hookValues]) : capture;
@@ -252,6 +258,7 @@ export class GraphExecutor {
     };
 
     try {
+      for (const [name, c] of start) slots.set(name, { held: { tensor: c.tensor, nhwc: c.layout === 'NHWC' }, owned: false });
       for (const vi of graphInputs) {
         const t = inMap.get(vi.name);
         if (!t) throw new LocalQuantError('BAD_INPUT', `missing input '${vi.name}'`, `The model's inputs are: ${graphInputs.map((v) => v.name).join(', ')}.`);
@@ -341,12 +348,13 @@ export class GraphExecutor {
     return { outputs, captured };
   }
 
-  /** Node indices (in order) needed to produce the given values. */
-  private ancestorsOf(names: Iterable<string>): number[] {
+  /** Node indices (in order) needed to produce the given values from the graph inputs and `known` values. */
+  private ancestorsOf(names: Iterable<string>, known: Map<string, unknown> = new Map()): number[] {
     const need = new Set<number>();
     const stack = [...names];
     while (stack.length) {
       const n = stack.pop()!;
+      if (known.has(n)) continue;
       const k = this.producer.get(n);
       if (k === undefined || need.has(k)) continue;
       need.add(k);

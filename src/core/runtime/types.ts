@@ -32,6 +32,13 @@ export interface ExecuteOptions {
   hookValues?: Iterable<string>;
   /** Stop after all captured values exist (skip the rest of the graph). */
   stopAfterCaptures?: boolean;
+  /**
+   * Values already computed (by an earlier run, in the layout given): the run starts from them instead
+   * of recomputing their producers, and graph inputs are needed only where the run still reads them.
+   * The hook is not applied to them again. Not disposed; a captured start value comes back as a clone.
+   * Used with `capture` + `stopAfterCaptures` to walk a graph in steps (runtime/valueStream.ts).
+   */
+  start?: Map<string, CapturedTensor>;
 }
 
 export interface ExecuteResult {
