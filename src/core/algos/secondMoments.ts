@@ -57,18 +57,22 @@ export function im2colNHWC(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor2D {
   });
 }
 
-/** Output size of a conv along one axis. */
-function outSize(n: number, k: number, s: number, d: number, p0: number, p1: number): number {
-  return Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
-}
-
-/** Number of im2col rows (N * Ho * Wo) of an NHWC input of this shape. */
-export function convOutputRows([n, h, w]: number[], g: ConvGeometry): number {
+/** A conv's geometry resolved for one NHWC input shape: kernel, strides, pads, dilations, output size. */
+function resolved(shape: number[], g: ConvGeometry) {
+  const [n, h, w, c] = shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides ?? [1, 1];
   const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
   const [dh, dw] = g.dilations ?? [1, 1];
-  return n * outSize(h, kh, sh, dh, pt, pb) * outSize(w, kw, sw, dw, pl, pr);
+  const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const wo = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  return { n, c, kh, kw, sh, sw, dh, dw, ho, wo, hp: h + pt + pb, wp: w + pl + pr, padding: [[0, 0], [pt, pb], [pl, pr], [0, 0]] as [number, number][], padded: !!(pt || pl || pb || pr) };
+}
+
+/** Number of im2col rows (N * Ho * Wo) of an NHWC input of this shape. */
+export function convOutputRows(shape: number[], g: ConvGeometry): number {
+  const r = resolved(shape, g);
+  return r.n * r.ho * r.wo;
 }
 
 /**
@@ -77,18 +81,10 @@ export function convOutputRows([n, h, w]: number[], g: ConvGeometry): number {
  * N*Ho*Wo*K (for a 224x224 MobileNet layer, megabytes instead of gigabytes).
  */
 export function sampledColumnsNHWC(x: tf.Tensor4D, g: ConvGeometry, rows: Int32Array): tf.Tensor2D {
+  const { n, c, kh, kw, sh, sw, dh, dw, ho, wo, hp, wp, padding, padded } = resolved(x.shape, g);
+  if (rows.some((r) => r < 0 || r >= n * ho * wo)) throw new RangeError(`row index outside 0..${n * ho * wo - 1}`);
   return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const [kh, kw] = g.kernel;
-    const [sh, sw] = g.strides ?? [1, 1];
-    const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
-    const [dh, dw] = g.dilations ?? [1, 1];
-    const ho = outSize(h, kh, sh, dh, pt, pb);
-    const wo = outSize(w, kw, sw, dw, pl, pr);
-    if (rows.some((r) => r < 0 || r >= n * ho * wo)) throw new RangeError(`row index outside 0..${n * ho * wo - 1}`);
-    const hp = h + pt + pb;
-    const wp = w + pl + pr;
-    const flat = (pt || pl || pb || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x).reshape([n * hp * wp, c]);
+    const flat = (padded ? tf.pad(x, padding) : x).reshape([n * hp * wp, c]);
     const taps: tf.Tensor2D[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
@@ -112,15 +108,9 @@ export function sampledColumnsNHWC(x: tf.Tensor4D, g: ConvGeometry, rows: Int32A
  * from one strided window sum per tap: exact column means for bias correction, zero padding included.
  */
 export function columnSumsNHWC(x: tf.Tensor4D, g: ConvGeometry): { sums: tf.Tensor1D; count: number } {
-  const [n, h, w, c] = x.shape;
-  const [kh, kw] = g.kernel;
-  const [sh, sw] = g.strides ?? [1, 1];
-  const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
-  const [dh, dw] = g.dilations ?? [1, 1];
-  const ho = outSize(h, kh, sh, dh, pt, pb);
-  const wo = outSize(w, kw, sw, dw, pl, pr);
+  const { n, c, kh, kw, sh, sw, dh, dw, ho, wo, padding, padded } = resolved(x.shape, g);
   const sums = tf.tidy(() => {
-    const xp = pt || pl || pb || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    const xp = padded ? tf.pad(x, padding) : x;
     const taps: tf.Tensor1D[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
