@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       const cal = calSets.get(c)!;
       const r = await runPipeline(files, cfg, () => {}, undefined, { calibration: cal });
       const seconds = (performance.now() - t0) / 1000;
-      const q = await top1(r.onnx, evalSet.images, evalSet.labels);
+      const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
       const rec = {
         row, calibration: c, top1: q, drop: floatTop1 - q, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),

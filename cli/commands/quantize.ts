@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { cifar10Batch, parseCifar10 } from '../../src/core/data/cifar10.js';
 import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
-import { runPipeline, type RunOptions } from '../../src/core/pipeline/run.js';
-import type { PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
+import { runPipeline } from '../../src/core/pipeline/run.js';
+import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
+import { readCifar10Images, readImageFolder } from '../lib/calibrationImages.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 import { positiveInt, triple } from './eval.js';
@@ -20,25 +20,31 @@ Options:
   --wbits 8|4|3|2         weight bits (default 8)
   --abits 8|4|32          activation bits, 32 = float (default 8)
   --rounding adaptive|nearest   (default adaptive)
-  --calibration SRC       synthetic (default) | noise | prior-only | cifar10:FILE (real images, reference only)
-  --images N              calibration images (default 256)
+  --calibration SRC       synthetic (default) | noise | prior-only | images:DIR (your own PNG/JPEG files,
+                          sorted by name, centre-cropped and resized to the model's input) |
+                          cifar10:FILE (records of a CIFAR-10 binary file, spread over the file)
+  --images N              calibration images (default 256; at most this many own images are read)
   --steps N               synthesis steps per batch (default 80)
   --iters N               adaptive-rounding iterations per layer (default 1000)
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
   --observer mse|percentile|minmax   activation range choice (default mse)
+  --per-tensor            one weight scale per tensor instead of per output channel
+  --bias-correction       correct each layer's bias for the mean error its quantized weights cause
   --mean r,g,b --std r,g,b   input normalization (default ImageNet/CIFAR fixture: 0.485,0.456,0.406 / 0.229,0.224,0.225)
-  --format onnx|tfjs      export format (default onnx). tfjs: OUT is a folder that receives a TF.js graph
+  --pixel-range 255|1     the model takes (pixel / 255 - mean) / std (255, default) or raw 0..255 pixels (1)
+  --format onnx|tfjs|both export format (default onnx). tfjs: OUT is a folder that receives a TF.js graph
                           model (model.json + group1-shard*.bin; weights as per-tensor uint8/uint16,
-                          activations float) and report.json
+                          activations float) and report.json; both: the folder gets the two
   --report FILE           where to write the report JSON (default beside the model)
   --seed N                seed of synthesis and sampling (default 0)
-  --backend wasm|cpu|auto tfjs backend (default wasm)
+  --backend wasm|cpu      tfjs backend (default wasm)
   --quiet                 no progress lines`;
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', iters: 'string',
-    'keep-first-last-8bit': 'boolean', observer: 'string', mean: 'string', std: 'string', format: 'string', report: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    'keep-first-last-8bit': 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
+    format: 'string', report: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -50,28 +56,38 @@ export async function run(argv: string[]): Promise<number> {
   if (![4, 8, 32].includes(abits)) throw new UsageError(`--abits must be 8, 4 or 32 (float); got ${flags.abits}`);
   const rounding = String(flags.rounding ?? 'adaptive');
   if (rounding !== 'adaptive' && rounding !== 'nearest') throw new UsageError(`--rounding must be adaptive or nearest; got ${rounding}`);
+  if (rounding === 'nearest' && flags.iters !== undefined) throw new UsageError('--iters sets adaptive-rounding iterations: it does nothing with --rounding nearest');
   const observer = String(flags.observer ?? 'mse');
   if (!['mse', 'percentile', 'minmax'].includes(observer)) throw new UsageError(`--observer must be mse, percentile or minmax`);
+  if (abits === 32 && flags.observer !== undefined) throw new UsageError('--observer chooses activation ranges: it does nothing with --abits 32 (float activations)');
   const format = String(flags.format ?? 'onnx');
-  if (format !== 'onnx' && format !== 'tfjs') throw new UsageError(`--format must be onnx or tfjs; got ${format}`);
-  if (format === 'tfjs' && extname(out).toLowerCase() === '.onnx') throw new UsageError('--format tfjs writes a folder: give -o a folder, not a .onnx path');
-  cfg.export = { onnx: true, tfjs: format === 'tfjs' };
-  cfg.quant = { ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters') };
+  if (!['onnx', 'tfjs', 'both'].includes(format)) throw new UsageError(`--format must be onnx, tfjs or both; got ${format}`);
+  if (format !== 'onnx' && extname(out).toLowerCase() === '.onnx') throw new UsageError(`--format ${format} writes a folder: give -o a folder, not a .onnx path`);
+  if (wbits === 8 && flags['keep-first-last-8bit']) throw new UsageError('--keep-first-last-8bit does nothing with --wbits 8 (every layer is 8 bit already)');
+  const pixelRange = Number(flags['pixel-range'] ?? 255);
+  if (pixelRange !== 255 && pixelRange !== 1) throw new UsageError(`--pixel-range must be 255 or 1; got ${flags['pixel-range']}`);
+  const backend = String(flags.backend ?? 'wasm');
+  if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu (WebGPU is for the browser app); got ${backend}`);
+  cfg.export = { onnx: format !== 'tfjs', tfjs: format !== 'onnx' };
+  cfg.quant = {
+    ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
+    perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters'),
+  };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
-  cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange: 255 };
+  cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
   cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, 256, 'images'), steps: positiveInt(flags.steps, 80, 'steps') };
-  cfg.backend = String(flags.backend ?? 'wasm') as BackendPreference;
+  cfg.backend = backend as BackendPreference;
   const calib = String(flags.calibration ?? 'synthetic');
-  const options: RunOptions = {};
-  if (calib.startsWith('cifar10:')) {
-    const set = parseCifar10(new Uint8Array(readFileSync(calib.slice('cifar10:'.length))));
-    // The file is sorted by class: take an evenly spread subset.
-    const n = Math.min(cfg.calibration.images, set.count);
-    const idx = Array.from({ length: n }, (_, i) => Math.floor((i * set.count) / n));
-    const b = cifar10Batch(set, idx, cfg.normalization.mean, cfg.normalization.std);
-    options.calibration = { images: b.images, shape: [n, 3, 32, 32], method: 'real (cifar10)' };
+  if (calib.startsWith('cifar10:') || calib.startsWith('images:')) {
+    const path = calib.slice(calib.indexOf(':') + 1);
+    if (!path) throw new UsageError(`--calibration ${calib} needs a path after the colon`);
+    const own = calib.startsWith('images:') ? readImageFolder(path, cfg.calibration.images) : readCifar10Images(path, cfg.calibration.images);
+    cfg.calibration = { ...cfg.calibration, source: 'user-images', userImages: own.images, userImagesFrom: own.from };
   } else if (['synthetic', 'noise', 'prior-only'].includes(calib)) cfg.calibration.source = calib as 'synthetic';
-  else throw new UsageError(`--calibration must be synthetic, noise, prior-only or cifar10:FILE; got ${calib}`);
+  else throw new UsageError(`--calibration must be synthetic, noise, prior-only, images:DIR or cifar10:FILE; got ${calib}`);
+  if (cfg.calibration.source !== 'synthetic' && cfg.calibration.source !== 'prior-only' && flags.steps !== undefined) {
+    throw new UsageError(`--steps sets synthesis steps: it does nothing with --calibration ${calib}`);
+  }
 
   const info = await initBackend(cfg.backend);
   const files = readModelFiles(positional[0]);
@@ -88,26 +104,39 @@ export async function run(argv: string[]): Promise<number> {
     else if (e.type === 'log') console.log(`  ${e.level}: ${e.message}`);
   };
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  const result = await runPipeline(files, cfg, onEvent, controller.signal, options);
-  if (format === 'tfjs') {
-    mkdirSync(out, { recursive: true });
-    for (const f of result.tfjs?.files ?? []) writeFileSync(join(out, f.name), f.bytes);
-    const reportPath = (flags.report as string | undefined) ?? join(out, 'report.json');
-    writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
-    const bytes = (result.tfjs?.files ?? []).reduce((a, f) => a + f.bytes.byteLength, 0);
-    console.log(`backend ${info.name}; wrote TF.js graph model to ${out} (${bytes} bytes, ${((100 * bytes) / result.sizeBefore).toFixed(1)}% of ${result.sizeBefore}); report ${reportPath}`);
-    for (const n of result.report.notes) console.log(`  note: ${n}`);
-    console.log(`top-1 agreement with the float model on the calibration images: ${(100 * result.agreement).toFixed(1)}%; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    return 0;
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let result;
+  try {
+    result = await runPipeline(files, cfg, onEvent, controller.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
-  const isFile = extname(out).toLowerCase() === '.onnx';
-  const onnxPath = isFile ? out : join(out, `${basename(positional[0]).replace(/\.(onnx|json)$/i, '')}.quant.onnx`);
-  if (!isFile) mkdirSync(out, { recursive: true });
-  writeFileSync(onnxPath, result.onnx);
-  const reportPath = (flags.report as string | undefined) ?? onnxPath.replace(/\.onnx$/i, '.report.json');
+  const written: string[] = [];
+  let onnxPath: string | undefined;
+  if (result.onnx) {
+    const isFile = extname(out).toLowerCase() === '.onnx';
+    onnxPath = isFile ? out : join(out, `${basename(positional[0]).replace(/\.(onnx|json)$/i, '')}.quant.onnx`);
+    if (!isFile) mkdirSync(out, { recursive: true });
+    writeFileSync(onnxPath, result.onnx);
+    written.push(`${onnxPath} (${result.onnx.byteLength} bytes, ${((100 * result.onnx.byteLength) / result.sizeBefore).toFixed(1)}% of ${result.sizeBefore})`);
+  }
+  if (result.tfjs) {
+    mkdirSync(out, { recursive: true });
+    for (const f of result.tfjs.files) writeFileSync(join(out, f.name), f.bytes);
+    const bytes = result.tfjs.files.reduce((a, f) => a + f.bytes.byteLength, 0);
+    written.push(`TF.js graph model in ${out} (${bytes} bytes, ${((100 * bytes) / result.sizeBefore).toFixed(1)}% of ${result.sizeBefore})`);
+  }
+  const reportPath = (flags.report as string | undefined) ?? (format === 'onnx' && onnxPath ? onnxPath.replace(/\.onnx$/i, '.report.json') : join(out, 'report.json'));
   writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
-  console.log(`backend ${info.name}; wrote ${onnxPath} (${result.sizeAfter} bytes, ${(100 * result.report.sizes.ratio).toFixed(1)}% of ${result.sizeBefore}); report ${reportPath}`);
-  console.log(`top-1 agreement with the float model on the calibration images: ${(100 * result.agreement).toFixed(1)}%; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath}`);
+  for (const n of result.report.notes) console.log(`  note: ${n}`);
+  console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
+}
+
+/** The agreement figure with what it was measured on (never a labelled test set). */
+export function agreementLine(agreement: number, on: AgreementBasis): string {
+  const what = on.method === 'user-images' ? 'your own' : on.method === 'bn-statistics' ? 'synthetic' : on.method;
+  return `top-1 agreement float vs quantized: ${(100 * agreement).toFixed(1)}% on ${on.images} ${what} calibration images (${on.runtime}; not an accuracy)`;
 }

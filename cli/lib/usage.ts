@@ -1,13 +1,18 @@
-import { isLocalQuantError } from '../../src/core/errors.js';
+import { toUserError } from '../../src/core/toUserError.js';
 
 /** Bad command-line usage: exit code 2. */
 export class UsageError extends Error {}
 
-/** One line a user can act on, for any thrown value. */
-export function formatError(e: unknown): string {
-  if (isLocalQuantError(e)) return e.hint ? `${e.message} ${e.hint}` : e.message;
-  if (e instanceof Error) return e.message.split('\n')[0];
-  return String(e);
+/**
+ * What a user reads for any thrown value: "CODE: message" and the hint on its own line. Unexpected errors
+ * get a generic typed message; their JS text is shown only with LOCALQUANT_DEBUG=1.
+ */
+export function formatError(e: unknown, debug = !!process.env.LOCALQUANT_DEBUG): string {
+  const { error, detail } = toUserError(e);
+  const lines = [`${error.code}: ${error.message}`];
+  if (error.hint) lines.push(`  hint: ${error.hint}`);
+  if (detail) lines.push(debug ? `  detail: ${e instanceof Error && e.stack ? e.stack : detail}` : '  (set LOCALQUANT_DEBUG=1 to see the details)');
+  return lines.join('\n');
 }
 
 /** Minimal flag parser: --name value, --flag, positional arguments. Unknown flags are a UsageError. */

@@ -6,7 +6,7 @@
  */
 import { importModel } from '../core/importers/index.js';
 import { summarizeGraph } from '../core/ir/summary.js';
-import { isLocalQuantError } from '../core/errors.js';
+import { toUserError } from '../core/toUserError.js';
 import { initBackend } from '../core/runtime/backends.js';
 import { PROTOCOL_VERSION, transferablesOf, type WorkerErrorInfo, type WorkerEvent, type WorkerRequest } from './protocol.js';
 import { loadRunPipeline } from './pipelineHost.js';
@@ -20,9 +20,10 @@ function post(event: WorkerEvent): void {
 }
 
 function errorInfo(e: unknown): WorkerErrorInfo {
-  if (isLocalQuantError(e)) return { code: e.code, message: e.message, hint: e.hint };
-  const message = e instanceof Error ? e.message : String(e);
-  return { code: 'INTERNAL', message: `Unexpected error: ${message}`, hint: 'This is a bug in LocalQuant; the page still works, try again or another model.' };
+  const { error, detail } = toUserError(e);
+  // The JS text of an unexpected error goes to the console for a bug report, not into the page.
+  if (detail) console.warn(`LocalQuant: ${detail}`);
+  return { code: error.code, message: error.message, hint: error.hint };
 }
 
 let running: AbortController | null = null;

@@ -4,24 +4,32 @@
  * The caller selects the tfjs backend first (initBackend), since only it knows where the wasm files live.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LocalQuantError } from '../errors.js';
+import { isLocalQuantError, LocalQuantError } from '../errors.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import { exportTfjsGraphModel } from '../exporters/tfjs/tfjsGraphExporter.js';
 import { importModel } from '../importers/index.js';
 import { summarizeGraph } from '../ir/summary.js';
-import type { Graph, ModelFile } from '../ir/types.js';
+import type { ModelFile } from '../ir/types.js';
 import { defaultQuantConfig, validateQuantConfig, type QuantConfig } from '../quant/config.js';
 import { currentBackend } from '../runtime/backends.js';
-import { GraphExecutor } from '../runtime/executor.js';
-import { findImageInput, noiseImages, synthesizeImages, userImagesResult } from '../synth/index.js';
-import type { SynthesisResult } from '../synth/index.js';
-import { quantizeGraph, type CalibrationSet } from './quantizeGraph.js';
-import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport } from './types.js';
+import { topOneAgreement } from './agreement.js';
+import { calibrationSet, type SuppliedCalibration } from './calibrationSet.js';
+import { quantizeGraph } from './quantizeGraph.js';
+import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport, Stage } from './types.js';
+import { validatePipelineConfig } from './validateConfig.js';
 
 export interface RunOptions {
-  /** Calibration images supplied directly (CLI: real images from a CIFAR-10 file), bypassing synthesis. */
-  calibration?: CalibrationSet & { method: string };
+  /**
+   * Normalized NCHW calibration images supplied directly (bench: real CIFAR-10 batches), instead of
+   * config.calibration; converted to the model's layout and checked against its input shape.
+   */
+  calibration?: SuppliedCalibration;
 }
+
+/** Most calibration images the float-vs-quantized agreement is measured on. */
+const AGREEMENT_IMAGES = 128;
+
+const cancelled = () => new LocalQuantError('CANCELLED', 'The run was cancelled.');
 
 export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): QuantConfig {
   const d = defaultQuantConfig();
@@ -43,62 +51,6 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
   );
 }
 
-function toNhwc(images: Float32Array, [n, c, h, w]: number[]): Float32Array {
-  const out = new Float32Array(images.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = images[((b * c + ch) * h + y) * w + x];
-  return out;
-}
-
-async function calibrationImages(graph: Graph, config: PipelineConfig, onEvent: (e: PipelineEvent) => void, signal?: AbortSignal): Promise<{ set: CalibrationSet; synth: SynthesisResult }> {
-  const input = findImageInput(graph);
-  const norm = { mean: config.normalization.mean, std: config.normalization.std };
-  const common = { numImages: config.calibration.images, batchSize: config.calibration.batch, steps: config.calibration.steps, seed: config.seed, normalization: norm };
-  let synth: SynthesisResult;
-  const src = config.calibration.source;
-  if (src === 'noise') synth = noiseImages(input.imageShape, common);
-  else if (src === 'user-images') {
-    const imgs = config.calibration.userImages ?? [];
-    if (!imgs.length) throw new LocalQuantError('BAD_CONFIG', 'Calibration source is "my own images" but no images were given.', 'Pick a folder of images, or choose synthetic calibration.');
-    synth = userImagesResult(imgs.map((i) => ({ width: i.width, height: i.height, data: i.rgba })), input.imageShape, { ...common, numImages: imgs.length });
-  } else {
-    synth = await synthesizeImages(graph, { ...common, method: src === 'prior-only' ? 'prior-only' : 'auto' }, (e) => onEvent(e as PipelineEvent), signal);
-    if (synth.message) onEvent({ type: 'log', level: 'warn', message: synth.message });
-  }
-  const images = input.layout === 'NHWC' ? toNhwc(synth.images, synth.shape) : synth.images;
-  const [n, c, h, w] = synth.shape;
-  return { set: { images, shape: input.layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w] }, synth };
-}
-
-/** Top-1 agreement between two graphs on the calibration images (classification outputs). */
-async function topOneAgreement(a: Graph, b: Graph, cal: CalibrationSet, limit = 128): Promise<number> {
-  const n = Math.min(limit, cal.shape[0]);
-  const per = cal.shape.slice(1).reduce((x, y) => x * y, 1);
-  const ea = new GraphExecutor(a);
-  const eb = new GraphExecutor(b);
-  try {
-    let same = 0;
-    let total = 0;
-    for (let s = 0; s < n; s += 32) {
-      const m = Math.min(32, n - s);
-      const x = tf.tensor(cal.images.subarray(s * per, (s + m) * per), [m, ...cal.shape.slice(1)]);
-      const ra = ea.execute({ [a.inputs[0].name]: x });
-      const rb = eb.execute({ [b.inputs[0].name]: x });
-      const oa = ra.outputs.get(a.outputs[0].name)!;
-      const ob = rb.outputs.get(b.outputs[0].name)!;
-      const [pa, pb] = tf.tidy(() => [oa.reshape([m, -1]).argMax(1), ob.reshape([m, -1]).argMax(1)]);
-      const da = await pa.data();
-      const db = await pb.data();
-      for (let i = 0; i < m; i++) if (da[i] === db[i]) same++;
-      total += m;
-      tf.dispose([x, pa, pb, ...ra.outputs.values(), ...rb.outputs.values()]);
-    }
-    return total ? same / total : 0;
-  } finally {
-    ea.dispose();
-    eb.dispose();
-  }
-}
-
 export async function runPipeline(
   files: ModelFile[],
   config: PipelineConfig,
@@ -106,15 +58,28 @@ export async function runPipeline(
   signal?: AbortSignal,
   options: RunOptions = {},
 ): Promise<PipelineResult> {
+  try {
+    return await runStages(files, config, onEvent, signal, options);
+  } catch (e) {
+    // Whatever a stage threw after a cancel (tfjs errors, an AbortSignal's DOMException) is a cancel.
+    if (signal?.aborted && !(isLocalQuantError(e) && e.code === 'CANCELLED')) throw cancelled();
+    throw e;
+  }
+}
+
+async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e: PipelineEvent) => void, signal: AbortSignal | undefined, options: RunOptions): Promise<PipelineResult> {
   const seconds: Record<string, number> = {};
-  const timed = async <T>(stage: 'import' | 'synthesis' | 'calibration' | 'rounding' | 'export' | 'evaluation', f: () => Promise<T> | T): Promise<T> => {
+  const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
+    if (signal?.aborted) throw cancelled();
     onEvent({ type: 'stage', stage, status: 'start' });
     const t = performance.now();
     const r = await f();
     seconds[stage] = (performance.now() - t) / 1000;
+    if (signal?.aborted) throw cancelled();
     onEvent({ type: 'stage', stage, status: 'end', seconds: seconds[stage] });
     return r;
   };
+  validatePipelineConfig(config);
   const sizeBefore = files.reduce((a, f) => a + f.bytes.byteLength, 0);
   const graph = await timed('import', () => importModel(files));
   const summary = summarizeGraph(graph, sizeBefore);
@@ -122,51 +87,72 @@ export async function runPipeline(
   onEvent({ type: 'backend', name: backend.name, reason: backend.reason });
   const quantCfg = toQuantConfig(config, graph.nodes.map((n) => n.name));
 
-  let cal: CalibrationSet;
-  let calInfo: QuantizationReport['calibration'];
-  if (options.calibration) {
-    cal = options.calibration;
-    calInfo = { method: options.calibration.method, images: cal.shape[0], seconds: 0 };
-  } else {
-    const r = await timed('synthesis', () => calibrationImages(graph, config, onEvent, signal));
-    cal = r.set;
-    calInfo = { method: r.synth.method, images: cal.shape[0], message: r.synth.message, startBnLoss: r.synth.startBnLoss, endBnLoss: r.synth.endBnLoss, seconds: r.synth.seconds };
-  }
-  const q = await timed('rounding', () => quantizeGraph(graph, cal, quantCfg, onEvent, signal));
+  // 'synthesis' when images are optimized; 'calibration' when they are read (own images, noise, supplied).
+  const synthesizes = !options.calibration && (config.calibration.source === 'synthetic' || config.calibration.source === 'prior-only');
+  const cal = await timed(synthesizes ? 'synthesis' : 'calibration', () => calibrationSet(graph, config, onEvent, signal, options.calibration));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, quantCfg, onEvent, signal));
   seconds.ranges = q.seconds.ranges;
-  const onnx = await timed('export', () => writeOnnx(q.qdq));
-  let tfjs: ReturnType<typeof exportTfjsGraphModel> | undefined;
-  let tfjsFailure: string | undefined;
-  if (config.export.tfjs) {
-    // The ONNX export is the primary result: a model the TF.js exporter cannot express still gets it.
+  const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
+    const onnxBytes = config.export.onnx ? writeOnnx(q.qdq) : undefined;
+    if (!config.export.tfjs) return { onnx: onnxBytes };
+    // With ONNX on, the ONNX export is the primary result: a model the TF.js exporter cannot express still gets it.
     try {
-      tfjs = exportTfjsGraphModel(q.folded, q.plan);
+      return { onnx: onnxBytes, tfjs: exportTfjsGraphModel(q.folded, q.plan) };
     } catch (e) {
-      tfjsFailure = `TF.js export skipped: ${(e as Error).message}`;
-      onEvent({ type: 'log', level: 'warn', message: tfjsFailure });
+      if (!onnxBytes) throw e;
+      const failure = `TF.js export skipped: ${(e as Error).message}`;
+      onEvent({ type: 'log', level: 'warn', message: failure });
+      return { onnx: onnxBytes, tfjsFailure: failure };
     }
-  }
-  const agreement = await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal));
+  });
+  const measured = await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal.set, AGREEMENT_IMAGES, signal));
+  const agreementOn = { images: measured.images, method: cal.info.method, runtime: `LocalQuant executor (tfjs ${backend.name})` };
+
+  const tfjsFiles = tfjs ? [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(tfjs.modelJson)) }, ...tfjs.files] : undefined;
+  const quantizedBytes = onnx ? onnx.byteLength : (tfjsFiles ?? []).reduce((a, f) => a + f.bytes.byteLength, 0);
   const notes: string[] = [];
-  if (calInfo.message) notes.push(calInfo.message);
+  if (cal.info.message) notes.push(cal.info.message);
   if (tfjs) notes.push(...tfjs.notes);
   if (tfjsFailure) notes.push(tfjsFailure);
-  if (q.layers.some((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive')) notes.push('Grouped/depthwise convolutions use round-to-nearest (adaptive rounding is implemented for group 1 only).');
+  notes.push(...q.notes);
+  const nearestAnyway = q.layers.filter((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive').map((l) => l.name);
+  if (nearestAnyway.length) notes.push(`Adaptive rounding was asked, but ${nearestAnyway.length} layer(s) used round-to-nearest: ${nearestAnyway.slice(0, 5).join(', ')}${nearestAnyway.length > 5 ? ', ...' : ''} (see layers[].rounding).`);
+  if (!onnx) notes.push('Sizes are those of the TF.js files (ONNX export off).');
+  const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.layers.some((l) => l.rounding === 'adaptive'));
   const report: QuantizationReport = {
     version: 1,
     tool: 'localquant',
     createdAt: new Date().toISOString(),
     model: { name: files[0]?.name ?? 'model', format: summary.format, sizeBytes: sizeBefore, batchNormCount: summary.batchNormCount },
-    config,
+    config: applied,
     backend: { name: backend.name, reason: backend.reason },
-    calibration: calInfo,
+    calibration: cal.info,
     layers: q.layers,
     activations: Object.fromEntries(Object.entries(q.activations).map(([k, v]) => [k, { scale: v.scale, zeroPoint: v.zeroPoint, bits: v.bits, signed: v.signed }])),
-    sizes: { floatBytes: sizeBefore, quantizedBytes: onnx.byteLength, ratio: onnx.byteLength / sizeBefore },
-    agreement,
+    sizes: { floatBytes: sizeBefore, quantizedBytes, ratio: quantizedBytes / sizeBefore },
+    agreement: measured.agreement,
+    agreementOn,
     seconds,
     notes,
   };
-  const tfjsFiles = tfjs ? [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(tfjs.modelJson)) }, ...tfjs.files] : undefined;
-  return { version: 1, onnx, report, sizeBefore, sizeAfter: onnx.byteLength, agreement, config, plan: q.plan, folded: q.folded, ...(tfjsFiles ? { tfjs: { files: tfjsFiles } } : {}) };
+  return {
+    version: 1, ...(onnx ? { onnx } : {}), report, sizeBefore, sizeAfter: quantizedBytes, agreement: measured.agreement, agreementOn, config: applied,
+    plan: q.plan, folded: q.folded, ...(tfjsFiles ? { tfjs: { files: tfjsFiles } } : {}),
+  };
+}
+
+/**
+ * The configuration as it was applied: the backend that ran, the calibration source/count/batch/steps
+ * actually used (0 for steps and batch when nothing was synthesized), iterations 0 when no layer used
+ * adaptive rounding. Own images are counted in report.calibration, not copied into the report.
+ */
+function appliedConfig(config: PipelineConfig, backend: string, cal: QuantizationReport['calibration'], synthesized: boolean, anyAdaptive: boolean): PipelineConfig {
+  const { userImages: _images, userImagesFrom: _from, ...calibration } = config.calibration;
+  const source = cal.method === 'bn-statistics' ? 'synthetic' : (cal.method as PipelineConfig['calibration']['source']);
+  return {
+    ...config,
+    backend: backend as PipelineConfig['backend'],
+    calibration: { ...calibration, source, images: cal.images, steps: synthesized ? (cal.steps ?? 0) : 0, batch: synthesized ? (cal.batch ?? 0) : 0 },
+    quant: { ...config.quant, adaroundIterations: anyAdaptive ? config.quant.adaroundIterations : 0 },
+  };
 }

@@ -11,10 +11,21 @@ export type BackendPreference = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 export type CalibrationSource = 'synthetic' | 'noise' | 'prior-only' | 'user-images';
 
 export interface InputNormalization {
-  /** Per-channel mean and std applied as (pixel/range - mean)/std; pixel range 255 for 8-bit images. */
+  /**
+   * Per-channel mean and std, applied to 8-bit pixels p (0..255) as (p / pixelRange - mean) / std:
+   * pixelRange 255 when the model was trained on pixels in 0..1 (mean/std in 0..1 units), 1 when it was
+   * trained on raw 0..255 pixels (mean/std in 0..255 units, e.g. Caffe-style 123.7, 116.3, 103.5).
+   */
   mean: number[];
   std: number[];
   pixelRange: number;
+}
+
+/** A decoded calibration image: RGBA bytes, row-major (what ImageData, pngjs and jpeg-js give). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  rgba: Uint8Array | Uint8ClampedArray;
 }
 
 export interface PipelineConfig {
@@ -27,8 +38,10 @@ export interface PipelineConfig {
     images: number;
     steps: number;
     batch: number;
-    /** For 'user-images': decoded RGBA images supplied by the caller. */
-    userImages?: { width: number; height: number; rgba: Uint8ClampedArray }[];
+    /** For 'user-images': decoded RGBA images supplied by the caller (resized and cropped to the model's input). */
+    userImages?: RgbaImage[];
+    /** For 'user-images': where they came from, for the report (e.g. "folder photos (12 files)"). */
+    userImagesFrom?: string;
   };
   quant: {
     weightBits: 2 | 3 | 4 | 8;
@@ -60,13 +73,15 @@ export type PipelineEvent =
 /** What a finished run hands back (the worker transfers the byte arrays). */
 export interface PipelineResult {
   version: 1;
-  /** QDQ ONNX model bytes. */
-  onnx: Uint8Array;
+  /** QDQ ONNX model bytes (absent when config.export.onnx is false). */
+  onnx?: Uint8Array;
   report: QuantizationReport;
   sizeBefore: number;
   sizeAfter: number;
-  /** Top-1 agreement of the quantized model (our executor running the QDQ graph) with the float model on the calibration images. */
+  /** Top-1 agreement of the quantized model with the float model: what it was measured on is `agreementOn`. */
   agreement: number;
+  agreementOn: AgreementBasis;
+  /** The configuration as applied (see QuantizationReport.config). */
   config: PipelineConfig;
   /** The quantization plan and the BN-folded float graph it applies to (for further exports). */
   plan?: QuantizationPlan;
@@ -75,14 +90,40 @@ export interface PipelineResult {
   tfjs?: { files: { name: string; bytes: Uint8Array }[] };
 }
 
+/** What a top-1 agreement figure was measured on: never a labelled test set, so the UI must say so. */
+export interface AgreementBasis {
+  images: number;
+  /** The calibration method the images came from: 'bn-statistics', 'prior-only', 'noise', 'user-images', ... */
+  method: string;
+  /** Who ran both models: LocalQuant's own tfjs executor on the named backend. */
+  runtime: string;
+}
+
 export interface QuantizationReport {
   version: 1;
   tool: 'localquant';
   createdAt: string;
   model: { name: string; format: string; sizeBytes: number; batchNormCount: number };
+  /**
+   * The settings as applied, not as asked: the backend that ran, the calibration source, image count, batch
+   * and steps actually used (0 where a source has no such step), adaptive-rounding iterations 0 when no layer
+   * used adaptive rounding; own images are counted, not copied. Per-layer rounding is in `layers`.
+   */
   config: PipelineConfig;
   backend: { name: string; reason: string };
-  calibration: { method: string; images: number; message?: string; startBnLoss?: number; endBnLoss?: number; seconds: number };
+  calibration: {
+    method: string;
+    images: number;
+    /** Synthesis batch and steps actually used (absent when nothing was synthesized). */
+    batch?: number;
+    steps?: number;
+    /** For own images: where they came from. */
+    from?: string;
+    message?: string;
+    startBnLoss?: number;
+    endBnLoss?: number;
+    seconds: number;
+  };
   layers: {
     name: string;
     opType: string;
@@ -99,6 +140,8 @@ export interface QuantizationReport {
   activations: Record<string, { scale: number; zeroPoint: number; bits: number; signed: boolean }>;
   sizes: { floatBytes: number; quantizedBytes: number; ratio: number };
   agreement: number;
+  /** What `agreement` was measured on (absent in reports written before it was recorded). */
+  agreementOn?: AgreementBasis;
   seconds: Record<string, number>;
   notes: string[];
 }

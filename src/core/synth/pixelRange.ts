@@ -23,3 +23,14 @@ export function clampPixelsInPlace(images: Float32Array, imageShape: [number, nu
     images[i] = Math.min(hi[ch], Math.max(lo[ch], images[i]));
   }
 }
+
+/**
+ * A normalization given for pixels p in 0..255 as (p / pixelRange - mean) / std, rewritten in the 0..1
+ * pixel units the synthesizer, the pixel clamp, the previews and own images use:
+ * (p / r - m) / s = (p / 255 - m r / 255) / (s r / 255). pixelRange 255 leaves mean/std as they are;
+ * pixelRange 1 (a model trained on raw 0..255 pixels) scales them by 1/255.
+ */
+export function unitPixelNormalization(n: Normalization & { pixelRange: number }): Normalization {
+  const k = n.pixelRange / 255;
+  return { mean: n.mean.map((m) => m * k), std: n.std.map((s) => s * k) };
+}

@@ -114,7 +114,7 @@ describe('TF.js graph-model export', () => {
 
       const shape = [4, 3, 32, 32];
       const x = randomInput(4 * 3 * 32 * 32);
-      const session = await ort.InferenceSession.create(r.onnx);
+      const session = await ort.InferenceSession.create(r.onnx!);
       const ortOut = (await session.run({ input: new ort.Tensor('float32', x, shape) })).logits.data as Float32Array;
       const ours = await runTfjs(e, x, shape);
       const floatOut = await runOurs(r.folded!, x, shape);
