@@ -7,6 +7,7 @@ import { convWeightTransform, convWith } from './ops/conv.js';
 import { findConvGroups, foldBatchNorm, type ConvGroup } from './ops/fusion.js';
 import type { HeldValue, OpContext, OpSpec } from './ops/types.js';
 import type { CapturedTensor, ExecuteOptions, ExecuteResult, TensorLayout } from './types.js';
+import { executionError } from './executionError.js';
 
 /**
  * Runs a graph IR node by node with tfjs ops (the contract is in ./types.ts).
@@ -109,8 +110,10 @@ export class GraphExecutor {
 
     // Decide which initializers need a raw tensor, and prepare transformed weights once.
     const rawNeeded = new Set<string>(graph.outputs.map((o) => o.name).filter((n) => this.constants.has(n)));
+    let preparing: Node[] = [];
     try {
       nodes.forEach((node, k) => {
+        preparing = [node];
         const spec = this.specs[k];
         node.inputs.forEach((name, i) => {
           if (!name || !this.constants.has(name)) return;
@@ -131,6 +134,7 @@ export class GraphExecutor {
         const names = this.foldInputs(g);
         if (!names.every((n) => this.constants.has(n))) continue;
         const conv = nodes[g.conv];
+        preparing = [conv, nodes[g.bn]];
         const [w, b] = tf.tidy(() => {
           const t = (n: string) => tensorFromData(this.constants.get(n)!);
           const [wn, bn, ...p] = names.length === 6 ? names : [names[0], '', ...names.slice(1)];
@@ -142,7 +146,7 @@ export class GraphExecutor {
       }
     } catch (e) {
       this.dispose();
-      throw e;
+      throw executionError(e, preparing);
     }
   }
 
@@ -287,11 +291,16 @@ export class GraphExecutor {
         const ctxOf = (k: number) => this.context(this.order[k], this.specs[k], slotOf, overrides, inputTensors);
         const node = this.order[st.nodes[st.nodes.length - 1]];
         let outFlags: boolean[] = [];
-        const outs = tf.tidy(() => {
-          const r = st.group ? [this.runGroup(st.group, ctxOf, overrides)] : this.specs[st.nodes[0]].run(ctxOf(st.nodes[0]));
-          outFlags = r.map((v) => v.nhwc);
-          return r.map((v) => v.tensor);
-        });
+        let outs: tf.Tensor[];
+        try {
+          outs = tf.tidy(() => {
+            const r = st.group ? [this.runGroup(st.group, ctxOf, overrides)] : this.specs[st.nodes[0]].run(ctxOf(st.nodes[0]));
+            outFlags = r.map((v) => v.nhwc);
+            return r.map((v) => v.tensor);
+          });
+        } catch (e) {
+          throw executionError(e, st.nodes.map((k) => this.order[k]));
+        }
         const outNames = st.group ? [st.group.output] : node.outputs;
         if (outNames.some((o, i) => o && i >= outs.length)) {
           outs.forEach((t) => inputTensors.has(t) || t.dispose());
