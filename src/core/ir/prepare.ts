@@ -2,6 +2,7 @@ import { cloneGraph } from './graph.js';
 import { foldConstants } from './constantFolding.js';
 import { inferShapes } from './shapeInference.js';
 import type { Graph } from './types.js';
+import { checkPreparedShapes } from './validate/preparedShapes.js';
 
 /**
  * The graph the executor and the pipeline run: a copy (initializer data shared, treat it as immutable)
@@ -27,5 +28,6 @@ export function prepareGraph(graph: Graph, inputShapes: Record<string, number[]>
   const live = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.keys()]);
   for (const n of g.nodes) for (const o of n.outputs) if (o) live.add(o);
   for (const k of [...g.valueInfo.keys()]) if (!live.has(k)) g.valueInfo.delete(k);
+  checkPreparedShapes(g);
   return g;
 }

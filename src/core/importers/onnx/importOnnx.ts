@@ -7,6 +7,7 @@ import { decodeModelProto } from './decodeModel.js';
 import { constantValue, normalizeNode, type NormalizeContext } from './normalize.js';
 import { MAX_ONNX_OPSET, MIN_ONNX_OPSET, SUPPORTED_ONNX_OPS, isSupportedOnnxOp } from './supportedOps.js';
 import { decodeTensor, longToNumber } from './tensorDecoding.js';
+import { validateGraph } from '../../ir/validate/validateGraph.js';
 
 export interface ImportOnnxOptions {
   /** For messages ("resnet.onnx is not an ONNX model: ..."). */
@@ -86,7 +87,7 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
   if (model.docString) metadata.docString = model.docString;
   for (const p of model.metadataProps ?? []) if (p.key) metadata[`prop:${p.key}`] = p.value ?? '';
 
-  return {
+  const graph: Graph = {
     name: g.name || 'model',
     format: 'onnx',
     interfaceLayout: 'NCHW',
@@ -98,6 +99,8 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
     opset,
     metadata,
   };
+  validateGraph(graph);
+  return graph;
 }
 
 function defaultOpset(model: onnxProto.onnx.ModelProto): number {

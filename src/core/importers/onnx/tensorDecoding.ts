@@ -3,6 +3,7 @@ import { LocalQuantError } from '../../errors.js';
 import type { DType, ModelFile, TensorData, TypedArray } from '../../ir/types.js';
 import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
 import { unpackInt4 } from '../../quant/primitives.js';
+import { checkedElementCount } from '../../ir/validate/tensorChecks.js';
 
 type Long = { low: number; high: number; unsigned?: boolean };
 
@@ -56,7 +57,7 @@ export interface TensorContext {
 export function decodeTensor(t: onnxProto.onnx.ITensorProto, ctx: TensorContext): TensorData {
   const dims = (t.dims ?? []).map((d) => longToNumber(d as number | Long));
   const onnxType = t.dataType ?? 0;
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = checkedElementCount(dims, ctx.what);
   const typeName = ONNX_DTYPE_NAMES[onnxType] ?? `data type ${onnxType}`;
   const unsupported = () =>
     new LocalQuantError('BAD_WEIGHTS', `The model's ${ctx.what} has element type ${typeName}, which LocalQuant does not read.`, 'Re-export the model with float32 weights.');
@@ -72,14 +73,16 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, ctx: TensorContext)
     const size = storedElementSize(onnxType);
     if (size === 0) throw unsupported();
     const expected = Math.ceil(count * size);
-    if (raw.length < expected) {
+    // Both directions: short data would leave weights undefined, long data means the dims or the type are
+    // not what was written (e.g. float32 bytes labelled float16).
+    if (raw.length !== expected) {
       throw new LocalQuantError(
-        'BAD_WEIGHTS',
-        `The model's ${ctx.what} should hold ${expected} bytes (${count} elements of ${typeName}) but has ${raw.length}.`,
+        raw.length < expected ? 'BAD_WEIGHTS' : 'INVALID_MODEL',
+        `The model's ${ctx.what} should hold ${expected} bytes (${count} elements of ${typeName}, shape [${dims.join(', ')}]) but has ${raw.length}.`,
         'The file may be damaged or truncated: export or download it again.',
       );
     }
-    return fromRaw(raw.subarray(0, expected), onnxType, dims, count, unsupported);
+    return fromRaw(raw, onnxType, dims, count, unsupported);
   }
   return fromTypedFields(t, onnxType, dims, count, ctx, unsupported);
 }

@@ -128,10 +128,12 @@ export function decodeWeightsManifest(manifest: WeightsGroup[], files: ModelFile
       );
     }
     const bytes = concat(shardNames.map((s) => byName.get(s)!.bytes));
-    if (bytes.length < needed) {
+    // Both directions: tensorflowjs_converter writes shards holding exactly the listed weights, so extra
+    // bytes mean a manifest that does not describe the shards (weights would be read from wrong offsets).
+    if (bytes.length !== needed) {
       throw new LocalQuantError(
-        'MISSING_FILE',
-        `Weight group ${g + 1} (${shardNames.join(', ')}) has ${bytes.length} bytes but its ${group.weights.length} weights need ${needed} bytes: a shard is truncated or from another model.`,
+        bytes.length < needed ? 'MISSING_FILE' : 'INVALID_MODEL',
+        `Weight group ${g + 1} (${shardNames.join(', ')}) has ${bytes.length} bytes but its ${group.weights.length} weights need ${needed} bytes: ${bytes.length < needed ? 'a shard is truncated or from another model' : 'the shards hold data the manifest does not list (another model\'s shards, or an edited manifest)'}.`,
         'Download the weight files again, completely, and select them with the model.json.',
       );
     }

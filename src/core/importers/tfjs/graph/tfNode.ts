@@ -1,5 +1,6 @@
 import { LocalQuantError } from '../../../errors.js';
 import type { DType, Dim, TensorData } from '../../../ir/types.js';
+import { checkedElementCount } from '../../../ir/validate/tensorChecks.js';
 
 /** A GraphDef node as TF.js model.json stores it (JSON form of tensorflow.NodeDef). */
 export interface TfNode {
@@ -32,8 +33,13 @@ export interface TfTensorProto {
 }
 
 function base64Bytes(s: string): Uint8Array {
-  if (typeof atob === 'function') return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-  throw new Error('no base64 decoder');
+  if (typeof atob !== 'function') throw new LocalQuantError('INTERNAL', 'This JavaScript environment has no base64 decoder (atob).');
+  try {
+    return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  } catch {
+    // atob throws a DOMException (InvalidCharacterError) on anything that is not base64
+    throw new LocalQuantError('INVALID_MODEL', `The model.json holds a value that should be base64 but is not: '${String(s).slice(0, 40)}'.`, 'Convert the model again with tensorflowjs_converter.');
+  }
 }
 
 /** Attribute readers; `s` values are base64 in the JSON form. */
@@ -109,10 +115,14 @@ export function onnxTypeNumber(t: DType): number {
 export function inlineTensor(proto: TfTensorProto, nodeName: string): TensorData {
   const dtype = tfDtype(proto.dtype);
   const dims = (proto.tensorShape?.dim ?? []).map((d) => Number(d.size ?? 0));
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = checkedElementCount(dims, `constant '${nodeName}'`);
   const fill = (vals: number[]): number[] => (vals.length === n ? vals : Array.from({ length: n }, (_, i) => vals[Math.min(i, vals.length - 1)] ?? 0));
   if (proto.tensorContent) {
     const bytes = base64Bytes(proto.tensorContent).slice();
+    const per = dtype === 'int64' ? 8 : dtype === 'bool' ? 1 : 4;
+    if (bytes.length !== n * per) {
+      throw new LocalQuantError('INVALID_MODEL', `Const node '${nodeName}' has shape [${dims.join(', ')}] (${n * per} bytes of ${proto.dtype}) but ${bytes.length} bytes of content.`, 'Convert the model again with tensorflowjs_converter.');
+    }
     if (dtype === 'float32') return { dtype, dims, data: new Float32Array(bytes.buffer, 0, n) };
     if (dtype === 'int32') return { dtype, dims, data: new Int32Array(bytes.buffer, 0, n) };
     if (dtype === 'int64') {
