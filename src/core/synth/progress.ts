@@ -43,6 +43,25 @@ export interface SynthPreviewEvent {
   images: PreviewImage[];
 }
 
-export type SynthProgressEvent = SynthStepEvent | SynthPreviewEvent;
+/** One BatchNorm layer: the batch's channel statistics against the stored running statistics. */
+export interface BnChannelStats {
+  name: string;
+  mean: Float32Array;
+  std: Float32Array;
+  targetMean: Float32Array;
+  /** sqrt(running variance + epsilon), what the batch std is matched to. */
+  targetStd: Float32Array;
+}
+
+/** Sent with previews: per BN layer, how far the current batch is from the stored statistics. */
+export interface SynthBnStatsEvent {
+  type: 'synth-bn-stats';
+  version: 1;
+  batch: number;
+  step: number;
+  layers: BnChannelStats[];
+}
+
+export type SynthProgressEvent = SynthStepEvent | SynthPreviewEvent | SynthBnStatsEvent;
 
 export type SynthProgressCallback = (event: SynthProgressEvent) => void;

@@ -41,6 +41,21 @@ describe('synthesizeWithModel on a hand-written model', () => {
     expect(p.images[0].rgba.length).toBe(8 * 8 * 4);
   });
 
+  it('sends per-BN channel statistics with the previews, closer to the stored ones at the end', async () => {
+    const before = tf.memory().numTensors;
+    const events: SynthProgressEvent[] = [];
+    await synthesizeWithModel(model, { ...base, numImages: 4 }, (e) => events.push(e));
+    expect(tf.memory().numTensors).toBe(before);
+    const stats = events.flatMap((e) => (e.type === 'synth-bn-stats' ? [e] : []));
+    expect(stats.map((e) => e.step)).toEqual([9, 19, 24]);
+    const gap = (e: (typeof stats)[number]) =>
+      e.layers.reduce((a, l) => a + l.mean.reduce((s, m, c) => s + (m - l.targetMean[c]) ** 2 + (l.std[c] - l.targetStd[c]) ** 2, 0), 0);
+    expect(stats[0].layers.map((l) => l.name)).toEqual(model.batchNorms.map((b) => b.nodeName));
+    expect(stats[0].layers[0].mean.length).toBe(model.batchNorms[0].channels);
+    expect(Array.from(stats[0].layers[0].targetMean)).toEqual(Array.from(model.batchNorms[0].mean));
+    expect(gap(stats[2])).toBeLessThan(gap(stats[0]));
+  });
+
   it('is deterministic for a seed and differs across seeds', async () => {
     const a = await synthesizeWithModel(model, { ...base, steps: 5, seed: 7 });
     const b = await synthesizeWithModel(model, { ...base, steps: 5, seed: 7 });

@@ -9,6 +9,7 @@ import {
   type CalibrationMethod, type SynthesisOptions,
 } from './options.js';
 import { batchToRgba } from './preview.js';
+import { bnChannelStats } from './bnChannelStats.js';
 import { SeededRandom } from './prng.js';
 import type { PerLayerLossSummary, SynthProgressCallback } from './progress.js';
 
@@ -207,6 +208,7 @@ export async function synthesizeWithModel(
             const data = (await head.data()) as Float32Array;
             head.dispose();
             onProgress({ type: 'synth-preview', version: 1, batch: b, step, images: batchToRgba(data, [k, c, h, w], k, previewNorm) });
+            if (model.batchNorms.length) onProgress({ type: 'synth-bn-stats', version: 1, batch: b, step, layers: await bnChannelStats(model, x) });
           }
           await yieldToEventLoop();
         }
