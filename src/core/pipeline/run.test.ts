@@ -89,4 +89,42 @@ describe('runPipeline on the sample digits model', () => {
     ac.abort();
     await expect(runPipeline([{ name: 'digits-cnn.onnx', bytes }], smallConfig(), () => {}, ac.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
   });
+
+  // Each stage, including the middle of adaptive rounding (whose optimizer throws the signal's DOMException)
+  // and the evaluation: the run rejects with CANCELLED, starts no further stage and finishes no further layer.
+  const cancelPoints: { name: string; source?: 'noise'; iterations?: number; at: (e: PipelineEvent) => boolean }[] = [
+    { name: 'import', at: (e) => e.type === 'stage' && e.stage === 'import' && e.status === 'start' },
+    { name: 'synthesis', at: (e) => e.type === 'synth-step' && e.step === 1 },
+    { name: 'calibration (noise)', source: 'noise', at: (e) => e.type === 'stage' && e.stage === 'calibration' && e.status === 'start' },
+    // Progress comes every 50 iterations: 400 make sure the first report is mid-layer.
+    { name: 'adaptive rounding, mid-layer', iterations: 400, at: (e) => e.type === 'layer' && e.status === 'running' && (e.iteration ?? 0) > 0 },
+    { name: 'export', at: (e) => e.type === 'stage' && e.stage === 'export' && e.status === 'start' },
+    { name: 'evaluation', at: (e) => e.type === 'stage' && e.stage === 'evaluation' && e.status === 'start' },
+  ];
+  for (const point of cancelPoints) {
+    it(`cancels with CANCELLED during ${point.name}`, async () => {
+      const bytes = new Uint8Array(readFileSync(samplePath));
+      const cfg = smallConfig();
+      if (point.source) cfg.calibration.source = point.source;
+      if (point.iterations) cfg.quant.adaroundIterations = point.iterations;
+      const ac = new AbortController();
+      const after: PipelineEvent[] = [];
+      let abortedAt = 0;
+      const onEvent = (e: PipelineEvent) => {
+        if (ac.signal.aborted) after.push(e);
+        else if (point.at(e)) {
+          abortedAt = performance.now();
+          ac.abort();
+        }
+      };
+      const before = tf.memory().numTensors;
+      await expect(runPipeline([{ name: 'digits-cnn.onnx', bytes }], cfg, onEvent, ac.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(abortedAt).toBeGreaterThan(0);
+      console.log(`cancel during ${point.name}: rejected ${(performance.now() - abortedAt).toFixed(0)} ms after the abort`);
+      expect(after.filter((e) => e.type === 'stage' && e.status === 'start')).toEqual([]);
+      expect(after.filter((e) => e.type === 'layer' && e.status === 'done')).toEqual([]);
+      // Tensors held by a cancelled stage are freed too.
+      expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+    });
+  }
 });

@@ -135,6 +135,8 @@ export interface QuantizationReport {
     adaptiveError?: number;
     flippedFraction?: number;
     sqnrDb?: number;
+    /** Bias correction was applied to this layer. */
+    biasCorrected?: boolean;
     seconds: number;
   }[];
   activations: Record<string, { scale: number; zeroPoint: number; bits: number; signed: boolean }>;
