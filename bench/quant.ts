@@ -5,9 +5,11 @@
  *
  * Run: npm run bench:quant -- [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real]
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000]
- * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4] (first/last layer kept at 8 bit unless -all4).
+ * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc] (first/last layer kept at 8 bit unless -all4;
+ * -bc: bias correction on). --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
+ * on the first run with the same --images/--steps), so that rows of several runs share one calibration set.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { argmaxRows, cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
@@ -28,6 +30,7 @@ const nImages = Number(arg('images', '256'));
 const steps = Number(arg('steps', '80'));
 const iters = Number(arg('iters', '1000'));
 const nEval = Number(arg('eval', '10000'));
+const cache = process.argv.includes('--cache');
 
 async function top1(model: Uint8Array, images: Float32Array, labels: Uint8Array): Promise<number> {
   const session = await ort.InferenceSession.create(model);
@@ -58,8 +61,18 @@ async function main(): Promise<void> {
   for (const c of calibs) {
     const t = performance.now();
     const opts = { numImages: nImages, steps, seed: 0, normalization: { mean: [...CIFAR_MEAN], std: [...CIFAR_STD] } };
-    if (c === 'synthetic') {
+    const cachePath = `bench-results/synth-cache-${nImages}-${steps}.f32`;
+    if (c === 'synthetic' && cache && existsSync(cachePath)) {
+      const buf = readFileSync(cachePath);
+      const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      console.log(`synthetic: ${nImages} images read from ${cachePath}`);
+      calSets.set(c, { images, shape: [nImages, 3, 32, 32], method: 'synthetic', seconds: 0 });
+    } else if (c === 'synthetic') {
       const r = await synthesizeImages(graph, { ...opts, method: 'bn-statistics' });
+      if (cache) {
+        mkdirSync('bench-results', { recursive: true });
+        writeFileSync(cachePath, new Uint8Array(r.images.buffer, r.images.byteOffset, r.images.byteLength));
+      }
       console.log(`synthetic: ${nImages} images, ${steps} steps, BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`);
       calSets.set(c, { images: r.images, shape: r.shape, method: 'synthetic', seconds: r.seconds });
     } else if (c === 'noise') {
@@ -76,10 +89,10 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
   for (const c of calibs) {
     for (const row of rows) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
-      cfg.quant = { ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], adaroundIterations: iters };
+      cfg.quant = { ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5], adaroundIterations: iters };
       cfg.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
       const t0 = performance.now();
       const cal = calSets.get(c)!;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convGeometry, im2colNHWC, sampleRowIndices, SecondMomentAccumulator } from './secondMoments';
+import { columnSumsNHWC, convGeometry, im2colNHWC, sampledColumnsNHWC, sampleRowIndices, SecondMomentAccumulator } from './secondMoments';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -71,5 +71,59 @@ describe('SecondMomentAccumulator', () => {
     expect(Array.from(a)).toEqual(Array.from(sampleRowIndices(1000, 50, 3)));
     expect(new Set(a).size).toBe(50);
     expect(sampleRowIndices(5, 10, 1).length).toBe(5);
+  });
+});
+
+describe('sampled columns and column sums', () => {
+  it('equal the chosen rows and the column sums of the full im2col (stride, pads, dilation)', async () => {
+    const before = tf.memory().numTensors;
+    const x = tf.randomNormal([2, 7, 6, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    for (const attrs of [{ kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }, { kernel_shape: [2, 3], pads: [0, 2, 1, 1], dilations: [2, 2] }, { kernel_shape: [1, 1] }]) {
+      const g = convGeometry(attrs as Record<string, unknown>, [4, 3, ...attrs.kernel_shape]);
+      const full = im2colNHWC(x, g);
+      const rows = sampleRowIndices(full.shape[0], 9, 3);
+      const picked = sampledColumnsNHWC(x, g, rows);
+      const want = tf.tidy(() => tf.gather(full, tf.tensor1d(rows, 'int32')));
+      expect(Array.from(await picked.data())).toEqual(Array.from(await want.data()));
+      const { sums, count } = columnSumsNHWC(x, g);
+      expect(count).toBe(full.shape[0]);
+      const ref = full.sum(0);
+      const [a, b] = [await sums.data(), await ref.data()];
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 3);
+      tf.dispose([full, picked, want, sums, ref]);
+    }
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('grouped SecondMomentAccumulator', () => {
+  it('gives each group the moments of its own column block', async () => {
+    const before = tf.memory().numTensors;
+    const groups = 3;
+    const k = 4;
+    const x = tf.randomNormal([50, groups * k], 0, 1, 'float32', 8) as tf.Tensor2D;
+    const xq = tf.randomNormal([50, groups * k], 0, 1, 'float32', 9) as tf.Tensor2D;
+    const acc = new SecondMomentAccumulator(k, groups);
+    acc.add(xq, x);
+    const all = await acc.results();
+    expect(all.length).toBe(groups);
+    for (let gi = 0; gi < groups; gi++) {
+      const one = new SecondMomentAccumulator(k);
+      const [sq, sx] = [xq.slice([0, gi * k], [50, k]), x.slice([0, gi * k], [50, k])];
+      one.add(sq, sx);
+      const m = await one.result();
+      for (const key of ['G', 'C', 'H', 'meanX', 'meanXq'] as const) {
+        const [a, b] = [all[gi][key], m[key]];
+        expect(a.length).toBe(b.length);
+        for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+      }
+      one.dispose();
+      tf.dispose([sq, sx]);
+    }
+    await expect(acc.result()).rejects.toThrow(/groups/);
+    acc.dispose();
+    tf.dispose([x, xq]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
