@@ -3,6 +3,7 @@
  * the image prior alone), Gaussian noise, the user's own images (cropped/resized to the model's input), or
  * images handed over by a caller (bench: real CIFAR-10 batches). Says what was actually used.
  */
+import { nchwToNhwc } from '../data/layout.js';
 import { LocalQuantError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { findImageInput, noiseImages, synthesizeImages, userImagesResult } from '../synth/index.js';
@@ -19,12 +20,6 @@ export interface CalibrationOutcome {
   info: QuantizationReport['calibration'];
   /** True when images were optimized (synthesis): batch and steps then apply. */
   synthesized: boolean;
-}
-
-function nchwToNhwc(images: Float32Array, [n, c, h, w]: number[]): Float32Array {
-  const out = new Float32Array(images.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = images[((b * c + ch) * h + y) * w + x];
-  return out;
 }
 
 /** NCHW images -> the graph input's layout, after checking they fit the model's image shape. */
