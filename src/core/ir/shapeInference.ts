@@ -1,6 +1,7 @@
 import { LocalQuantError } from '../errors.js';
 import { dtypeFromOnnx } from '../exporters/onnx/dataTypes.js';
 import { topologicalOrder } from './graph.js';
+import { inferPostprocessShapes } from './postprocessShapes.js';
 import type { DType, Graph, Node, TensorData, ValueInfo } from './types.js';
 
 /** A value's inferred type: shape null when it could not be inferred (yet). */
@@ -279,8 +280,11 @@ function inferNode(node: Node, ins: (Known | undefined)[], inits: Map<string, Te
     }
     case 'DequantizeLinear':
       return same(ins[1]?.dtype ?? 'float32');
-    default:
+    default: {
+      const post = inferPostprocessShapes(node, ins, inits);
+      if (post) return post;
       throw new LocalQuantError('UNSUPPORTED_OP', `Shape inference does not know operator '${op}' (node '${node.name}').`, 'File an issue with the model attached.');
+    }
   }
 }
 

@@ -77,6 +77,26 @@ export const SUPPORTED_ONNX_OPS = [
   'Expand',
   'QuantizeLinear',
   'DequantizeLinear',
+  // detection post-processing: the float tail (ir/cut.ts), run forward-only by runtime/ops/postprocess.ts
+  'Equal',
+  'Greater',
+  'GreaterOrEqual',
+  'Less',
+  'LessOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Where',
+  'TopK',
+  'ArgMax',
+  'ArgMin',
+  'NonMaxSuppression',
+  'NonZero',
+  'GatherND',
+  'Floor',
+  'Mod',
+  'Tile',
+  'Range',
 ] as const;
 
 export type SupportedOnnxOp = (typeof SUPPORTED_ONNX_OPS)[number];

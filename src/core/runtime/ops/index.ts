@@ -4,6 +4,7 @@ import { ELEMENTWISE_OPS } from './elementwise.js';
 import { MATMUL_OPS } from './matmul.js';
 import { NORMALIZATION_OPS } from './normalization.js';
 import { POOL_OPS } from './pool.js';
+import { POSTPROCESS_OPS } from './postprocess.js';
 import { QUANTIZE_OPS } from './quantize.js';
 import { REDUCE_OPS } from './reduce.js';
 import { RESIZE_OPS } from './resize.js';
@@ -24,6 +25,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   ...REDUCE_OPS,
   ...RESIZE_OPS,
   ...QUANTIZE_OPS,
+  ...POSTPROCESS_OPS,
 };
 
 export type { HeldValue, OpContext, OpSpec } from './types.js';
