@@ -5,6 +5,7 @@ import type { ModelJson } from '../modelJson.js';
 import { newAttrs, type OpContext, type OpTranslator } from './context.js';
 import { biasAdd, conv, conv2dBackpropInput, fusedBatchNorm, matMul, pool } from './convOps.js';
 import { activationOp, addN, binaryOp, softmax, unaryOp } from './elementwiseOps.js';
+import { POSTPROCESS_TF_OPS } from './postprocessOps.js';
 import * as S from './shapeOps.js';
 import { inlineTensor, tfDtype, type TfNode } from './tfNode.js';
 
@@ -81,6 +82,7 @@ const OPS: Record<string, OpTranslator> = {
   Shape: S.shapeOp,
   ResizeBilinear: S.resizeOp,
   ResizeNearestNeighbor: S.resizeOp,
+  ...POSTPROCESS_TF_OPS,
 };
 
 export const SUPPORTED_TF_OPS = ['Placeholder', 'PlaceholderWithDefault', 'Const', 'NoOp', ...Object.keys(OPS)];
