@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { argmaxRows, cifar10Batch, parseCifar10, type Cifar10Set } from '../../src/core/data/cifar10.js';
+import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { LocalQuantError } from '../../src/core/errors.js';
+import type { InputNormalization } from '../../src/core/pipeline/types.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { prepareGraph } from '../../src/core/ir/prepare.js';
 import type { Graph } from '../../src/core/ir/types.js';
@@ -10,17 +12,22 @@ import { initBackend, type BackendPreference } from '../../src/core/runtime/back
 import { GraphExecutor } from '../../src/core/runtime/executor.js';
 import { CIFAR_MEAN, CIFAR_STD } from '../../src/core/testing/fixtures.js';
 import { createOrtSession, runOrt } from '../lib/ort.js';
+import { readLabelledImageFolder } from '../lib/labelledImageFolder.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 
-export const help = `localquant eval MODEL --cifar10 FILE [options]
+export const help = `localquant eval MODEL (--cifar10 FILE | --images DIR) [options]
 
 Top-1 accuracy of an image classifier on a CIFAR-10 binary file (records of 1 label byte + 32x32 RGB
-planes, e.g. test_batch.bin). Images are normalized as (pixel/255 - mean) / std per channel and fed
-NCHW [N,3,32,32] (NHWC for a TF.js model whose interface is channels-last).
+planes, e.g. test_batch.bin), or on a folder of your own PNG/JPEG images. Images are normalized as
+(pixel/255 - mean) / std per channel and fed NCHW (NHWC for a TF.js model whose interface is channels-last).
 
 Options:
-  --cifar10 FILE     the CIFAR-10 binary file (required)
+  --cifar10 FILE     a CIFAR-10 binary file
+  --images DIR       a folder of images in class sub-folders (sorted folder names are classes 0, 1, ...;
+                     whole-number folder names are the class index), or flat with --labels. Images are
+                     cropped/resized to the model input as the app does; onnxruntime-node only
+  --labels CSV       file,label rows (label = class index) for --images
   --limit N          evaluate the first N records only. The shared test_batch.bin is sorted by class
                      (records 0-999 are airplanes), so a small limit is not a representative sample
   --mean r,g,b       normalization mean (default ${CIFAR_MEAN.join(',')})
@@ -117,10 +124,11 @@ const pct = (correct: number, count: number) => Math.round((correct / count) * 1
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
-    cifar10: 'string', limit: 'string', mean: 'string', std: 'string', runtime: 'string', backend: 'string', batch: 'string', json: 'boolean',
+    cifar10: 'string', images: 'string', labels: 'string', limit: 'string', mean: 'string', std: 'string', runtime: 'string', backend: 'string', batch: 'string', json: 'boolean',
   });
   if (positional.length !== 1) throw new UsageError(positional.length ? `expected one MODEL, got ${positional.length}` : 'missing MODEL');
-  if (typeof flags.cifar10 !== 'string') throw new UsageError('--cifar10 FILE is required');
+  if ((typeof flags.cifar10 === 'string') === (typeof flags.images === 'string')) throw new UsageError('give one of --cifar10 FILE or --images DIR');
+  if (flags.labels !== undefined && typeof flags.images !== 'string') throw new UsageError('--labels goes with --images');
   const modelPath = positional[0];
   const mean = triple(flags.mean, CIFAR_MEAN, 'mean');
   const std = triple(flags.std, CIFAR_STD, 'std');
@@ -128,16 +136,25 @@ export async function run(argv: string[]): Promise<number> {
   const isOnnx = /\.onnx$/i.test(modelPath);
   const runtime = (flags.runtime ?? (isOnnx ? 'ort' : 'tfjs')) as string;
   if (runtime !== 'ort' && runtime !== 'tfjs') throw new UsageError(`--runtime must be ort or tfjs, got '${runtime}'`);
+  if (runtime === 'ort' && flags.backend !== undefined) throw new UsageError('--backend chooses the tfjs backend: it does nothing with --runtime ort');
   const backend = (flags.backend ?? 'wasm') as string;
   if (!['wasm', 'cpu', 'auto', 'webgpu'].includes(backend)) throw new UsageError(`--backend must be wasm, cpu or auto, got '${backend}'`);
 
+  if (typeof flags.images === 'string') {
+    if (runtime !== 'ort' || !isOnnx) throw new UsageError('--images runs in onnxruntime-node: give an .onnx model (and no --runtime tfjs)');
+    if (flags.limit !== undefined) throw new UsageError('--limit applies to --cifar10; put fewer images in the folder instead');
+    const r = await evalImageFolder(modelPath, flags.images, typeof flags.labels === 'string' ? flags.labels : undefined, { mean, std, pixelRange: 255 }, batch);
+    printResult(modelPath, flags.images, r, !!flags.json);
+    return 0;
+  }
+  const cifarPath = flags.cifar10 as string;
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(flags.cifar10));
+    bytes = new Uint8Array(readFileSync(cifarPath));
   } catch {
-    throw new LocalQuantError('MISSING_FILE', `Cannot read '${flags.cifar10}'.`, 'Check the path of the CIFAR-10 binary file.');
+    throw new LocalQuantError('MISSING_FILE', `Cannot read '${cifarPath}'.`, 'Check the path of the CIFAR-10 binary file.');
   }
-  const set = parseCifar10(bytes, `'${basename(flags.cifar10)}'`);
+  const set = parseCifar10(bytes, `'${basename(cifarPath)}'`);
   const count = Math.min(positiveInt(flags.limit, set.count, 'limit'), set.count);
 
   let result: EvalResult;
@@ -148,10 +165,39 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     result = await evalTfjs(importModel(readModelFiles(modelPath)), set, count, mean, std, batch, backend as BackendPreference);
   }
-  if (flags.json) console.log(JSON.stringify(result));
+  printResult(modelPath, cifarPath, result, !!flags.json);
+  return 0;
+}
+
+function printResult(modelPath: string, dataPath: string, result: EvalResult, json: boolean): void {
+  if (json) console.log(JSON.stringify(result));
   else {
-    console.log(`${basename(modelPath)} on ${basename(flags.cifar10)}: top-1 ${result.top1.toFixed(2)}% (${result.correct}/${result.count}), runtime ${result.runtime}`);
+    console.log(`${basename(modelPath)} on ${basename(dataPath)}: top-1 ${result.top1.toFixed(2)}% (${result.correct}/${result.count}), runtime ${result.runtime}`);
     console.log(`time ${result.seconds.toFixed(1)} s (${((result.seconds * 1000) / result.count).toFixed(2)} ms/image), backend ${result.backend}`);
   }
-  return 0;
+}
+
+/** Accuracy with onnxruntime-node on a folder of labelled images (every image must have a label). */
+export async function evalImageFolder(modelPath: string, dir: string, labelsCsv: string | undefined, norm: InputNormalization, batch: number): Promise<EvalResult> {
+  const folder = readLabelledImageFolder(dir, labelsCsv);
+  const missing = folder.labels.labels.findIndex((l) => l === null);
+  if (missing >= 0) {
+    throw new LocalQuantError('BAD_INPUT', `'${folder.paths[missing]}' has no label.`, 'Put the images in class sub-folders, or give --labels with a file,label row for every image.');
+  }
+  const labels = Uint8Array.from(folder.labels.labels as number[]);
+  const graph = importModel(readModelFiles(modelPath));
+  const set = evaluationImages(graph, folder.images, norm);
+  const per = set.shape.slice(1).reduce((a, b) => a * b, 1);
+  const session = await createOrtSession(modelPath);
+  const t0 = performance.now();
+  let correct = 0;
+  for (let s = 0; s < labels.length; s += batch) {
+    const m = Math.min(batch, labels.length - s);
+    const out = (await runOrt(session, { [session.inputNames[0]]: { data: set.images.subarray(s * per, (s + m) * per), dims: [m, ...set.shape.slice(1)] } }))[session.outputNames[0]];
+    const pred = argmaxRows(out.data, m, out.data.length / m);
+    for (let i = 0; i < m; i++) if (pred[i] === labels[s + i]) correct++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await session.release();
+  return { top1: pct(correct, labels.length), count: labels.length, correct, runtime: 'ort', seconds, backend: 'onnxruntime-node (cpu)' };
 }

@@ -67,5 +67,7 @@ describe('localquant synth', () => {
     await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--mean', '0.5,0.5,0.5'])).rejects.toThrow(/--mean and --std together/);
     await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'magic'])).rejects.toThrow(/--method/);
     await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'user-images'])).rejects.toThrow(/--from DIR/);
+    await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'noise', '--steps', '5', '--lr', '0.1'])).rejects.toThrow(/--steps, --lr do nothing with --method noise/);
+    await expect(run([cifarFixture('resnet20_bn.onnx'), '-o', tmp, '--method', 'user-images', '--from', tmp, '--seed', '3'])).rejects.toThrow(/--seed does nothing/);
   });
 });

@@ -1,7 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Graph } from '../../src/core/ir/types.js';
-import { LocalQuantError } from '../../src/core/errors.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { IMAGENET_NORMALIZATION, type Normalization } from '../../src/core/synth/options.js';
@@ -14,7 +13,8 @@ import { userImagesResult } from '../../src/core/synth/userImages.js';
 import type { RequestedCalibration } from '../../src/core/synth/fallback.js';
 import { writeNpyFloat32 } from '../lib/npy.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
-import { decodePng, writePng } from '../lib/png.js';
+import { readImageFolder } from '../lib/calibrationImages.js';
+import { writePng } from '../lib/png.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 
 export const help = `localquant synth MODEL -o DIR [options]
@@ -34,7 +34,7 @@ Options:
   --mean r,g,b         input normalization mean (pixels in 0..1); default ImageNet 0.485,0.456,0.406
   --std r,g,b          input normalization std; default ImageNet 0.229,0.224,0.225
   --method M           auto (default) | bn-statistics | prior-only | noise | user-images
-  --from DIR           own images (PNG files in DIR, sorted by name) for --method user-images; resized
+  --from DIR           own images (PNG/JPEG files in DIR, sorted by name) for --method user-images; resized
                        (centre crop + bilinear) and normalized with --mean/--std
   --backend B          wasm (default) | cpu
   --quiet              no progress lines`;
@@ -73,6 +73,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const from = flags.from as string | undefined;
   if ((method === 'user-images') !== (from !== undefined)) throw new UsageError('--method user-images goes with --from DIR');
+  // Noise and own images are not optimized: the optimizer's flags would change nothing.
+  if (method === 'noise' || method === 'user-images') {
+    const idle = ['steps', 'batch', 'lr', ...(method === 'user-images' ? ['seed'] : [])].filter((k) => flags[k] !== undefined);
+    if (idle.length) throw new UsageError(`${idle.map((k) => `--${k}`).join(', ')} ${idle.length > 1 ? 'do' : 'does'} nothing with --method ${method}`);
+  }
   const mean = listFlag(flags.mean, 'mean');
   const std = listFlag(flags.std, 'std');
   if ((mean === undefined) !== (std === undefined)) throw new UsageError('give --mean and --std together');
@@ -116,12 +121,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (from !== undefined) {
       if (!normalization) throw new UsageError('--method user-images needs --mean and --std');
-      const files = readdirSync(from).filter((f) => f.toLowerCase().endsWith('.png')).sort();
-      if (files.length === 0) throw new LocalQuantError('BAD_INPUT', `No PNG files in '${from}'.`, 'Convert the images to PNG or choose another folder.');
-      const decoded = files.slice(0, options.numImages ?? files.length).map((f) => {
-        const png = decodePng(new Uint8Array(readFileSync(join(from, f))));
-        return { width: png.width, height: png.height, data: png.rgba };
-      });
+      const own = readImageFolder(from, options.numImages ?? Number.MAX_SAFE_INTEGER);
+      const decoded = own.images.map((i) => ({ width: i.width, height: i.height, data: i.rgba }));
       result = userImagesResult(decoded, findImageInput(graph).imageShape, options);
     } else {
       result = await synthesizeImages(graph, options, onProgress, controller.signal);

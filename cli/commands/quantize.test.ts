@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import jpeg from 'jpeg-js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { cifarFixture } from '../../src/core/testing/fixtures.js';
+import { encodePng } from '../lib/png.js';
+import { UsageError } from '../lib/usage.js';
+import { run } from './quantize.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'lq-quant-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const sample = join(__dirname, '../../public/sample/digits-cnn.onnx');
+const quick = ['--images', '4', '--iters', '20', '--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5', '--quiet'];
+
+function stroke(width: number, height: number, shift: number): Uint8Array {
+  const rgba = new Uint8Array(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    const on = Math.abs((p % width) - width / 2 - shift) < 4;
+    rgba.set(on ? [250, 250, 250, 255] : [5, 5, 5, 255], p * 4);
+  }
+  return rgba;
+}
+
+async function quiet<T>(f: () => Promise<T>): Promise<T> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    return await f();
+  } finally {
+    log.mockRestore();
+  }
+}
+
+describe('localquant quantize', () => {
+  it('calibrates on a folder of PNG and JPEG images of another size (--calibration images:DIR)', async () => {
+    const dir = join(tmp, 'imgs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a.png'), encodePng({ width: 48, height: 40, rgba: stroke(48, 40, -5) }));
+    writeFileSync(join(dir, 'b.jpg'), jpeg.encode({ width: 64, height: 64, data: Buffer.from(stroke(64, 64, 6)) }, 90).data);
+    writeFileSync(join(dir, 'c.jpeg'), jpeg.encode({ width: 30, height: 50, data: Buffer.from(stroke(30, 50, 0)) }, 90).data);
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+    const out = join(tmp, 'own');
+    expect(await quiet(() => run([sample, '-o', out, '--calibration', `images:${dir}`, ...quick]))).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'digits-cnn.quant.report.json'), 'utf8'));
+    expect(report.calibration).toMatchObject({ method: 'user-images', images: 3, from: 'folder imgs (3 of 3 images)' });
+    expect(report.config.calibration).toEqual({ source: 'user-images', images: 3, steps: 0, batch: 0 });
+    expect(report.agreementOn).toMatchObject({ images: 3, method: 'user-images' });
+    expect(readFileSync(join(out, 'digits-cnn.quant.onnx')).length).toBeGreaterThan(1000);
+  });
+
+  it('reads CIFAR-10 records as images for the model\'s own input (--calibration cifar10:FILE)', async () => {
+    const out = join(tmp, 'cifar.onnx');
+    expect(await quiet(() => run([sample, '-o', out, '--calibration', `cifar10:${cifarFixture('test_batch.bin')}`, '--rounding', 'nearest', '--images', '4', '--quiet']))).toBe(0);
+    const report = JSON.parse(readFileSync(join(tmp, 'cifar.report.json'), 'utf8'));
+    expect(report.calibration).toMatchObject({ method: 'user-images', images: 4, from: 'CIFAR-10 file test_batch.bin (4 of 10000 records)' });
+  });
+
+  it('refuses flags that would change nothing', async () => {
+    await expect(run([sample, '-o', tmp, '--rounding', 'nearest', '--iters', '10'])).rejects.toThrow(/--iters .* nothing with --rounding nearest/);
+    await expect(run([sample, '-o', tmp, '--calibration', 'noise', '--steps', '10'])).rejects.toThrow(/--steps .* nothing with --calibration noise/);
+    await expect(run([sample, '-o', tmp, '--keep-first-last-8bit'])).rejects.toThrow(/nothing with --wbits 8/);
+    await expect(run([sample, '-o', tmp, '--abits', '32', '--observer', 'minmax'])).rejects.toThrow(/nothing with --abits 32/);
+    await expect(run([sample, '-o', tmp, '--pixel-range', '2'])).rejects.toBeInstanceOf(UsageError);
+    await expect(run([sample, '-o', tmp, '--backend', 'webgpu'])).rejects.toThrow(/wasm or cpu/);
+  });
+
+  it('names an unreadable image and an empty folder', async () => {
+    const dir = join(tmp, 'bad');
+    mkdirSync(dir);
+    await expect(run([sample, '-o', tmp, '--calibration', `images:${dir}`])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/No PNG or JPEG files/) });
+    writeFileSync(join(dir, 'broken.jpg'), 'not a jpeg at all');
+    await expect(run([sample, '-o', tmp, '--calibration', `images:${dir}`])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/'broken.jpg' is not a readable JPEG/) });
+  });
+
+  it('prints failures as CODE: message and hint, never raw JS text (exit 1)', () => {
+    const cli = resolve(__dirname, '../localquant.mjs');
+    const missing = spawnSync(process.execPath, [cli, 'quantize', join(tmp, 'nope.onnx'), '-o', tmp], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^localquant quantize: MISSING_FILE: Cannot read '.*nope.onnx': no such file or folder\.\n {2}hint: Check the path\./);
+    // Output below a file: Node's ENOTDIR becomes a typed message naming the path.
+    writeFileSync(join(tmp, 'file'), 'x');
+    const unwritable = spawnSync(process.execPath, [cli, 'quantize', sample, '-o', join(tmp, 'file', 'out'), '--rounding', 'nearest', '--images', '2', '--calibration', 'noise', '--quiet'], { encoding: 'utf8' });
+    expect(unwritable.status).toBe(1);
+    expect(unwritable.stderr).toMatch(/MISSING_FILE: Cannot access '.*file\/out': a part of the path is not a folder\./);
+    expect(unwritable.stderr).not.toMatch(/ENOTDIR|at Object|\.ts:\d+/);
+  });
+});
