@@ -9,8 +9,20 @@ export interface OrtTensor {
   dims: number[];
 }
 
-export async function createOrtSession(model: string | Uint8Array, opts: { optimize?: boolean } = {}): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all' };
+export interface OrtSessionOptions {
+  optimize?: boolean;
+  /** Intra-op threads (default: ORT's choice, all cores). */
+  threads?: number;
+  /** Where ORT writes the model after its graph optimizations (to see which kernels it chose). */
+  optimizedModelPath?: string;
+}
+
+export async function createOrtSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
+    ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1, executionMode: 'sequential' as const } : {}),
+    ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+  };
   return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
 }
 

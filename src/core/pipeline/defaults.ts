@@ -18,6 +18,7 @@ export function defaultPipelineConfig(): PipelineConfig {
       biasCorrection: false,
       adaroundIterations: 1000,
       overrides: {},
+      target: 'ort-cpu',
     },
     export: { onnx: true, tfjs: false },
   };

@@ -14,6 +14,7 @@ import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
 import { correctedLayerBias } from '../algos/biasCorrection.js';
 import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import { deploymentTargetNotes, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../ir/passes/compactNames.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph, TensorData } from '../ir/types.js';
@@ -281,7 +282,8 @@ export async function quantizeGraph(
     if (uncorrected.length) notes.push(`Bias correction not applied to ${uncorrected.join(', ')} (no bias input: MatMul, or a computed bias).`);
     const tRound = performance.now();
     // Short internal names: the size of an int8 file is mostly weights, names would add ~10%.
-    const qdq = compactNames(buildQdqGraph(folded, plan), new Set(qlayers.map((l) => l.node.name)));
+    const qdq = compactNames(buildQdqGraph(folded, plan, qdqOptionsForTarget(cfg.target)), new Set(qlayers.map((l) => l.node.name)));
+    notes.push(...deploymentTargetNotes(cfg.target, plan));
     return {
       folded,
       plan,

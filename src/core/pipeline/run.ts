@@ -46,6 +46,7 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       adaround: { ...d.adaround, iterations: config.quant.adaroundIterations },
       overrides: config.quant.overrides,
       seed: config.seed,
+      target: config.quant.target,
     },
     layerNames,
   );

@@ -53,6 +53,8 @@ export interface PipelineConfig {
     biasCorrection: boolean;
     adaroundIterations: number;
     overrides: Record<string, { weightBits?: number; activationBits?: number; float?: boolean }>;
+    /** Deployment target of the ONNX export (quant/config.ts DeploymentTarget); default 'ort-cpu'. */
+    target?: 'ort-cpu' | 'ort-web' | 'smallest';
   };
   export: { onnx: boolean; tfjs: boolean };
 }

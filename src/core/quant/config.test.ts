@@ -54,3 +54,11 @@ describe('QuantConfig', () => {
     expect(layerBits(c, 'skip', { first: false, last: false })).toBeNull();
   });
 });
+
+describe('deployment target', () => {
+  it('defaults to ort-cpu, accepts the three targets and refuses others by name', () => {
+    expect(validateQuantConfig({}).target).toBe('ort-cpu');
+    for (const t of ['ort-cpu', 'ort-web', 'smallest']) expect(validateQuantConfig({ target: t }).target).toBe(t);
+    expect(() => validateQuantConfig({ target: 'tensorrt' })).toThrow(/target must be one of ort-cpu, ort-web, smallest/);
+  });
+});

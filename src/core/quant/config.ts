@@ -11,6 +11,15 @@ export type WeightBits = 2 | 3 | 4 | 8;
 /** 32 = keep activations in float. */
 export type ActivationBits = 4 | 8 | 32;
 
+/**
+ * Where the exported model will run, which decides its form (exporters/qdq/deploymentTargets.ts):
+ * 'ort-cpu' and 'ort-web': ONNX Runtime's integer kernels (every layer an 8-bit kernel; 4-bit weight codes
+ * kept in int8 containers, so the gain is speed at int8 size); 'smallest': the smallest file (4-bit weights
+ * packed, opset 21; ORT dequantizes those to float, so the gain is size only).
+ */
+export type DeploymentTarget = 'ort-cpu' | 'ort-web' | 'smallest';
+export const DEPLOYMENT_TARGETS: readonly DeploymentTarget[] = ['ort-cpu', 'ort-web', 'smallest'];
+
 export interface AdaroundConfig {
   iterations: number;
   /** Adam learning rate on V. */
@@ -47,6 +56,7 @@ export interface QuantConfig {
   adaround: AdaroundConfig;
   overrides: Record<string, LayerOverride>;
   seed: number;
+  target: DeploymentTarget;
 }
 
 /**
@@ -69,6 +79,7 @@ export function defaultQuantConfig(): QuantConfig {
     adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096 },
     overrides: {},
     seed: 0,
+    target: 'ort-cpu',
   };
 }
 
@@ -103,7 +114,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
   if (cfg.version !== undefined && cfg.version !== QUANT_CONFIG_VERSION) {
     bad(`config version ${JSON.stringify(cfg.version)} is not supported (this build reads version ${QUANT_CONFIG_VERSION})`);
   }
-  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed']);
+  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(`unknown config field "${k}"`, `known fields: ${[...known].join(', ')}`);
   const get = <K extends keyof QuantConfig>(k: K): unknown => (cfg[k] === undefined ? d[k] : cfg[k]);
 
@@ -120,6 +131,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     adaround: { ...d.adaround },
     overrides: {},
     seed: num('seed', get('seed'), (n) => Number.isInteger(n), 'an integer'),
+    target: oneOf('target', get('target'), DEPLOYMENT_TARGETS),
   };
 
   const ar = cfg.adaround;

@@ -15,6 +15,7 @@ import { LocalQuantError } from '../../errors.js';
 import { cloneGraph } from '../../ir/graph.js';
 import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
+import { gemmAsMatMul } from './gemmAsMatMul.js';
 
 export interface QuantizedLayerPlan {
   /** Name of the Conv / Gemm / MatMul node. */
@@ -48,6 +49,22 @@ export interface QdqOptions {
   lowBitActivations?: 'clip' | 'int4';
   /** Force an opset (13..21); default 21 when anything is stored as 4 bit, else max(13, graph.opset). */
   opset?: number;
+  /**
+   * Integer type of the 8-bit (and clipped narrow) activation codes. ORT's integer kernels need one type
+   * on every input and output of a node unit (QLinearAdd: A, B and C alike; QLinearConv: X and Y), so
+   * the plan's signed and unsigned grids are written in one type: a signed grid with zero point z is the
+   * uint8 grid with zero point z + 128, an unsigned one the int8 grid with z - 128 (the same values).
+   * Default 'as-planned' (each point in its own type).
+   */
+  activationType?: 'uint8' | 'int8' | 'as-planned';
+  /**
+   * Where 4-bit (and narrower) weight codes are stored: 'int4' (packed, opset 21; half the bytes, but
+   * ORT has no integer conv kernel for int4, so it dequantizes to float) or 'int8' (same codes in int8, so
+   * the layer runs as an 8-bit integer kernel). Default 'int4'.
+   */
+  lowBitWeights?: 'int4' | 'int8';
+  /** Write quantized Gemms as MatMul + bias Add (ORT runs those as QLinearMatMul; see gemmAsMatMul.ts). */
+  gemmAsMatMul?: boolean;
 }
 
 /** int32 bias codes for scale inputScale * weightScale[o] (zero point 0), saturated to int32. */
@@ -72,15 +89,17 @@ function zeroPointTensor(bits: number, signed: boolean, four: boolean, values: n
 }
 
 /** Graph with weights as integer initializers behind DequantizeLinear and Q/DQ pairs on activations. */
-export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOptions = {}): Graph {
+export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, opts: QdqOptions = {}): Graph {
+  const { graph: input, plan } = opts.gemmAsMatMul ? gemmAsMatMul(floatGraph, floatPlan) : { graph: floatGraph, plan: floatPlan };
   const g = cloneGraph(input, { shareTensors: true });
-  const any4bitWeight = plan.layers.some((l) => l.weightBits <= 4);
+  const any4bitWeight = (opts.lowBitWeights ?? 'int4') === 'int4' && plan.layers.some((l) => l.weightBits <= 4);
   const any4bitAct = Object.values(plan.activations).some((a) => a.bits < 8);
   let opset = opts.opset ?? Math.max(13, g.opset, any4bitWeight ? 21 : 0);
   const lowAct = opts.lowBitActivations ?? (opset >= 21 ? 'int4' : 'clip');
   if (lowAct === 'int4' && any4bitAct && opts.opset === undefined) opset = Math.max(opset, 21);
   if (opset < 13 || opset > 21) throw new LocalQuantError('BAD_CONFIG', `QDQ export supports opsets 13 to 21, not ${opset}.`);
-  const int4Weights = opset >= 21;
+  const int4Weights = opset >= 21 && (opts.lowBitWeights ?? 'int4') === 'int4';
+  const actType = opts.activationType ?? 'as-planned';
   const int4Acts = lowAct === 'int4';
   if (int4Acts && opset < 21) throw new LocalQuantError('BAD_CONFIG', `4-bit activation types need opset 21; export asked for ${opset}.`, "Use lowBitActivations: 'clip' or opset 21.");
 
@@ -127,7 +146,8 @@ export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOpt
     }
     const scaleName = addInit(`${value}_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(a.scale) });
     const narrow = a.bits < 8;
-    const zp = zeroPointTensor(a.bits, a.signed, narrow && int4Acts, [a.zeroPoint], []);
+    const container = containerGrid(a, narrow && int4Acts ? 'as-planned' : actType);
+    const zp = zeroPointTensor(a.bits, container.signed, narrow && int4Acts, [container.zeroPoint], []);
     const zpName = addInit(`${value}_zero_point`, zp);
     let qIn = src;
     if (narrow && !int4Acts) {
@@ -204,6 +224,13 @@ export function buildQdqGraph(input: Graph, plan: QuantizationPlan, opts: QdqOpt
   for (const k of replacedWeights) if (!used.has(k)) g.initializers.delete(k);
   g.opset = opset;
   return g;
+}
+
+/** The same grid written with codes of the wanted 8-bit type (see QdqOptions.activationType). */
+function containerGrid(a: ActivationPlan, type: 'uint8' | 'int8' | 'as-planned'): { signed: boolean; zeroPoint: number } {
+  if (type === 'uint8' && a.signed) return { signed: false, zeroPoint: a.zeroPoint + 128 };
+  if (type === 'int8' && !a.signed) return { signed: true, zeroPoint: a.zeroPoint - 128 };
+  return { signed: a.signed, zeroPoint: a.zeroPoint };
 }
 
 function originalInput(v: string, rename: Map<string, string>): string {

@@ -1,0 +1,140 @@
+/**
+ * bench:export — what the QDQ export buys in onnxruntime-node (CPU EP): images/s of the float model and of
+ * each export at 1 and 2 intra-op threads, timed in alternating rounds in the same run (batch 256); op
+ * counts after ORT's graph optimizer (integer kernels, float Conv/Gemm/MatMul left, Transposes); file size;
+ * top-1 on the CIFAR-10 test file (ResNet-20) or top-1 agreement with the float model (the MobileNetV2-style
+ * net has random weights, so only its agreement means something).
+ *
+ * Quantization: quantizeGraph (the pipeline's stage) with round-to-nearest weights, MSE activation ranges,
+ * on calibration images from the CIFAR-10 training file (real images, to measure the export form rather than
+ * synthesis; the data-free path is bench:quant). W4 rows keep the first and last layer at 8 bit and are
+ * exported twice: target ort-cpu (4-bit codes in int8, integer kernels) and smallest (packed int4).
+ *
+ * Run: npm run bench:export -- [--models resnet20,mobilenetv2] [--calib 128] [--eval 10000] [--rounds 3]
+ * Writes bench-results/export.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { kernelSummary, optimizedOpCounts, type OpCounts } from '../cli/lib/ortKernels.js';
+import { imagesPerSecond } from '../cli/lib/ortSpeed.js';
+import { argmaxRows, cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
+import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
+import { qdqOptionsForTarget } from '../src/core/exporters/qdq/deploymentTargets.js';
+import { buildQdqGraph } from '../src/core/exporters/qdq/qdqOnnxExporter.js';
+import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
+import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
+import { defaultQuantConfig, type DeploymentTarget, type QuantConfig } from '../src/core/quant/config.js';
+import { initBackend } from '../src/core/runtime/backends.js';
+import { CIFAR_MEAN, CIFAR_STD, cifarFixture, fixturesDir } from '../src/core/testing/fixtures.js';
+import { mobileNetV2Like } from '../src/core/testing/mobileNetV2Like.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+const models = arg('models', 'resnet20,mobilenetv2').split(',');
+const nCalib = Number(arg('calib', '128'));
+const nEval = Number(arg('eval', '10000'));
+const rounds = Number(arg('rounds', '3'));
+
+interface Row {
+  model: string;
+  variant: string;
+  target: DeploymentTarget | 'float';
+  bytes: number;
+  ops: OpCounts;
+  integerKernels: number;
+  floatConvGemm: number;
+  transposes: number;
+  imagesPerSecond: Record<string, number>;
+  speedup: Record<string, number>;
+  /** Top-1 on labels (ResNet-20) or agreement with float (random-weight net), in percent. */
+  top1: number;
+  metric: 'top-1' | 'agreement';
+}
+
+async function predictions(model: Uint8Array, images: Float32Array, n: number): Promise<Int32Array> {
+  const session = await ort.InferenceSession.create(model);
+  const per = 3 * 32 * 32;
+  const out = new Int32Array(n);
+  for (let s = 0; s < n; s += 500) {
+    const m = Math.min(500, n - s);
+    const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
+    const logits = r[session.outputNames[0]].data as Float32Array;
+    out.set(argmaxRows(logits, m, logits.length / m), s);
+  }
+  await session.release();
+  return out;
+}
+
+async function main(): Promise<void> {
+  await initBackend('wasm');
+  const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
+  const train = parseCifar10(new Uint8Array(readFileSync(`${fixturesDir()}/cifar10/data_batch.bin`)));
+  const evalN = Math.min(nEval, test.count);
+  const evalSet = cifar10Batch(test, Array.from({ length: evalN }, (_, i) => Math.floor((i * test.count) / evalN)), CIFAR_MEAN, CIFAR_STD);
+  const calib = cifar10Batch(train, Array.from({ length: nCalib }, (_, i) => Math.floor((i * train.count) / nCalib)), CIFAR_MEAN, CIFAR_STD);
+  const rows: Row[] = [];
+  for (const name of models) {
+    const floatBytes = name === 'resnet20' ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx'))) : mobileNetV2Like({ seed: 7 });
+    const graph = importOnnx(floatBytes);
+    const labelled = name === 'resnet20';
+    const floatPred = await predictions(floatBytes, evalSet.images, evalN);
+    const score = (pred: Int32Array) => {
+      let ok = 0;
+      for (let i = 0; i < evalN; i++) if (pred[i] === (labelled ? evalSet.labels[i] : floatPred[i])) ok++;
+      return (100 * ok) / evalN;
+    };
+    const exports: { variant: string; target: DeploymentTarget; bytes: Uint8Array }[] = [];
+    for (const [variant, over] of [
+      ['W8A8', { weightBits: 8 }],
+      ['W4A8 (first/last 8)', { weightBits: 4, keepFirstLast8bit: true }],
+    ] as const) {
+      const cfg: QuantConfig = { ...defaultQuantConfig(), activationBits: 8, rounding: 'nearest', ...over };
+      const t0 = performance.now();
+      const q = await quantizeGraph(graph, { images: calib.images, shape: [nCalib, 3, 32, 32] }, cfg);
+      console.log(`${name} ${variant}: quantized in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const targets: DeploymentTarget[] = over.weightBits === 8 ? ['ort-cpu'] : ['ort-cpu', 'smallest'];
+      for (const target of targets) exports.push({ variant, target, bytes: writeOnnx(buildQdqGraph(q.folded, q.plan, qdqOptionsForTarget(target))) });
+    }
+    const speeds: Record<number, { imagesPerSecond: number }[]> = {};
+    for (const threads of [1, 2]) speeds[threads] = await imagesPerSecond([floatBytes, ...exports.map((e) => e.bytes)], evalSet.images, [3, 32, 32], { threads, rounds });
+    const all = [{ variant: 'float', target: 'float' as const, bytes: floatBytes }, ...exports];
+    for (const [i, e] of all.entries()) {
+      const ops = await optimizedOpCounts(e.bytes);
+      const k = kernelSummary(ops);
+      const ips = { '1': speeds[1][i].imagesPerSecond, '2': speeds[2][i].imagesPerSecond };
+      rows.push({
+        model: name,
+        variant: e.variant,
+        target: e.target,
+        bytes: e.bytes.byteLength,
+        ops,
+        integerKernels: k.integer,
+        floatConvGemm: k.floatCompute,
+        transposes: k.transposes,
+        imagesPerSecond: ips,
+        speedup: { '1': ips['1'] / speeds[1][0].imagesPerSecond, '2': ips['2'] / speeds[2][0].imagesPerSecond },
+        top1: e.target === 'float' ? score(floatPred) : score(await predictions(e.bytes, evalSet.images, evalN)),
+        metric: labelled ? 'top-1' : 'agreement',
+      });
+    }
+  }
+  const head = ['model', 'variant', 'target', 'size KB', 'int kernels', 'float conv/gemm', 'Transpose', 'img/s 1t', 'x float', 'img/s 2t', 'x float', 'top-1 / agree %'];
+  const lines = rows.map((r) => [r.model, r.variant, r.target, (r.bytes / 1024).toFixed(0), r.integerKernels, r.floatConvGemm, r.transposes, r.imagesPerSecond['1'].toFixed(0), r.speedup['1'].toFixed(2), r.imagesPerSecond['2'].toFixed(0), r.speedup['2'].toFixed(2), `${r.top1.toFixed(2)} (${r.metric})`].map(String));
+  const widths = head.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
+  const fmt = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c])).join(' | ')} |`;
+  console.log(fmt(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const l of lines) console.log(fmt(l));
+  for (const r of rows) console.log(`${r.model} ${r.variant} ${r.target} ops: ${JSON.stringify(r.ops)}`);
+  mkdirSync('bench-results', { recursive: true });
+  const out = { date: new Date().toISOString(), ort: 'onnxruntime-node 1.30 CPU EP', batch: 256, calibrationImages: nCalib, evalImages: evalN, cpu: process.arch, rows };
+  writeFileSync('bench-results/export.json', JSON.stringify(out, null, 2));
+  console.log('wrote bench-results/export.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

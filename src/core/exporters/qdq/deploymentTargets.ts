@@ -1,0 +1,46 @@
+/**
+ * Deployment target -> QDQ export form, following ONNX Runtime's rules for its integer kernels
+ * (measured with onnxruntime-node 1.30; see bench/export.ts):
+ * - activation codes: ORT's CPU EP fuses QDQ Conv/MatMul into QLinearConv/QLinearMatMul for int8
+ *   activations only where int8 x int8 kernels are native (ARM); on x86-64 an int8-activation export keeps
+ *   float Convs, while uint8 activations with int8 weights (U8S8) fuse everywhere. ORT's guidance: U8S8 on
+ *   x86-64, S8S8 on ARM. WebAssembly (ort-web) uses the U8S8 kernels.
+ * - Gemm: written as MatMul + bias Add (gemmAsMatMul.ts), since ORT leaves a QDQ Gemm in float;
+ * - 4-bit weights: for speed, kept as 4-bit codes in int8 (an 8-bit integer kernel runs them; the file is
+ *   int8-sized); for 'smallest', packed int4 (opset 21): ORT has no int4 convolution kernel, so it
+ *   dequantizes them to float and the gain is size only.
+ */
+import type { DeploymentTarget } from '../../quant/config.js';
+import type { QdqOptions, QuantizationPlan } from './qdqOnnxExporter.js';
+
+export type CpuArch = 'x64' | 'arm64' | 'wasm';
+
+/** The CPU this process runs on, as ORT sees it (Node: process.arch; a browser: wasm). */
+export function hostCpuArch(): CpuArch {
+  const arch = (globalThis as { process?: { arch?: string } }).process?.arch;
+  if (!arch) return 'wasm';
+  return arch === 'arm64' ? 'arm64' : 'x64';
+}
+
+export function qdqOptionsForTarget(target: DeploymentTarget, arch: CpuArch = hostCpuArch()): QdqOptions {
+  if (target === 'smallest') return { lowBitWeights: 'int4' };
+  const activationType = target === 'ort-cpu' && arch === 'arm64' ? 'int8' : 'uint8';
+  return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true };
+}
+
+/** What the target did to this export, for the report's notes. */
+export function deploymentTargetNotes(target: DeploymentTarget, plan: QuantizationPlan, arch: CpuArch = hostCpuArch()): string[] {
+  const lowBitWeights = plan.layers.filter((l) => l.weightBits < 8).length;
+  const lowBitActs = Object.values(plan.activations).some((a) => a.bits < 8);
+  const notes: string[] = [];
+  if (target === 'smallest') {
+    notes.push('Deployment target "smallest": weights below 8 bit are packed as int4 (opset 21).');
+    if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights: ONNX Runtime has no integer kernel for int4 convolutions and dequantizes them to float, so the gain is size only (expect float speed or slower).`);
+    return notes;
+  }
+  const act = qdqOptionsForTarget(target, arch).activationType;
+  notes.push(`Deployment target "${target}": activations written as ${act} with int8 weights (${act === 'uint8' ? 'U8S8' : 'S8S8'}, ONNX Runtime's integer kernels for ${target === 'ort-web' ? 'WebAssembly' : arch === 'arm64' ? 'ARM64' : 'x86-64'}); Gemm written as MatMul + bias Add so that it runs as QLinearMatMul.`);
+  if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights, stored as int8 codes so that they run as 8-bit integer kernels: 4-bit accuracy at int8 speed and int8 file size. Choose target "smallest" for the packed 4-bit file.`);
+  if (lowBitActs) notes.push('Activations below 8 bit are a Clip before an 8-bit Q/DQ pair: ONNX Runtime keeps that Clip in float, so the layers before it do not fuse into integer kernels.');
+  return notes;
+}
