@@ -121,7 +121,21 @@ const CHECKS: Record<string, (g: Graph, n: Node) => void> = {
   Gemm: checkGemm,
 };
 
+/** Inputs an op cannot run without (ONNX, in the latest-opset forms importers normalize to); others need one. */
+const REQUIRED_INPUTS: Record<string, number> = {
+  Conv: 2, ConvTranspose: 2, BatchNormalization: 5, Gemm: 2, MatMul: 2, Add: 2, Sub: 2, Mul: 2, Div: 2, Pow: 2,
+  PRelu: 2, Pad: 2, Reshape: 2, Slice: 3, Expand: 2, Gather: 2, Tile: 2, QuantizeLinear: 2, DequantizeLinear: 2,
+  Max: 1, Min: 1, Sum: 1, Mean: 1,
+};
+
+function checkArity(n: Node): void {
+  const need = REQUIRED_INPUTS[n.opType] ?? (n.opType === 'Constant' ? 0 : 1);
+  for (let k = 0; k < need; k++) if (!n.inputs[k]) throw invalid(n, `has ${n.inputs.filter(Boolean).length} inputs; input ${k + 1} of the ${need} it needs is missing`);
+  if (n.outputs.filter(Boolean).length === 0) throw invalid(n, 'has no outputs');
+}
+
 export function checkNodeAttributes(g: Graph, n: Node): void {
+  checkArity(n);
   checkFloatAttrs(n);
   CHECKS[n.opType]?.(g, n);
 }

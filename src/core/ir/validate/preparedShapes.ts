@@ -11,13 +11,15 @@ import { MAX_MACS_PER_IMAGE, MAX_TENSOR_ELEMENTS } from './limits.js';
 export function checkPreparedShapes(g: Graph): void {
   let macs = 0;
   for (const n of g.nodes) {
+    checkWindowInput(g, n);
     macs += macsPerImage(g, n);
     for (const o of n.outputs) {
       const shape = o ? g.valueInfo.get(o)?.shape : undefined;
-      if (!shape || !shape.every((d): d is number => typeof d === 'number')) continue;
-      const dtype = g.valueInfo.get(o)?.dtype ?? 'float32';
-      // Empty float tensors only arise from a window or slice that does not fit; tfjs wasm kernels abort on them.
-      if (shape.some((d) => !Number.isInteger(d) || d < 0) || (shape.includes(0) && dtype.startsWith('float'))) {
+      if (!numeric(shape)) continue;
+      // Empty windows only arise from a kernel that does not fit; tfjs wasm (XNNPACK) kernels abort on them,
+      // while an empty Slice result is legitimate.
+      const window = ['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool'].includes(n.opType);
+      if (shape.some((d) => !Number.isInteger(d) || d < 0) || (window && shape.includes(0))) {
         throw new LocalQuantError(
           'INVALID_MODEL',
           `Node '${n.name}' (${n.opType}) would produce '${o}' of shape [${shape.join(', ')}]: its attributes or weights do not fit its input (for example a kernel larger than the padded input).`,
@@ -65,5 +67,30 @@ function macsPerImage(g: Graph, n: Node): number {
       return (product(y) / Math.max(1, y[0])) * (n.attrs.transA ? x[0] : x[x.length - 1]);
     default:
       return 0;
+  }
+}
+
+/** A window op's input rank fits its kernel; a Conv's input channels are its weight's second dimension times its group. */
+function checkWindowInput(g: Graph, n: Node): void {
+  if (!['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool'].includes(n.opType)) return;
+  const x = g.valueInfo.get(n.inputs[0])?.shape;
+  const w = n.opType.endsWith('Pool') ? undefined : g.valueInfo.get(n.inputs[1])?.shape;
+  const kernel = Array.isArray(n.attrs.kernel_shape) ? n.attrs.kernel_shape : w?.slice(2);
+  // a 3-D input under a 2-D kernel makes the wasm kernels read past their buffers
+  if (numeric(x) && kernel && x.length !== kernel.length + 2) {
+    throw new LocalQuantError(
+      'INVALID_MODEL',
+      `Node '${n.name}' (${n.opType}) gets an input of shape [${x.join(', ')}] for a ${kernel.length}-D window: it needs rank ${kernel.length + 2}.`,
+      'Check the input shape; if it is the one the model was made for, the file is damaged: export it again.',
+    );
+  }
+  if (n.opType !== 'Conv' || !numeric(x) || !numeric(w) || x.length < 2 || w.length < 2) return;
+  const group = typeof n.attrs.group === 'number' ? n.attrs.group : 1;
+  if (x[1] !== w[1] * group) {
+    throw new LocalQuantError(
+      'INVALID_MODEL',
+      `Node '${n.name}' (Conv) gets ${x[1]} input channels (shape [${x.join(', ')}]) but its weight [${w.join(', ')}] with group ${group} expects ${w[1] * group}.`,
+      'Check the input shape; if it is the one the model was made for, the file is damaged: export it again.',
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { LocalQuantError } from '../../errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { attrInt, attrString, normAxis, numbers, unsupported } from './attrs.js';
 import { gatherAxis } from './gather.js';
@@ -112,6 +113,10 @@ function pad(ctx: OpContext): HeldValue[] {
   const pads = numbers(ctx.constant(1)) ?? [];
   const axes = (ctx.has(3) ? numbers(ctx.constant(3)) : undefined)?.map((a) => normAxis(a, rank)) ?? Array.from({ length: rank }, (_, i) => i);
   const value = ctx.has(2) ? Number(ctx.constant(2)?.data[0] ?? 0) : 0;
+  // tfjs 4.22 pitfall: the wasm pad kernel reads undefined paddings as garbage and corrupts its heap.
+  if (pads.length !== 2 * axes.length || !pads.every(Number.isInteger)) {
+    throw new LocalQuantError('INVALID_MODEL', `Pad node '${ctx.node.name}' has pads [${pads.join(', ')}] for ${axes.length} axes; it needs ${2 * axes.length} integers.`, 'The file is damaged: export the model again.');
+  }
   const paddings: [number, number][] = Array.from({ length: rank }, () => [0, 0]);
   axes.forEach((a, k) => {
     paddings[heldAxis(a, v.nhwc)] = [pads[k], pads[k + axes.length]];

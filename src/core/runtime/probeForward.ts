@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+import { LocalQuantError } from '../errors.js';
+import type { Graph } from '../ir/types.js';
+import { SeededRandom } from '../synth/prng.js';
+import { GraphExecutor } from './executor.js';
+
+export interface ProbeResult {
+  /** Largest |value| of each graph output on the probe image (finite: the probe refuses anything else). */
+  maxAbs: Map<string, number>;
+}
+
+/**
+ * One standard-normal image through a prepared graph (concrete shapes, batch 1 or more): the last check
+ * before a model is worked on. Weights that are finite but absurd (a flipped exponent bit: 1e30) pass
+ * every import check and still turn the outputs into Inf/NaN; such a model is refused here, naming the
+ * first node whose output is not finite, instead of quantizing garbage. Frees everything it allocates.
+ */
+export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeResult {
+  const ex = executor ?? new GraphExecutor(prepared);
+  const feeds = standardNormalFeeds(prepared, 20250601);
+  try {
+    const { outputs } = ex.execute(feeds);
+    const maxAbs = new Map<string, number>();
+    let finite = true;
+    for (const [name, t] of outputs) {
+      const d = t.dataSync();
+      let m = 0;
+      for (let i = 0; i < d.length; i++) {
+        const a = Math.abs(d[i]);
+        if (!(a <= Number.MAX_VALUE)) finite = false;
+        else if (a > m) m = a;
+      }
+      maxAbs.set(name, m);
+      t.dispose();
+    }
+    if (!finite) throw nonFiniteError(prepared, ex, feeds);
+    return { maxAbs };
+  } finally {
+    tf.dispose([...feeds.values()]);
+    if (!executor) ex.dispose();
+  }
+}
+
+/** Seeded standard-normal float inputs (zeros for integer ones) in the prepared graph's concrete shapes; caller disposes. */
+export function standardNormalFeeds(prepared: Graph, seed: number): Map<string, tf.Tensor> {
+  const rng = new SeededRandom(seed);
+  const feeds = new Map<string, tf.Tensor>();
+  for (const v of prepared.inputs) {
+    const shape = (prepared.valueInfo.get(v.name)?.shape ?? v.shape ?? []) as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
+    feeds.set(v.name, v.dtype.startsWith('float') ? tf.tensor(rng.normalArray(n), shape) : tf.zeros(shape, 'int32'));
+  }
+  return feeds;
+}
+
+/** Runs again with a hook on every value to find the first node whose output holds NaN/Inf. */
+function nonFiniteError(g: Graph, ex: GraphExecutor, feeds: Map<string, tf.Tensor>): LocalQuantError {
+  let first: string | undefined;
+  const { outputs } = ex.execute(feeds, {
+    hook: (name, v) => {
+      if (first === undefined && v.tensor.dtype === 'float32' && tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v.tensor))).dataSync()[0])) first = name;
+      return undefined;
+    },
+  });
+  tf.dispose([...outputs.values()]);
+  const node = first ? g.nodes.find((n) => n.outputs.includes(first!)) : undefined;
+  const weights = node ? node.inputs.filter((i) => g.initializers.has(i)) : [];
+  const largest = weights.map((w) => {
+    const d = g.initializers.get(w)!.data;
+    let m = 0;
+    for (let i = 0; i < d.length; i++) m = Math.max(m, Math.abs(d[i]));
+    return `'${w}' (max |w| ${m.toPrecision(3)})`;
+  });
+  return new LocalQuantError(
+    'BAD_WEIGHTS',
+    node
+      ? `The model computes NaN/Inf at node '${node.name}' (${node.opType}) on a standard-normal input image${largest.length ? `; its weights: ${largest.join(', ')}` : ''}.`
+      : 'The model computes NaN/Inf on a standard-normal input image.',
+    'The weights are probably damaged (or the model diverged in training): export it again.',
+  );
+}
