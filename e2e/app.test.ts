@@ -5,10 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { PreviewServer } from 'vite';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { encodePng } from '../cli/lib/png.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
-import { buildApp, foreignRequests, launch, openTracked, repoRoot, screenshotPanel, screenshotsDir, serve } from './harness.js';
+import { buildApp, foreignRequests, launch, openTracked, screenshotPanel, screenshotsDir, serve } from './harness.js';
 import { unsupportedOpModel } from './models.js';
 
 let browser: Browser;
@@ -122,22 +124,46 @@ describe('LocalQuant app', () => {
     await t.context.close();
   });
 
-  it('reports a missing pipeline as an error instead of hanging', async () => {
-    const hasPipeline = (() => { try { readFileSync(join(repoRoot, 'src/core/pipeline/run.ts')); return true; } catch { return false; } })();
-    if (hasPipeline) return; // the full-run test covers it once the pipeline exists
+  it('quantizes the sample on wasm with a folder of own images and raw-pixel normalization; says what agreement was measured on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lq-own-'));
+    for (let i = 0; i < 3; i++) {
+      const rgba = new Uint8Array(40 * 36 * 4);
+      for (let p = 0; p < 40 * 36; p++) rgba.set(Math.abs((p % 40) - 20 - 4 * i) < 4 ? [250, 250, 250, 255] : [8, 8, 8, 255], p * 4);
+      writeFileSync(join(dir, `digit${i}.png`), encodePng({ width: 40, height: 36, rgba }));
+    }
     const t = await openTracked(browser);
     await t.page.goto(url);
     await t.page.getByTestId('sample-model').click();
     await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
     await t.page.getByTestId('backend').selectOption('wasm');
+    await t.page.getByTestId('rounding').selectOption('nearest');
+    await t.page.getByTestId('calibration-source').selectOption('user-images');
+    expect(await t.page.getByTestId('steps').isDisabled()).toBe(true);
+    await t.page.getByTestId('own-images').setInputFiles(dir);
+    await expect.poll(() => t.page.getByTestId('own-images-status').textContent(), { timeout: 20_000 }).toContain(`3 images from folder ${basename(dir)}`);
+    // Mean/std in raw-pixel units with range 1 are the sample's own normalization, rewritten.
+    await t.page.getByTestId('norm-range').selectOption('1');
+    await t.page.getByTestId('norm-mean').fill('127.5, 127.5, 127.5');
+    await t.page.getByTestId('norm-std').fill('127.5, 127.5, 127.5');
+    await t.page.getByTestId('norm-std').blur();
     await t.page.getByTestId('quantize').click();
-    await expect.poll(() => t.page.getByTestId('error-message').textContent(), { timeout: 20_000 }).toContain('pipeline is not available');
-    // The backend started from the wasm files this origin serves.
-    expect(await t.page.getByTestId('backend-badge').getAttribute('data-backend')).toBe('wasm');
+    await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 120_000 }).toBe(true);
+    expect(await t.page.getByTestId('agreement-basis').textContent()).toMatch(/on 3 of your own calibration images, both models run by LocalQuant executor \(tfjs wasm\); not an accuracy/);
+    // The preview shows the own images as the model sees them (cropped and resized).
+    expect(await t.page.getByTestId('synthetic-preview').locator('img').count()).toBe(3);
+    const [report] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);
+    const r = JSON.parse(readFileSync((await report.path())!, 'utf8'));
+    expect(r.calibration).toMatchObject({ method: 'user-images', images: 3, from: `folder ${basename(dir)}` });
+    expect(r.config.calibration.source).toBe('user-images');
+    expect(r.config.normalization).toEqual({ mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], pixelRange: 1 });
+    expect(r.config.backend).toBe('wasm');
+    // The wasm backend started from the files this origin serves.
     expect(t.requests.some((u) => /\/wasm\/tfjs-backend-wasm[\w-]*\.wasm$/.test(u))).toBe(true);
-    await expect.poll(() => t.page.getByTestId('quantize').isEnabled()).toBe(true);
+    expect(foreignRequests(t.requests, origin)).toEqual([]);
+    expect(t.errors).toEqual([]);
     await t.context.close();
-  });
+    rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
 
   it('works offline after one visit (service worker precache)', async () => {
     const t = await openTracked(browser, { serviceWorkers: 'allow' });

@@ -1,18 +1,15 @@
 /**
  * The whole pipeline in the browser on the sample model: live previews, every layer done, an ONNX
  * download that runs in onnxruntime-node and agrees with the float model; cancel, then run again.
- * Skipped until the lead's src/core/pipeline/run.ts exists.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildApp, foreignRequests, launch, openTracked, repoRoot, screenshotPanel, serve } from './harness.js';
 import { heldOutDigits } from './digits.js';
-
-const hasPipeline = existsSync(join(repoRoot, 'src/core/pipeline/run.ts'));
 
 let browser: Browser;
 let server: PreviewServer;
@@ -40,7 +37,7 @@ async function smallSettings(page: Page): Promise<void> {
   await page.getByTestId('adaround-iterations').fill('50');
 }
 
-describe.skipIf(!hasPipeline)('full run in the browser', () => {
+describe('full run in the browser', () => {
   beforeAll(async () => {
     const out = await buildApp('production', 'dist/e2e-full');
     ({ server, url } = await serve(out));

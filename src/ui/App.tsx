@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ModelFile } from '../core/ir/types.js';
 import type { ModelSummary } from '../core/ir/summary.js';
-import type { PipelineConfig, PipelineEvent } from '../core/pipeline/types.js';
+import type { PipelineConfig, PipelineEvent, RgbaImage } from '../core/pipeline/types.js';
 import { QuantWorkerClient } from '../worker/client.js';
 import type { RunResult, WorkerErrorInfo, WorkerEvent } from '../worker/protocol.js';
 import { defaultConfig, SAMPLE_NORMALIZATION } from './config.js';
+import { decodeImageFiles } from './decodeImages.js';
 import { SAMPLE_URL } from './sampleUrl.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { ImportPanel } from './ImportPanel.js';
@@ -34,6 +35,8 @@ export function App() {
   const [layers, setLayers] = useState<LayerRow[]>([]);
   const [result, setResult] = useState<RunResult | null>(null);
   const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
+  // Own calibration images live here, not in `config`: the config is downloadable JSON, the images stay in the tab.
+  const [ownImages, setOwnImages] = useState<{ images: RgbaImage[]; from: string; failed: string[] } | null>(null);
   const roundingStart = useRef<number | null>(null);
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
@@ -110,6 +113,18 @@ export function App() {
     }
   }, [importFiles]);
 
+  const onOwnImages = useCallback(async (list: File[], from: string) => {
+    setError(null);
+    // The images input allows up to 1024: decode no more than that.
+    const decoded = await decodeImageFiles(list, 1024);
+    if (!decoded.images.length) {
+      setOwnImages(null);
+      setError({ code: 'BAD_INPUT', message: `No readable image among the ${list.length} file(s) from ${from}.`, hint: 'Choose a folder of PNG or JPEG images.' });
+      return;
+    }
+    setOwnImages({ ...decoded, from });
+  }, []);
+
   const onQuantize = () => {
     if (!files.length) return;
     setError(null);
@@ -120,7 +135,8 @@ export function App() {
     setSecondsLeft(null);
     setStep('Starting…');
     setPhase('running');
-    client.current?.run(files, config, wasmPath());
+    const own = config.calibration.source === 'user-images' && ownImages ? { userImages: ownImages.images, userImagesFrom: ownImages.from } : {};
+    client.current?.run(files, { ...config, calibration: { ...config.calibration, ...own } }, wasmPath());
   };
 
   const onCancel = () => {
@@ -148,7 +164,8 @@ export function App() {
           layout={summary?.interfaceLayout ?? 'NCHW'} onFiles={onFiles} onSample={onSample}
           onNormalization={(n) => setConfig((c) => ({ ...c, normalization: n }))}
         />
-        <SettingsPanel config={config} onChange={setConfig} disabled={running} />
+        <SettingsPanel config={config} onChange={setConfig} disabled={running}
+          ownImages={ownImages && { count: ownImages.images.length, from: ownImages.from, failed: ownImages.failed }} onOwnImages={(l, from) => void onOwnImages(l, from)} />
         <div className="actions">
           <button type="button" className="primary" data-testid="quantize" disabled={!summary || running} onClick={onQuantize}>Quantize</button>
           <button type="button" data-testid="cancel" disabled={!running} onClick={onCancel}>Cancel</button>

@@ -71,14 +71,15 @@ export function ImportPanel({ summary, fileNames, busy, normalization, layout, o
         )}
       </div>
       <fieldset className="normalization">
-        <legend>Input normalization: x = (pixel / range − mean) / std, layout {layout}</legend>
+        <legend>Input normalization: x = (pixel / range − mean) / std for 8-bit pixels 0–255, layout {layout}</legend>
         <label>Mean <input data-testid="norm-mean" defaultValue={normalization.mean.join(', ')} key={`m${normalization.mean.join()}`}
           onBlur={(e) => { const v = parseList(e.target.value); if (v) onNormalization({ ...normalization, mean: v }); }} /></label>
         <label>Std <input data-testid="norm-std" defaultValue={normalization.std.join(', ')} key={`s${normalization.std.join()}`}
           onBlur={(e) => { const v = parseList(e.target.value); if (v && v.every((x) => x > 0)) onNormalization({ ...normalization, std: v }); }} /></label>
-        <label>Pixel range <select data-testid="norm-range" value={normalization.pixelRange}
+        <label title="What the mean and std above apply to: pixels scaled to 0–1, or the raw 0–255 values (e.g. mean 123.7, 116.3, 103.5)">
+          Model was trained on <select data-testid="norm-range" value={normalization.pixelRange}
           onChange={(e) => onNormalization({ ...normalization, pixelRange: Number(e.target.value) })}>
-          <option value={255}>0–255</option><option value={1}>0–1</option>
+          <option value={255}>pixels 0–1 (range 255)</option><option value={1}>raw pixels 0–255 (range 1)</option>
         </select></label>
       </fieldset>
     </section>

@@ -1,4 +1,4 @@
-import type { PipelineConfig } from '../core/pipeline/types.js';
+import type { AgreementBasis, PipelineConfig } from '../core/pipeline/types.js';
 import type { RunResult } from '../worker/protocol.js';
 import { downloadBlob, formatBytes } from './format.js';
 
@@ -18,6 +18,13 @@ function SqnrChart({ layers }: { layers: { name: string; sqnrDb: number }[] }) {
   );
 }
 
+const METHOD_WORDS: Record<string, string> = { 'bn-statistics': 'synthetic', 'prior-only': 'image-prior', noise: 'noise', 'user-images': 'of your own' };
+
+/** Says what the agreement was measured on: calibration images, by our executor, no labels (not an accuracy). */
+export function agreementBasis(on: AgreementBasis): string {
+  return `on ${on.images} ${METHOD_WORDS[on.method] ?? on.method} calibration image${on.images === 1 ? '' : 's'}, both models run by ${on.runtime}; not an accuracy (no labels)`;
+}
+
 export function ResultsPanel({ result, config }: { result: RunResult | null; config: PipelineConfig }) {
   const file = (pred: (n: string) => boolean) => result?.files.find((f) => pred(f.name));
   const onnx = file((n) => n.endsWith('.onnx'));
@@ -29,7 +36,11 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
       {!result ? <p className="empty-state">Sizes, per-layer quality and downloads appear here after a run.</p> : (
         <dl>
           <dt>Size</dt><dd>{result.sizeBefore ? formatBytes(result.sizeBefore) : '?'} → {result.sizeAfter ? formatBytes(result.sizeAfter) : '?'}</dd>
-          <dt>Agreement float vs quantized</dt><dd data-testid="agreement">{result.agreement !== undefined ? `${(result.agreement * 100).toFixed(1)}%` : 'not measured'}</dd>
+          <dt>Top-1 agreement, float vs quantized</dt>
+          <dd>
+            <span data-testid="agreement">{result.agreement !== undefined ? `${(result.agreement * 100).toFixed(1)}%` : 'not measured'}</span>
+            {result.agreementOn && <span className="muted" data-testid="agreement-basis"> {agreementBasis(result.agreementOn)}</span>}
+          </dd>
         </dl>
       )}
       {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}

@@ -1,14 +1,32 @@
+import { useState, type DragEvent } from 'react';
 import type { PipelineConfig } from '../core/pipeline/types.js';
+import { droppedFiles } from './decodeImages.js';
 
 interface Props {
   config: PipelineConfig;
   onChange: (c: PipelineConfig) => void;
   disabled: boolean;
+  /** The user's own calibration images, once decoded: how many and from where. */
+  ownImages: { count: number; from: string; failed: string[] } | null;
+  onOwnImages: (files: File[], from: string) => void;
 }
 
-export function SettingsPanel({ config, onChange, disabled }: Props) {
+/** A folder input: the attribute is not in React's types. */
+const folderPicker = { webkitdirectory: '' } as Record<string, string>;
+
+export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImages }: Props) {
+  const [over, setOver] = useState(false);
   const q = config.quant;
   const cal = config.calibration;
+  // Controls that would change nothing with the other settings are disabled, so that none is silently ignored.
+  const synthesizes = cal.source === 'synthetic' || cal.source === 'prior-only';
+  const onDrop = async (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    if (disabled) return;
+    const files = await droppedFiles(e.dataTransfer.items);
+    if (files.length) onOwnImages(files, 'dropped files');
+  };
   const setQuant = (p: Partial<PipelineConfig['quant']>) => onChange({ ...config, quant: { ...q, ...p } });
   const setCal = (p: Partial<PipelineConfig['calibration']>) => onChange({ ...config, calibration: { ...cal, ...p } });
   const int = (v: string, min: number, max: number, fallback: number) => {
@@ -39,13 +57,14 @@ export function SettingsPanel({ config, onChange, disabled }: Props) {
             <option value="synthetic">synthetic (from BatchNorm statistics)</option>
             <option value="prior-only">image prior only</option>
             <option value="noise">noise</option>
+            <option value="user-images">my own images (a folder)</option>
           </select>
         </label>
         <label>Images
           <input data-testid="images" type="number" min={1} max={1024} value={cal.images} onChange={(e) => setCal({ images: int(e.target.value, 1, 1024, cal.images) })} />
         </label>
         <label>Steps per batch
-          <input data-testid="steps" type="number" min={1} max={5000} value={cal.steps} onChange={(e) => setCal({ steps: int(e.target.value, 1, 5000, cal.steps) })} />
+          <input data-testid="steps" type="number" min={1} max={5000} value={cal.steps} disabled={!synthesizes} title={synthesizes ? undefined : 'Only synthesized images are optimized'} onChange={(e) => setCal({ steps: int(e.target.value, 1, 5000, cal.steps) })} />
         </label>
         <label>Backend
           <select data-testid="backend" value={config.backend} onChange={(e) => onChange({ ...config, backend: e.target.value as PipelineConfig['backend'] })}>
@@ -56,32 +75,56 @@ export function SettingsPanel({ config, onChange, disabled }: Props) {
           <input data-testid="seed" type="number" value={config.seed} onChange={(e) => onChange({ ...config, seed: int(e.target.value, 0, 2 ** 31 - 1, config.seed) })} />
         </label>
         <label className="check">
-          <input data-testid="keep-first-last" type="checkbox" checked={q.keepFirstLast8bit} onChange={(e) => setQuant({ keepFirstLast8bit: e.target.checked })} />
+          <input data-testid="keep-first-last" type="checkbox" checked={q.keepFirstLast8bit} disabled={q.weightBits === 8} onChange={(e) => setQuant({ keepFirstLast8bit: e.target.checked })} />
           Keep first and last layer at 8 bit
         </label>
       </fieldset>
+      {cal.source === 'user-images' && (
+        <div className={over ? 'dropzone over' : 'dropzone'} data-testid="own-images-zone"
+          onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={(e) => void onDrop(e)}>
+          <p>Drop a folder of PNG or JPEG images here, or
+            {' '}<label className="button">choose a folder…
+              <input data-testid="own-images" type="file" multiple {...folderPicker} disabled={disabled} className="visually-hidden"
+                onChange={(e) => {
+                  const files = [...(e.target.files ?? [])];
+                  const folder = files[0]?.webkitRelativePath.split('/')[0];
+                  if (files.length) onOwnImages(files, folder ? `folder ${folder}` : 'chosen files');
+                  e.target.value = '';
+                }} />
+            </label>
+          </p>
+          <p data-testid="own-images-status" aria-live="polite">
+            {ownImages
+              ? `${ownImages.count} image${ownImages.count === 1 ? '' : 's'} from ${ownImages.from}, read in this tab only${ownImages.failed.length ? ` (${ownImages.failed.length} could not be read: ${ownImages.failed.slice(0, 3).join(', ')})` : ''}. Up to ${cal.images} are used, centre-cropped and resized to the model's input.`
+              : 'No images yet. They stay on this device.'}
+          </p>
+        </div>
+      )}
       <details className="advanced">
         <summary>Advanced</summary>
         <fieldset disabled={disabled} className="grid">
           <label>Batch size
-            <input data-testid="batch" type="number" min={1} max={256} value={cal.batch} onChange={(e) => setCal({ batch: int(e.target.value, 1, 256, cal.batch) })} />
+            <input data-testid="batch" type="number" min={1} max={256} value={cal.batch} disabled={!synthesizes} onChange={(e) => setCal({ batch: int(e.target.value, 1, 256, cal.batch) })} />
           </label>
           <label>Rounding iterations
-            <input data-testid="adaround-iterations" type="number" min={1} max={20000} value={q.adaroundIterations} onChange={(e) => setQuant({ adaroundIterations: int(e.target.value, 1, 20000, q.adaroundIterations) })} />
+            <input data-testid="adaround-iterations" type="number" min={1} max={20000} value={q.adaroundIterations} disabled={q.rounding !== 'adaptive'} onChange={(e) => setQuant({ adaroundIterations: int(e.target.value, 1, 20000, q.adaroundIterations) })} />
           </label>
           <label>Activation range
-            <select data-testid="observer" value={q.activationObserver} onChange={(e) => setQuant({ activationObserver: e.target.value as PipelineConfig['quant']['activationObserver'] })}>
+            <select data-testid="observer" value={q.activationObserver} disabled={q.activationBits === 32} onChange={(e) => setQuant({ activationObserver: e.target.value as PipelineConfig['quant']['activationObserver'] })}>
               <option value="mse">MSE-optimal</option><option value="percentile">percentile</option><option value="minmax">min/max</option>
             </select>
           </label>
           <label className="check">
-            <input type="checkbox" checked={q.perChannel} onChange={(e) => setQuant({ perChannel: e.target.checked })} /> Per-channel weights
+            <input data-testid="per-channel" type="checkbox" checked={q.perChannel} onChange={(e) => setQuant({ perChannel: e.target.checked })} /> Per-channel weights
           </label>
           <label className="check">
-            <input type="checkbox" checked={q.biasCorrection} onChange={(e) => setQuant({ biasCorrection: e.target.checked })} /> Bias correction
+            <input data-testid="bias-correction" type="checkbox" checked={q.biasCorrection} onChange={(e) => setQuant({ biasCorrection: e.target.checked })} /> Bias correction
           </label>
           <label className="check">
-            <input data-testid="export-tfjs" type="checkbox" checked={config.export.tfjs} onChange={(e) => onChange({ ...config, export: { ...config.export, tfjs: e.target.checked } })} /> Also export TF.js
+            <input data-testid="export-onnx" type="checkbox" checked={config.export.onnx} disabled={!config.export.tfjs} onChange={(e) => onChange({ ...config, export: { ...config.export, onnx: e.target.checked } })} /> Export ONNX (QDQ)
+          </label>
+          <label className="check">
+            <input data-testid="export-tfjs" type="checkbox" checked={config.export.tfjs} disabled={!config.export.onnx} onChange={(e) => onChange({ ...config, export: { ...config.export, tfjs: e.target.checked } })} /> Export TF.js
           </label>
         </fieldset>
       </details>

@@ -21,6 +21,9 @@ describe('adaptResult', () => {
     expect(r.sizeAfter).toBe(3);
     expect(r.layerSqnr).toEqual([{ name: 'conv1', sqnrDb: 31.5 }]);
     expect(r.agreement).toBe(0.98);
+    expect(r.agreementOn).toBeUndefined();
+    const on = { images: 64, method: 'bn-statistics', runtime: 'LocalQuant executor (tfjs wasm)' };
+    expect(adaptResult({ onnx, agreement: 0.9, agreementOn: on }).agreementOn).toEqual(on);
     expect(JSON.parse(new TextDecoder().decode(r.files[1].bytes)).layers).toHaveLength(2);
   });
 

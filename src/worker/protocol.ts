@@ -5,7 +5,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { ModelFile } from '../core/ir/types.js';
 import type { ModelSummary } from '../core/ir/summary.js';
-import type { PipelineConfig, PipelineEvent } from '../core/pipeline/types.js';
+import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../core/pipeline/types.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -30,6 +30,8 @@ export interface RunResult {
   layerSqnr?: { name: string; sqnrDb: number }[];
   /** Share of inputs where float and quantized model pick the same top-1 class (0..1). */
   agreement?: number;
+  /** What `agreement` was measured on (calibration images, not a labelled test set). */
+  agreementOn?: AgreementBasis;
   config?: unknown;
 }
 

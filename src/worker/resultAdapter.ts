@@ -2,6 +2,7 @@
  * Turns whatever runPipeline resolves to into the worker's RunResult. Written defensively against the
  * shape that is still being settled: known fields are picked, byte arrays become downloadable files.
  */
+import type { AgreementBasis } from '../core/pipeline/types.js';
 import type { ResultFile, RunResult } from './protocol.js';
 
 type Loose = Record<string, unknown>;
@@ -10,6 +11,11 @@ function toBuffer(bytes: unknown): ArrayBuffer | null {
   if (bytes instanceof ArrayBuffer) return bytes;
   if (bytes instanceof Uint8Array) return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
   return null;
+}
+
+function isAgreementBasis(v: unknown): v is AgreementBasis {
+  const b = v as AgreementBasis | undefined;
+  return typeof b?.images === 'number' && typeof b.method === 'string' && typeof b.runtime === 'string';
 }
 
 export function adaptResult(raw: unknown): RunResult {
@@ -33,6 +39,7 @@ export function adaptResult(raw: unknown): RunResult {
     sizeAfter: typeof r.sizeAfter === 'number' ? r.sizeAfter : files.find((f) => f.name.endsWith('.onnx'))?.bytes.byteLength,
     layerSqnr: Array.isArray(layers) ? layers.filter((l) => typeof l.sqnrDb === 'number').map((l) => ({ name: String(l.name), sqnrDb: l.sqnrDb as number })) : undefined,
     agreement: typeof r.agreement === 'number' ? r.agreement : undefined,
+    ...(isAgreementBasis(r.agreementOn) ? { agreementOn: r.agreementOn } : {}),
     config: r.config,
   };
 }

@@ -6,7 +6,7 @@
 import { nchwToNhwc } from '../data/layout.js';
 import { LocalQuantError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
-import { findImageInput, noiseImages, synthesizeImages, userImagesResult } from '../synth/index.js';
+import { batchToRgba, findImageInput, noiseImages, synthesizeImages, userImagesResult } from '../synth/index.js';
 import { unitPixelNormalization } from '../synth/pixelRange.js';
 import type { SynthesisResult } from '../synth/index.js';
 import type { CalibrationSet } from './quantizeGraph.js';
@@ -55,6 +55,8 @@ export async function calibrationSet(
     if (synth.message) onEvent({ type: 'log', level: 'warn', message: synth.message });
   }
   const synthesized = synth.method === 'bn-statistics' || synth.method === 'prior-only';
+  // Synthesis shows its own previews; for read images, show what the model will see (cropped, resized).
+  if (!synthesized) onEvent({ type: 'synth-preview', images: batchToRgba(synth.images, synth.shape as [number, number, number, number], 8, common.normalization) });
   const n = synth.shape[0];
   const info: QuantizationReport['calibration'] = {
     method: synth.method,
