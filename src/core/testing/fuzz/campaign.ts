@@ -57,10 +57,21 @@ export function makeCase(seeds: Record<SeedName, ModelFile[]>, seed: number, ind
   return { seedModel, mutation: m.kind, files: m.files };
 }
 
-export function runCampaign(seeds: Record<SeedName, ModelFile[]>, opts: { seed: number; cases: number; first?: number; timeoutMs: number; onCase?: (c: FuzzCase) => void }): FuzzCase[] {
+export interface CampaignOptions {
+  seed: number;
+  cases: number;
+  first?: number;
+  timeoutMs: number;
+  /** Before case `index` runs (a watchdog in another process starts its clock here). */
+  onStart?: (index: number, seedModel: SeedName, mutation: string) => void;
+  onCase?: (c: FuzzCase) => void;
+}
+
+export function runCampaign(seeds: Record<SeedName, ModelFile[]>, opts: CampaignOptions): FuzzCase[] {
   const out: FuzzCase[] = [];
   for (let i = opts.first ?? 0; i < (opts.first ?? 0) + opts.cases; i++) {
     const c = makeCase(seeds, opts.seed, i);
+    opts.onStart?.(i, c.seedModel, c.mutation);
     const t0 = performance.now();
     const outcome = runFuzzCase(c.files, opts.timeoutMs);
     const r: FuzzCase = { index: i, seedModel: c.seedModel, mutation: c.mutation, outcome, seconds: (performance.now() - t0) / 1000 };
