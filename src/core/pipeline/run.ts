@@ -13,7 +13,10 @@ import type { ModelFile } from '../ir/types.js';
 import { defaultQuantConfig, validateQuantConfig, type QuantConfig } from '../quant/config.js';
 import { currentBackend } from '../runtime/backends.js';
 import { topOneAgreement } from './agreement.js';
+import { detectionLayout } from './boxAgreement.js';
 import { calibrationSet, type SuppliedCalibration } from './calibrationSet.js';
+import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
+import { describeFloatTail, floatTailReport, refuseTfjsWithTail, splitFloatTail, withFloatTail } from './floatTail.js';
 import { quantizeGraph } from './quantizeGraph.js';
 import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport, Stage } from './types.js';
 import { validatePipelineConfig } from './validateConfig.js';
@@ -82,8 +85,12 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   };
   validatePipelineConfig(config);
   const sizeBefore = files.reduce((a, f) => a + f.bytes.byteLength, 0);
-  const graph = await timed('import', () => importModel(files));
-  const summary = summarizeGraph(graph, sizeBefore);
+  const imported = await timed('import', () => importModel(files));
+  const summary = summarizeGraph(imported, sizeBefore);
+  // A detector's post-processing stays float: everything below works on the network (the head) only.
+  const { head: graph, cut } = splitFloatTail(imported, config.floatTail?.until);
+  const floatTail = floatTailReport(cut, config.floatTail?.until);
+  if (floatTail) onEvent({ type: 'log', level: 'info', message: describeFloatTail(floatTail) });
   const backend = currentBackend() ?? { name: tf.getBackend(), reason: 'backend chosen by the caller' };
   onEvent({ type: 'backend', name: backend.name, reason: backend.reason });
   const quantCfg = toQuantConfig(config, graph.nodes.map((n) => n.name));
@@ -94,10 +101,11 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const q = await timed('rounding', () => quantizeGraph(graph, cal.set, quantCfg, onEvent, signal));
   seconds.ranges = q.seconds.ranges;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
-    const onnxBytes = config.export.onnx ? writeOnnx(q.qdq) : undefined;
+    const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
     if (!config.export.tfjs) return { onnx: onnxBytes };
     // With ONNX on, the ONNX export is the primary result: a model the TF.js exporter cannot express still gets it.
     try {
+      refuseTfjsWithTail(cut);
       return { onnx: onnxBytes, tfjs: exportTfjsGraphModel(q.folded, q.plan) };
     } catch (e) {
       if (!onnxBytes) throw e;
@@ -106,8 +114,12 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
       return { onnx: onnxBytes, tfjsFailure: failure };
     }
   });
-  const measured = await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal.set, AGREEMENT_IMAGES, signal));
-  const agreementOn = { images: measured.images, method: cal.info.method, runtime: `LocalQuant executor (tfjs ${backend.name})` };
+  // A detector is judged by its boxes (float tail included), a classifier by its top-1 class.
+  const boxes = cut || detectionLayout(imported)
+    ? await timed('evaluation', () => measureBoxAgreement(withFloatTail(q.folded, cut), withFloatTail(q.qdq, cut), cal.set, { limit: DETECTION_AGREEMENT_IMAGES, signal }))
+    : undefined;
+  const measured = boxes ?? (await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal.set, AGREEMENT_IMAGES, signal)));
+  const agreementOn = { images: measured.images, method: cal.info.method, runtime: `LocalQuant executor (tfjs ${backend.name})`, metric: boxes ? ('boxes' as const) : ('top-1' as const) };
 
   const tfjsFiles = tfjs ? [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(tfjs.modelJson)) }, ...tfjs.files] : undefined;
   const quantizedBytes = onnx ? onnx.byteLength : (tfjsFiles ?? []).reduce((a, f) => a + f.bytes.byteLength, 0);
@@ -133,6 +145,8 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     sizes: { floatBytes: sizeBefore, quantizedBytes, ratio: quantizedBytes / sizeBefore },
     agreement: measured.agreement,
     agreementOn,
+    ...(boxes ? { boxAgreement: boxes } : {}),
+    ...(floatTail ? { floatTail } : {}),
     seconds,
     notes,
   };

@@ -4,6 +4,8 @@
  */
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import type { Graph } from '../ir/types.js';
+import type { BoxAgreement } from './boxAgreement.js';
+import type { FloatTailReport } from './floatTail.js';
 
 export const PIPELINE_SCHEMA_VERSION = 1;
 
@@ -57,6 +59,8 @@ export interface PipelineConfig {
     target?: 'ort-cpu' | 'ort-web' | 'smallest';
   };
   export: { onnx: boolean; tfjs: boolean };
+  /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
+  floatTail?: { until: string[] };
 }
 
 export type Stage = 'import' | 'backend' | 'synthesis' | 'calibration' | 'rounding' | 'export' | 'evaluation';
@@ -99,6 +103,8 @@ export interface AgreementBasis {
   method: string;
   /** Who ran both models: LocalQuant's own tfjs executor on the named backend. */
   runtime: string;
+  /** 'top-1' for classifiers; 'boxes' for detectors (box agreement, see report.boxAgreement). */
+  metric?: 'top-1' | 'boxes';
 }
 
 export interface QuantizationReport {
@@ -146,6 +152,10 @@ export interface QuantizationReport {
   agreement: number;
   /** What `agreement` was measured on (absent in reports written before it was recorded). */
   agreementOn?: AgreementBasis;
+  /** Detectors: float detections kept by the quantized model (the figure in `agreement`). */
+  boxAgreement?: BoxAgreement;
+  /** Detectors: the post-processing that stayed float, and where and why it begins. */
+  floatTail?: FloatTailReport;
   seconds: Record<string, number>;
   notes: string[];
 }

@@ -33,7 +33,11 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   const c = config as unknown as Record<string, unknown>;
   if (!isObj(c)) bad('the configuration must be an object');
   if (c.version !== 1) bad(`config version ${JSON.stringify(c.version)} is not supported (this build reads version 1)`);
-  onlyKeys('', c, d);
+  onlyKeys('', c, d, ['floatTail']);
+  if (c.floatTail !== undefined) {
+    const until = (c.floatTail as { until?: unknown }).until;
+    if (!Array.isArray(until) || !until.length || !until.every((u) => typeof u === 'string' && u.length > 0)) bad('floatTail.until must be a non-empty list of node names');
+  }
   if (!isObj(c.quant)) bad('quant must be an object');
   onlyKeys('quant.', c.quant, d.quant);
   if (!BACKENDS.includes(config.backend)) bad(`backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(config.backend)}`);

@@ -11,8 +11,8 @@ const conv = (name: string, x: string, w: string, out: string, stride = 1, k = 3
   opType: 'Conv', name, inputs: [x, w, `${w}_b`], outputs: [out], attrs: { kernel_shape: [k, k], strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] },
 });
 const bn = (name: string, x: string, c: number, out: string) => ({ opType: 'BatchNormalization', name, inputs: [x, `${name}_s`, `${name}_b`, `${name}_m`, `${name}_v`], outputs: [out] });
-const weights = (name: string, dims: number[], seed: number) => [
-  { name, dims, data: seeded(dims.reduce((a, b) => a * b, 1), seed, -0.5, 0.5) },
+const weights = (name: string, dims: number[], seed: number, scale = 1) => [
+  { name, dims, data: seeded(dims.reduce((a, b) => a * b, 1), seed, -0.5 * scale, 0.5 * scale) },
   { name: `${name}_b`, dims: [dims[0]], data: seeded(dims[0], seed + 1, -0.1, 0.1) },
 ];
 const bnParams = (name: string, c: number, seed: number) => [
@@ -77,6 +77,16 @@ export function yoloStyleDetector(): BuilderModel {
   };
 }
 
+/** One 6x6 anchor box per cell of the 16x16 grid (corners y1, x1, y2, x2 in input pixels). */
+function anchors() {
+  const data: number[] = [];
+  for (let i = 0; i < 256; i++) {
+    const [r, c] = [Math.floor(i / 16) * 2, (i % 16) * 2];
+    data.push(r - 2, c - 2, r + 4, c + 4);
+  }
+  return { name: 'anchors', dims: [1, 256, 4], data };
+}
+
 /** SSD-style: 256 anchors, TopK 10 by objectness, boxes and ArgMax classes gathered. Outputs det_boxes [1,10,4], det_scores [1,10], det_classes [1,10]. */
 export function ssdStyleDetector(): BuilderModel {
   const bb = backbone();
@@ -85,7 +95,7 @@ export function ssdStyleDetector(): BuilderModel {
     inputs: [{ name: 'images', shape: [1, 3, 32, 32] }],
     outputs: [{ name: 'det_boxes', shape: [1, 10, 4] }, { name: 'det_scores', shape: [1, 10] }, { name: 'det_classes', dtype: 'int64', shape: [1, 10] }],
     initializers: [
-      ...bb.initializers, ...weights('wbox', [4, 16, 3, 3], 41), ...weights('wcls', [3, 16, 3, 3], 51), ...weights('wobj', [1, 16, 3, 3], 61),
+      ...bb.initializers, ...weights('wbox', [4, 16, 3, 3], 41), ...weights('wcls', [3, 16, 3, 3], 51, 2), ...weights('wobj', [1, 16, 3, 3], 61, 0.1), anchors(),
       i64('flat_box', [1, 4, 256]), i64('flat_cls', [1, 3, 256]), i64('flat_obj', [1, 256]), i64('k', [10]), i64('ax0', [0]), f32('size', [32]),
     ],
     nodes: [
@@ -95,8 +105,8 @@ export function ssdStyleDetector(): BuilderModel {
       conv('obj_head', 'n', 'wobj', 'oh'),
       { opType: 'Reshape', name: 'box_flat', inputs: ['bh', 'flat_box'], outputs: ['bf'] },
       { opType: 'Transpose', name: 'box_t', inputs: ['bf'], outputs: ['bt'], attrs: { perm: [0, 2, 1] } },
-      { opType: 'Sigmoid', name: 'box_sig', inputs: ['bt'], outputs: ['bs'] },
-      { opType: 'Mul', name: 'box_scale', inputs: ['bs', 'size'], outputs: ['anchor_boxes'] },
+      { opType: 'Tanh', name: 'box_offset', inputs: ['bt'], outputs: ['bo'] },
+      { opType: 'Add', name: 'box_decode', inputs: ['bo', 'anchors'], outputs: ['anchor_boxes'] },
       { opType: 'Reshape', name: 'cls_flat', inputs: ['ch', 'flat_cls'], outputs: ['cf'] },
       { opType: 'Transpose', name: 'cls_t', inputs: ['cf'], outputs: ['ct'], attrs: { perm: [0, 2, 1] } },
       { opType: 'ArgMax', name: 'best_class', inputs: ['ct'], outputs: ['cls_idx'], attrs: { axis: 2, keepdims: 0 } },

@@ -1,0 +1,204 @@
+import type { Graph } from '../ir/types.js';
+
+/**
+ * Detection fidelity: a float detection (score >= threshold) counts as kept when the quantized model
+ * has a detection of the same class, also >= threshold, at IoU >= 0.5 with it (one-to-one, best IoU
+ * first). Top-1 agreement means nothing for a detector; this is what a user of the boxes sees.
+ */
+
+export interface Detection {
+  /** Two opposite corners in the model's own coordinates (order within the pair does not matter). */
+  box: [number, number, number, number];
+  score: number;
+  cls: number;
+}
+
+export interface BoxAgreement {
+  /** matched / floatDetections (1 when the float model detected nothing: then nothing can disagree). */
+  agreement: number;
+  floatDetections: number;
+  matched: number;
+  quantizedDetections: number;
+  images: number;
+  scoreThreshold: number;
+  iouThreshold: number;
+  /** How detections were read from the outputs. */
+  decoder: string;
+}
+
+export interface OutputTensor {
+  data: ArrayLike<number>;
+  dims: number[];
+}
+
+/** IoU of two boxes given by opposite corners. */
+export function boxIou(a: readonly number[], b: readonly number[]): number {
+  const [ay1, ay2] = [Math.min(a[0], a[2]), Math.max(a[0], a[2])];
+  const [ax1, ax2] = [Math.min(a[1], a[3]), Math.max(a[1], a[3])];
+  const [by1, by2] = [Math.min(b[0], b[2]), Math.max(b[0], b[2])];
+  const [bx1, bx2] = [Math.min(b[1], b[3]), Math.max(b[1], b[3])];
+  const ih = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
+  const iw = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1));
+  const inter = ih * iw;
+  const union = (ay2 - ay1) * (ax2 - ax1) + (by2 - by1) * (bx2 - bx1) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Matches one image's float detections to quantized ones; returns how many float detections were matched. */
+export function matchDetections(float: Detection[], quant: Detection[], iouThreshold = 0.5): number {
+  const pairs: { f: number; q: number; iou: number }[] = [];
+  float.forEach((f, i) => quant.forEach((q, j) => {
+    if (f.cls !== q.cls) return;
+    const iou = boxIou(f.box, q.box);
+    if (iou >= iouThreshold) pairs.push({ f: i, q: j, iou });
+  }));
+  pairs.sort((x, y) => y.iou - x.iou);
+  const usedF = new Set<number>();
+  const usedQ = new Set<number>();
+  for (const p of pairs) {
+    if (usedF.has(p.f) || usedQ.has(p.q)) continue;
+    usedF.add(p.f);
+    usedQ.add(p.q);
+  }
+  return usedF.size;
+}
+
+/** Sums per-image matches into the agreement figure. */
+export function boxAgreement(float: Detection[][], quant: Detection[][], scoreThreshold: number, decoder: string, iouThreshold = 0.5): BoxAgreement {
+  let floatDetections = 0;
+  let matched = 0;
+  let quantizedDetections = 0;
+  float.forEach((f, i) => {
+    floatDetections += f.length;
+    quantizedDetections += quant[i].length;
+    matched += matchDetections(f, quant[i], iouThreshold);
+  });
+  return { agreement: floatDetections ? matched / floatDetections : 1, floatDetections, matched, quantizedDetections, images: float.length, scoreThreshold, iouThreshold, decoder };
+}
+
+/**
+ * How a detector's outputs hold detections, recognized from the output shapes:
+ *  - 'nms': an ONNX NonMaxSuppression output [M, 3] (batch, class, box) whose boxes [B, N, 4] and scores
+ *    [B, C, N] inputs are outputs too (YOLO exports);
+ *  - 'boxes-score-class': one output [B, K, 6] = 4 box corners, score, class (CenterNet, TF OD API style);
+ *  - 'dense-distribution': pairs [B, N, C] class scores + [B, N, 4*R] distance distributions on a square
+ *    grid of N cells (NanoDet / GFL heads), decoded as softmax-expected distances from the cell centre;
+ *  - 'boxes-scores-classes': [B, K, 4] boxes + [B, K] scores + [B, K] classes (SSD with TopK).
+ * Undefined when the outputs look like none of these (a classifier).
+ */
+export type DetectionLayout =
+  | { kind: 'nms'; selected: string; boxes: string; scores: string; centerPointBox: boolean }
+  | { kind: 'boxes-score-class'; output: string }
+  | { kind: 'dense-distribution'; levels: { scores: string; boxes: string; cells: number; bins: number }[] }
+  | { kind: 'boxes-scores-classes'; boxes: string; scores: string; classes: string };
+
+export function detectionLayout(graph: Pick<Graph, 'outputs' | 'nodes'>): DetectionLayout | undefined {
+  const outputs = graph.outputs;
+  const isOut = (v: string) => outputs.some((o) => o.name === v);
+  const nms = graph.nodes.find((n) => n.opType === 'NonMaxSuppression' && isOut(n.outputs[0]) && isOut(n.inputs[0]) && isOut(n.inputs[1]));
+  if (nms) return { kind: 'nms', selected: nms.outputs[0], boxes: nms.inputs[0], scores: nms.inputs[1], centerPointBox: nms.attrs.center_point_box === 1 };
+  const fixed = outputs.filter((o) => o.shape && o.shape.slice(1).every((d) => typeof d === 'number'));
+  const six = fixed.find((o) => o.shape!.length === 3 && o.shape![2] === 6);
+  if (six) return { kind: 'boxes-score-class', output: six.name };
+  const three = fixed.filter((o) => o.shape!.length === 3);
+  const levels: { scores: string; boxes: string; cells: number; bins: number }[] = [];
+  for (const s of three) {
+    const n = s.shape![1] as number;
+    const side = Math.round(Math.sqrt(n));
+    if (side * side !== n) continue;
+    const box = three.find((b) => b !== s && b.shape![1] === n && (b.shape![2] as number) % 4 === 0 && (b.shape![2] as number) > 4 && (b.shape![2] as number) !== (s.shape![2] as number));
+    if (box && (s.shape![2] as number) !== (box.shape![2] as number) && !levels.some((l) => l.boxes === s.name)) levels.push({ scores: s.name, boxes: box.name, cells: n, bins: (box.shape![2] as number) / 4 });
+  }
+  // a level's score output is the one whose partner is a distribution; drop pairs where the roles were swapped
+  const valid = levels.filter((l) => !levels.some((m) => m.scores === l.boxes));
+  if (valid.length) return { kind: 'dense-distribution', levels: valid };
+  const boxes = fixed.find((o) => o.shape!.length === 3 && o.shape![2] === 4);
+  if (boxes) {
+    const k = boxes.shape![1];
+    const pair = fixed.filter((o) => o.shape!.length === 2 && o.shape![1] === k);
+    if (pair.length === 2) {
+      const [scores, classes] = pair[0].dtype.startsWith('float') ? [pair[0], pair[1]] : [pair[1], pair[0]];
+      return { kind: 'boxes-scores-classes', boxes: boxes.name, scores: scores.name, classes: classes.name };
+    }
+  }
+  return undefined;
+}
+
+export function describeLayout(l: DetectionLayout): string {
+  if (l.kind === 'nms') return `NonMaxSuppression '${l.selected}' over '${l.boxes}' / '${l.scores}'`;
+  if (l.kind === 'boxes-score-class') return `boxes+score+class in '${l.output}'`;
+  if (l.kind === 'boxes-scores-classes') return `boxes '${l.boxes}', scores '${l.scores}', classes '${l.classes}'`;
+  return `dense score/distance-distribution heads (${l.levels.map((v) => `${v.scores}+${v.boxes}`).join(', ')})`;
+}
+
+/** Detections of image `b` (batch index) above `threshold`. */
+export function decodeDetections(layout: DetectionLayout, out: Map<string, OutputTensor>, b: number, threshold: number): Detection[] {
+  const dets: Detection[] = [];
+  if (layout.kind === 'nms') {
+    const [sel, bx, sc] = [out.get(layout.selected)!, out.get(layout.boxes)!, out.get(layout.scores)!];
+    const [n, nc] = [bx.dims[1], sc.dims[1]];
+    for (let k = 0; k < sel.dims[0]; k++) {
+      const [bi, c, i] = [0, 1, 2].map((j) => Number(sel.data[k * 3 + j]));
+      if (bi !== b) continue;
+      const score = Number(sc.data[(bi * nc + c) * n + i]);
+      const v = [0, 1, 2, 3].map((j) => Number(bx.data[(bi * n + i) * 4 + j]));
+      // center_point_box = 1: [cx, cy, w, h]
+      const box = (layout.centerPointBox ? [v[1] - v[3] / 2, v[0] - v[2] / 2, v[1] + v[3] / 2, v[0] + v[2] / 2] : v) as Detection['box'];
+      if (score >= threshold) dets.push({ box, score, cls: c });
+    }
+    return dets;
+  }
+  if (layout.kind === 'boxes-score-class') {
+    const t = out.get(layout.output)!;
+    const k = t.dims[1];
+    for (let i = 0; i < k; i++) {
+      const o = (b * k + i) * 6;
+      const score = Number(t.data[o + 4]);
+      if (score >= threshold) dets.push({ box: [0, 1, 2, 3].map((j) => Number(t.data[o + j])) as Detection['box'], score, cls: Math.round(Number(t.data[o + 5])) });
+    }
+    return dets;
+  }
+  if (layout.kind === 'boxes-scores-classes') {
+    const [bx, sc, cl] = [out.get(layout.boxes)!, out.get(layout.scores)!, out.get(layout.classes)!];
+    const k = sc.dims[1];
+    for (let i = 0; i < k; i++) {
+      const score = Number(sc.data[b * k + i]);
+      if (score >= threshold) dets.push({ box: [0, 1, 2, 3].map((j) => Number(bx.data[(b * k + i) * 4 + j])) as Detection['box'], score, cls: Math.round(Number(cl.data[b * k + i])) });
+    }
+    return dets;
+  }
+  // dense: cells on a side x side grid; distances in cell units (the stride cancels in IoU within a level)
+  for (const level of layout.levels) {
+    const sc = out.get(level.scores)!;
+    const bx = out.get(level.boxes)!;
+    const nc = sc.dims[2];
+    const side = Math.round(Math.sqrt(level.cells));
+    const scale = 1 / side; // boxes in input-relative units, so levels compare
+    for (let i = 0; i < level.cells; i++) {
+      let best = 0;
+      let cls = -1;
+      const so = (b * level.cells + i) * nc;
+      for (let c = 0; c < nc; c++) if (Number(sc.data[so + c]) > best) [best, cls] = [Number(sc.data[so + c]), c];
+      if (best < threshold) continue;
+      const cx = (i % side) + 0.5;
+      const cy = Math.floor(i / side) + 0.5;
+      const d = [0, 1, 2, 3].map((s) => expectedBin(bx.data, (b * level.cells + i) * 4 * level.bins + s * level.bins, level.bins));
+      dets.push({ box: [(cx - d[0]) * scale, (cy - d[1]) * scale, (cx + d[2]) * scale, (cy + d[3]) * scale], score: best, cls });
+    }
+  }
+  return dets;
+}
+
+/** Softmax-expected bin index of one distance distribution. */
+function expectedBin(data: ArrayLike<number>, offset: number, bins: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < bins; j++) max = Math.max(max, Number(data[offset + j]));
+  let sum = 0;
+  let acc = 0;
+  for (let j = 0; j < bins; j++) {
+    const e = Math.exp(Number(data[offset + j]) - max);
+    sum += e;
+    acc += e * j;
+  }
+  return acc / sum;
+}

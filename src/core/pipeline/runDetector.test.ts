@@ -1,0 +1,50 @@
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../runtime/backends.js';
+import { yoloStyleDetector } from '../testing/detectorModels.js';
+import { buildOnnxModel } from '../testing/onnxBuilder.js';
+import { defaultPipelineConfig } from './defaults.js';
+import { runPipeline } from './run.js';
+import type { PipelineConfig, PipelineEvent } from './types.js';
+
+const files = () => [{ name: 'yolo.onnx', bytes: buildOnnxModel(yoloStyleDetector()) }];
+
+function config(extra: Partial<PipelineConfig> = {}): PipelineConfig {
+  const cfg = defaultPipelineConfig();
+  cfg.calibration = { source: 'synthetic', images: 8, steps: 3, batch: 8 };
+  cfg.quant = { ...cfg.quant, weightBits: 8, rounding: 'nearest' };
+  return { ...cfg, ...extra };
+}
+
+describe('runPipeline on a detector', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('quantizes the network, keeps the NMS float, reports the tail and measures box agreement', async () => {
+    const events: PipelineEvent[] = [];
+    const r = await runPipeline(files(), config(), (e) => events.push(e));
+    expect(r.report.floatTail).toEqual(expect.objectContaining({ byUser: false, nodes: [{ name: 'nms', opType: 'NonMaxSuppression' }] }));
+    expect(r.report.floatTail!.startsAt[0].reason).toMatch(/not differentiable/);
+    expect(events.some((e) => e.type === 'log' && /Float tail: 1 node\(s\) stay float from nms/.test(e.message))).toBe(true);
+    expect(r.report.agreementOn!.metric).toBe('boxes');
+    expect(r.report.boxAgreement!.decoder).toMatch(/NonMaxSuppression/);
+    expect(r.report.agreement).toBe(r.report.boxAgreement!.agreement);
+    // quantized layers are the network's only; the export keeps the original outputs and runs in ORT
+    expect(r.report.layers.map((l) => l.name)).not.toContain('nms');
+    const session = await ort.InferenceSession.create(r.onnx!);
+    expect([...session.outputNames].sort()).toEqual(['boxes', 'scores', 'selected']);
+    const out = await session.run({ images: new ort.Tensor('float32', new Float32Array(3 * 32 * 32).fill(0.5), [1, 3, 32, 32]) });
+    expect(out.selected.dims[1]).toBe(3);
+    expect(out.boxes.dims).toEqual([1, 256, 4]);
+  });
+
+  it('floatTail.until moves the cut (recorded as set by the user); an unknown node is refused; TF.js export says why it is skipped', async () => {
+    const r = await runPipeline(files(), { ...config(), floatTail: { until: ['score_mul'] }, export: { onnx: true, tfjs: true } });
+    expect(r.report.floatTail!.byUser).toBe(true);
+    expect(r.report.floatTail!.nodes.map((n) => n.name)).toEqual(['score_mul', 'classes_first', 'nms']);
+    expect(r.report.notes.join(' ')).toMatch(/TF\.js export skipped: .*float tail/);
+    await expect(runPipeline(files(), { ...config(), floatTail: { until: ['nope'] } })).rejects.toThrow(/nope/);
+    await expect(runPipeline(files(), { ...config(), floatTail: { until: [] } })).rejects.toThrow(/floatTail.until/);
+  });
+});
