@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
 import { runPipeline } from '../../src/core/pipeline/run.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
@@ -89,6 +89,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--steps sets synthesis steps: it does nothing with --calibration ${calib}`);
   }
 
+  // A wrong output path fails now, not after minutes of quantization.
+  for (const folder of new Set([extname(out).toLowerCase() === '.onnx' ? dirname(out) : out, ...(flags.report ? [dirname(String(flags.report))] : [])])) {
+    mkdirSync(folder, { recursive: true });
+    accessSync(folder, constants.W_OK);
+  }
   const info = await initBackend(cfg.backend);
   const files = readModelFiles(positional[0]);
   const quiet = !!flags.quiet;

@@ -11,7 +11,8 @@ export function formatError(e: unknown, debug = !!process.env.LOCALQUANT_DEBUG):
   const { error, detail } = toUserError(e);
   const lines = [`${error.code}: ${error.message}`];
   if (error.hint) lines.push(`  hint: ${error.hint}`);
-  if (detail) lines.push(debug ? `  detail: ${e instanceof Error && e.stack ? e.stack : detail}` : '  (set LOCALQUANT_DEBUG=1 to see the details)');
+  if (detail && debug) lines.push(`  detail: ${e instanceof Error && e.stack ? e.stack : detail}`);
+  else if (error.code === 'INTERNAL') lines.push('  (set LOCALQUANT_DEBUG=1 to see the details)');
   return lines.join('\n');
 }
 
