@@ -6,6 +6,11 @@ import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/co
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { readCifar10Images, readImageFolder } from '../lib/calibrationImages.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
+import { checkInOrt, ortCheckLine } from '../lib/ortCheck.js';
+import { evaluationImages } from '../../src/core/data/evaluationImages.js';
+import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
+import type { Graph } from '../../src/core/ir/types.js';
+import { findImageInput } from '../../src/core/synth/graphInput.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 import { positiveInt, triple } from './eval.js';
 
@@ -35,6 +40,11 @@ Options:
   --format onnx|tfjs|both export format (default onnx). tfjs: OUT is a folder that receives a TF.js graph
                           model (model.json + group1-shard*.bin; weights as per-tensor uint8/uint16,
                           activations float) and report.json; both: the folder gets the two
+  --target ort-cpu|ort-web|smallest   form of the ONNX export (default ort-cpu): ort-cpu/ort-web run every
+                          layer as an ONNX Runtime integer kernel (U8S8 on x86-64 and WebAssembly, S8S8
+                          on ARM; 4-bit weights kept as int8 codes: int8 speed and size); smallest packs
+                          4-bit weights as int4 (ORT dequantizes them to float: the gain is size only).
+                          After writing, onnxruntime-node runs float and export: agreement, images/s
   --report FILE           where to write the report JSON (default beside the model)
   --seed N                seed of synthesis and sampling (default 0)
   --backend wasm|cpu      tfjs backend (default wasm)
@@ -44,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
-    format: 'string', report: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    format: 'string', report: 'string', target: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -69,9 +79,12 @@ export async function run(argv: string[]): Promise<number> {
   const backend = String(flags.backend ?? 'wasm');
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu (WebGPU is for the browser app); got ${backend}`);
   cfg.export = { onnx: format !== 'tfjs', tfjs: format !== 'onnx' };
+  const target = String(flags.target ?? 'ort-cpu');
+  if (!['ort-cpu', 'ort-web', 'smallest'].includes(target)) throw new UsageError(`--target must be ort-cpu, ort-web or smallest; got ${target}`);
+  if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
-    perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters'),
+    target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters'),
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
@@ -137,7 +150,20 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath}`);
   for (const n of result.report.notes) console.log(`  note: ${n}`);
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (result.onnx && result.folded) console.log(await exportInOrt(result.folded, result.onnx, cfg));
   return 0;
+}
+
+/** Float (the BN-folded graph the export comes from) vs export in onnxruntime-node, on the calibration images when they are real. */
+async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig): Promise<string> {
+  const input = findImageInput(folded);
+  const [c, h, w] = input.imageShape;
+  const own = cfg.calibration.userImages?.length ? evaluationImages(folded, cfg.calibration.userImages, cfg.normalization).images : null;
+  try {
+    return ortCheckLine(await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own));
+  } catch (e) {
+    return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
+  }
 }
 
 /** The agreement figure with what it was measured on (never a labelled test set). */

@@ -34,7 +34,7 @@ export async function optimizedOpCounts(model: Uint8Array, threads = 1): Promise
 }
 
 const INTEGER_KERNELS = /^(com\.microsoft\.)?(QLinear\w+|QGemm|MatMulInteger|ConvInteger|DynamicQuantize\w*|MatMulNBits)$/;
-const FLOAT_COMPUTE = /^(com\.microsoft\.)?(Conv|FusedConv|NhwcFusedConv|Gemm|FusedGemm|MatMul|FusedMatMul)$/;
+const FLOAT_COMPUTE = /^(com\.microsoft\.(nchwc\.)?)?(Conv|FusedConv|NhwcFusedConv|Gemm|FusedGemm|MatMul|FusedMatMul)$/;
 
 /** Integer kernels vs float Conv/Gemm/MatMul left after optimization (what the issue counts). */
 export function kernelSummary(counts: OpCounts): { integer: number; floatCompute: number; transposes: number } {
