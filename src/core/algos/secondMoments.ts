@@ -83,23 +83,26 @@ export function convOutputRows(shape: number[], g: ConvGeometry): number {
 export function sampledColumnsNHWC(x: tf.Tensor4D, g: ConvGeometry, rows: Int32Array): tf.Tensor2D {
   const { n, c, kh, kw, sh, sw, dh, dw, ho, wo, hp, wp, padding, padded } = resolved(x.shape, g);
   if (rows.some((r) => r < 0 || r >= n * ho * wo)) throw new RangeError(`row index outside 0..${n * ho * wo - 1}`);
+  // one index list for all taps and one gather: tfjs-wasm's concat/stack (kernel taps) runs in JS, slowly
+  const s = rows.length;
+  const idx = new Int32Array(kh * kw * s);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const base = (i * kw + j) * s;
+      rows.forEach((r, t) => {
+        const b = Math.floor(r / (ho * wo));
+        const oy = Math.floor(r / wo) % ho;
+        const ox = r % wo;
+        idx[base + t] = (b * hp + oy * sh + i * dh) * wp + ox * sw + j * dw;
+      });
+    }
+  }
   return tf.tidy(() => {
     const flat = (padded ? tf.pad(x, padding) : x).reshape([n * hp * wp, c]);
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const idx = new Int32Array(rows.length);
-        rows.forEach((r, t) => {
-          const b = Math.floor(r / (ho * wo));
-          const oy = Math.floor(r / wo) % ho;
-          const ox = r % wo;
-          idx[t] = (b * hp + oy * sh + i * dh) * wp + ox * sw + j * dw;
-        });
-        taps.push(tf.gather(flat, tf.tensor1d(idx, 'int32')) as tf.Tensor2D);
-      }
-    }
-    // [S, C, kh*kw] -> rows of (c, i, j)
-    return (taps.length === 1 ? taps[0] : tf.stack(taps, 2)).reshape([rows.length, c * kh * kw]) as tf.Tensor2D;
+    const taps = tf.gather(flat, tf.tensor1d(idx, 'int32')); // [kh*kw*S, C]
+    if (kh * kw === 1) return taps as tf.Tensor2D;
+    // [kh*kw, S, C] -> [S, C, kh*kw]: rows of (c, i, j)
+    return taps.reshape([kh * kw, s, c]).transpose([1, 2, 0]).reshape([s, c * kh * kw]) as tf.Tensor2D;
   });
 }
 
@@ -175,11 +178,16 @@ export class SecondMomentAccumulator {
       throw new RangeError(`columns must be [P, ${width}] for both inputs; got ${JSON.stringify(xq.shape)} and ${JSON.stringify(x.shape)}`);
     }
     const next = tf.tidy(() => {
-      // groups > 1: [P, G, K] -> [G, P, K], one batched product per moment
+      // groups > 1: [P, G, K] -> [G, P, K], one batched product per moment.
+      // tfjs 4.22 wasm pitfall: matMul(a, b, transposeA=true) takes a slow path, 10-30x slower than an
+      // explicit transpose + plain matMul (4096x576 columns: 6-20 s vs 0.4-0.7 s), so transpose first.
       const byGroup = (t: tf.Tensor2D) => (this.groups === 1 ? t : t.reshape([t.shape[0], this.groups, this.k]).transpose([1, 0, 2]));
+      const transposed = (t: tf.Tensor2D) => (this.groups === 1 ? t.transpose() : t.reshape([t.shape[0], this.groups, this.k]).transpose([1, 2, 0]));
       const q = byGroup(xq) as tf.Tensor3D;
       const f = byGroup(x) as tf.Tensor3D;
-      return [this.g.add(tf.matMul(q, q, true, false)), this.c.add(tf.matMul(q, f, true, false)), this.h.add(tf.matMul(f, f, true, false)), this.sx.add(x.sum(0)), this.sxq.add(xq.sum(0))];
+      const qT = transposed(xq) as tf.Tensor3D;
+      const fT = transposed(x) as tf.Tensor3D;
+      return [this.g.add(tf.matMul(qT, q)), this.c.add(tf.matMul(qT, f)), this.h.add(tf.matMul(fT, f)), this.sx.add(x.sum(0)), this.sxq.add(xq.sum(0))];
     });
     tf.dispose([this.g, this.c, this.h, this.sx, this.sxq]);
     [this.g, this.c, this.h, this.sx, this.sxq] = next;
