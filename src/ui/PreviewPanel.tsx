@@ -43,9 +43,9 @@ export function PreviewPanel({ images, losses, step }: { images: Preview[]; loss
   const [zoom, setZoom] = useState<number | null>(null);
   return (
     <section className="panel" aria-labelledby="preview-h">
-      <h2 id="preview-h">3. Synthetic calibration images</h2>
+      <h2 id="preview-h">3. Calibration images</h2>
       <div data-testid="synthetic-preview" className="preview-grid">
-        {urls.length === 0 && <p className="empty-state">Images appear here while they are synthesized from the model's BatchNorm statistics.</p>}
+        {urls.length === 0 && <p className="empty-state">Images appear here while they are synthesized from the model's BatchNorm statistics (or, for noise and your own images, as the model will see them).</p>}
         {urls.map((u, i) => (
           <button type="button" key={i} className="thumb" onClick={() => setZoom(i)} aria-label={`Zoom synthetic image ${i + 1}`}>
             <img src={u} alt={`Synthetic image ${i + 1}`} width={64} height={64} />
