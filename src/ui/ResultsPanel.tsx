@@ -36,11 +36,12 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
       {!result ? <p className="empty-state">Sizes, per-layer quality and downloads appear here after a run.</p> : (
         <dl>
           <dt>Size</dt><dd>{result.sizeBefore ? formatBytes(result.sizeBefore) : '?'} → {result.sizeAfter ? formatBytes(result.sizeAfter) : '?'}</dd>
-          <dt>Top-1 agreement, float vs quantized</dt>
+          <dt>{result.agreementOn?.metric === 'boxes' ? 'Box agreement (float detections kept at IoU ≥ 0.5, same class)' : 'Top-1 agreement'}, float vs quantized</dt>
           <dd>
             <span data-testid="agreement">{result.agreement !== undefined ? `${(result.agreement * 100).toFixed(1)}%` : 'not measured'}</span>
             {result.agreementOn && <span className="muted" data-testid="agreement-basis"> {agreementBasis(result.agreementOn)}</span>}
           </dd>
+          {result.floatTail && <><dt>Kept in float</dt><dd data-testid="float-tail">{result.floatTail}</dd></>}
         </dl>
       )}
       {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}

@@ -27,6 +27,12 @@ describe('adaptResult', () => {
     expect(JSON.parse(new TextDecoder().decode(r.files[1].bytes)).layers).toHaveLength(2);
   });
 
+  it("says where a detector's float tail begins", () => {
+    const floatTail = { startsAt: [{ node: 'tower_0/Equal', opType: 'Equal', reason: 'computes indices' }], cutValues: ['k'], nodes: [{ name: 'tower_0/Equal', opType: 'Equal' }, { name: 'c', opType: 'Cast' }], byUser: false };
+    expect(adaptResult({ report: { floatTail } }).floatTail).toBe('Float tail: 2 node(s) stay float from tower_0/Equal (Equal): computes indices.');
+    expect(adaptResult({ report: {} }).floatTail).toBeUndefined();
+  });
+
   it('accepts an empty result without throwing', () => {
     expect(adaptResult(undefined)).toEqual({ files: [], sizeBefore: undefined, sizeAfter: undefined, layerSqnr: undefined, agreement: undefined, config: undefined });
   });

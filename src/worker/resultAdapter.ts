@@ -2,6 +2,7 @@
  * Turns whatever runPipeline resolves to into the worker's RunResult. Written defensively against the
  * shape that is still being settled: known fields are picked, byte arrays become downloadable files.
  */
+import { describeFloatTail, type FloatTailReport } from '../core/pipeline/floatTail.js';
 import type { AgreementBasis } from '../core/pipeline/types.js';
 import type { ResultFile, RunResult } from './protocol.js';
 
@@ -33,6 +34,7 @@ export function adaptResult(raw: unknown): RunResult {
   if (tfjs?.files) for (const f of tfjs.files) add(`tfjs/${String(f.name)}`, 'application/octet-stream', f.bytes);
   if (r.report !== undefined) add('report.json', 'application/json', new TextEncoder().encode(JSON.stringify(r.report, null, 2)));
   const layers = (r.layers ?? (r.report as Loose | undefined)?.layers) as Loose[] | undefined;
+  const tail = (r.report as Loose | undefined)?.floatTail as FloatTailReport | undefined;
   return {
     files,
     sizeBefore: typeof r.sizeBefore === 'number' ? r.sizeBefore : undefined,
@@ -40,6 +42,7 @@ export function adaptResult(raw: unknown): RunResult {
     layerSqnr: Array.isArray(layers) ? layers.filter((l) => typeof l.sqnrDb === 'number').map((l) => ({ name: String(l.name), sqnrDb: l.sqnrDb as number })) : undefined,
     agreement: typeof r.agreement === 'number' ? r.agreement : undefined,
     ...(isAgreementBasis(r.agreementOn) ? { agreementOn: r.agreementOn } : {}),
+    ...(tail?.startsAt ? { floatTail: describeFloatTail(tail) } : {}),
     config: r.config,
   };
 }
