@@ -26,7 +26,7 @@ export interface ResultFile {
   bytes: ArrayBuffer;
 }
 
-/** What the Results panel shows. Kept loose on purpose until the lead's PipelineResult lands. */
+/** What the page shows of a finished run: downloads, figures and the data of the views. */
 export interface RunResult {
   files: ResultFile[];
   sizeBefore?: number;
@@ -40,6 +40,12 @@ export interface RunResult {
   /** Detectors: one line saying where the float tail (post-processing kept float) begins. */
   floatTail?: string;
   config?: unknown;
+  /** The export checked in onnxruntime-web against the float model (agreement, images/s). */
+  verification?: PageVerification;
+  /** The model graph with per-layer quantization facts, for the model view. */
+  modelView?: ModelViewData;
+  /** Every calibration image (up to a limit), RGBA, for the gallery. */
+  calibrationImages?: RgbaImage[];
 }
 
 export interface WorkerErrorInfo {

@@ -152,7 +152,8 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   };
   return {
     version: 1, ...(onnx ? { onnx } : {}), report, sizeBefore, sizeAfter: quantizedBytes, agreement: measured.agreement, agreementOn, config: applied,
-    plan: q.plan, folded: q.folded, ...(tfjsFiles ? { tfjs: { files: tfjsFiles } } : {}),
+    plan: q.plan, folded: q.folded, floatModel: withFloatTail(q.folded, cut), calibration: { ...cal.set, method: cal.info.method },
+    ...(tfjsFiles ? { tfjs: { files: tfjsFiles } } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import type { Graph } from '../ir/types.js';
 import type { BoxAgreement } from './boxAgreement.js';
 import type { FloatTailReport } from './floatTail.js';
+import type { SynthBnStatsEvent } from '../synth/progress.js';
 
 export const PIPELINE_SCHEMA_VERSION = 1;
 
@@ -63,7 +64,7 @@ export interface PipelineConfig {
   floatTail?: { until: string[] };
 }
 
-export type Stage = 'import' | 'backend' | 'synthesis' | 'calibration' | 'rounding' | 'export' | 'evaluation';
+export type Stage = 'import' | 'backend' | 'synthesis' | 'calibration' | 'rounding' | 'export' | 'evaluation' | 'verification';
 
 export type LayerStatus = 'waiting' | 'running' | 'done';
 
@@ -74,6 +75,7 @@ export type PipelineEvent =
   | { type: 'layer'; name: string; status: LayerStatus; iteration?: number; iterations?: number; loss?: number; nearestError?: number; adaptiveError?: number }
   | { type: 'synth-step'; version: 1; batch: number; batches: number; step: number; steps: number; loss: number; bnLoss: number; priorLoss: number }
   | { type: 'synth-preview'; images: { width: number; height: number; rgba: Uint8ClampedArray }[] }
+  | SynthBnStatsEvent
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 /** What a finished run hands back (the worker transfers the byte arrays). */
@@ -92,6 +94,10 @@ export interface PipelineResult {
   /** The quantization plan and the BN-folded float graph it applies to (for further exports). */
   plan?: QuantizationPlan;
   folded?: Graph;
+  /** The float model the export is compared with: `folded` plus a detector's float tail (ONNX-writable). */
+  floatModel?: Graph;
+  /** The calibration images in the graph input's layout, and where they came from (for views and checks). */
+  calibration?: { images: Float32Array; shape: number[]; method: string };
   /** TF.js graph model (model.json + weight shards), when config.export.tfjs. */
   tfjs?: { files: { name: string; bytes: Uint8Array }[] };
 }

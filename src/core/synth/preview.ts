@@ -1,3 +1,4 @@
+import { nhwcToNchw } from '../data/layout.js';
 import type { Normalization } from './options.js';
 import type { PreviewImage } from './progress.js';
 
@@ -39,4 +40,17 @@ export function batchToRgba(
   const out: PreviewImage[] = [];
   for (let i = 0; i < n; i++) out.push(imageToRgba(data, shape, i, norm));
   return out;
+}
+
+/**
+ * Up to `limit` images of a calibration set in the graph input's layout, as RGBA for the gallery and the
+ * HTML report (NHWC sets are turned NCHW first).
+ */
+export function calibrationRgba(images: Float32Array, shape: readonly number[], layout: 'NCHW' | 'NHWC', norm: Normalization, limit: number): PreviewImage[] {
+  const n = Math.min(limit, shape[0]);
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const head = images.subarray(0, n * per);
+  const nchw: [number, number, number, number] = layout === 'NHWC' ? [n, shape[3], shape[1], shape[2]] : [n, shape[1], shape[2], shape[3]];
+  const data = layout === 'NHWC' ? nhwcToNchw(head, [n, shape[1], shape[2], shape[3]]) : head;
+  return batchToRgba(data, nchw, n, norm);
 }

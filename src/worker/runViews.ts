@@ -1,0 +1,53 @@
+/**
+ * What the page shows beside the downloads, built in the worker from a finished run: the model graph with
+ * per-layer quantization facts and weight histograms, every calibration image as RGBA, and the
+ * self-contained HTML report (which embeds those images and the synthesis loss curve).
+ */
+import type { QuantizationPlan } from '../core/exporters/qdq/qdqOnnxExporter.js';
+import { graphOutline } from '../core/ir/outline.js';
+import type { Graph } from '../core/ir/types.js';
+import type { PipelineConfig, QuantizationReport, RgbaImage } from '../core/pipeline/types.js';
+import { renderHtmlReport } from '../core/report/htmlReport.js';
+import { weightHistograms } from '../core/report/weightHistograms.js';
+import { findImageInput } from '../core/synth/graphInput.js';
+import { unitPixelNormalization } from '../core/synth/pixelRange.js';
+import { calibrationRgba } from '../core/synth/preview.js';
+import type { ModelViewData } from '../ui/ModelView.js';
+
+export interface ViewableRun {
+  report: QuantizationReport;
+  config: PipelineConfig;
+  plan?: QuantizationPlan;
+  folded?: Graph;
+  floatModel?: Graph;
+  calibration?: { images: Float32Array; shape: number[]; method: string };
+}
+
+/** The gallery shows every image up to this many (a 224-px image is 200 KB of RGBA). */
+const GALLERY_LIMIT = 1024;
+/** The HTML report embeds fewer, as PNG. */
+const REPORT_IMAGES = 64;
+
+export function modelViewData(run: ViewableRun): ModelViewData | undefined {
+  const graph = run.floatModel ?? run.folded;
+  if (!graph) return undefined;
+  const layers = Object.fromEntries(run.report.layers.map((l) => [l.name, { weightBits: l.weightBits, activationBits: l.activationBits, rounding: l.rounding, scales: l.scales, nearestError: l.nearestError, adaptiveError: l.adaptiveError, sqnrDb: l.sqnrDb }]));
+  const tail = run.report.floatTail;
+  const why = tail ? `post-processing after ${tail.startsAt.map((s) => `${s.node} (${s.reason})`).join(', ')}` : '';
+  return {
+    outline: graphOutline(graph),
+    layers,
+    histograms: run.folded && run.plan ? weightHistograms(run.folded, run.plan) : undefined,
+    floatTail: tail ? Object.fromEntries(tail.nodes.map((n) => [n.name, why])) : undefined,
+  };
+}
+
+export function calibrationImagesOf(run: ViewableRun, limit = GALLERY_LIMIT): RgbaImage[] {
+  if (!run.calibration || !run.folded) return [];
+  const layout = findImageInput(run.folded).layout;
+  return calibrationRgba(run.calibration.images, run.calibration.shape, layout, unitPixelNormalization(run.config.normalization), limit);
+}
+
+export function htmlReportBytes(run: ViewableRun, images: RgbaImage[], synthesisLoss: number[]): Uint8Array {
+  return new TextEncoder().encode(renderHtmlReport(run.report, { images: images.slice(0, REPORT_IMAGES), synthesisLoss }));
+}
