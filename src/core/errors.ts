@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'TOO_LARGE'
   /** An operation failed while running the model (the message names the node and its op). */
   | 'EXECUTION_FAILED'
+  /** A batch ran out of memory while running (wasm trap, failed allocation): the hint says what to lower. */
+  | 'OUT_OF_MEMORY'
   | 'NO_BATCHNORM'
   | 'BAD_CONFIG'
   | 'BAD_INPUT'
