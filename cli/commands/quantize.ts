@@ -6,6 +6,9 @@ import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/co
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { readCifar10Images, readImageFolder } from '../lib/calibrationImages.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
+import { detectorExportCheck } from '../lib/detectorCheck.js';
+import { importModel } from '../../src/core/importers/index.js';
+import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
 import { checkInOrt, ortCheckLine } from '../lib/ortCheck.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
@@ -46,6 +49,9 @@ Options:
                           4-bit weights as int4 (ORT dequantizes them to float: the gain is size only).
                           After writing, onnxruntime-node runs float and export: agreement, images/s
   --report FILE           where to write the report JSON (default beside the model)
+  --until NODE[,NODE]     detectors: the float tail (post-processing kept float, not quantized) begins at
+                          these nodes instead of at the first index/mask/selection op found automatically
+                          (\`localquant inspect MODEL\` shows where that is)
   --seed N                seed of synthesis and sampling (default 0)
   --backend wasm|cpu      tfjs backend (default wasm)
   --quiet                 no progress lines`;
@@ -54,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
-    format: 'string', report: 'string', target: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    format: 'string', report: 'string', target: 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -79,6 +85,11 @@ export async function run(argv: string[]): Promise<number> {
   const backend = String(flags.backend ?? 'wasm');
   if (backend !== 'wasm' && backend !== 'cpu') throw new UsageError(`--backend must be wasm or cpu (WebGPU is for the browser app); got ${backend}`);
   cfg.export = { onnx: format !== 'tfjs', tfjs: format !== 'onnx' };
+  if (flags.until !== undefined) {
+    const until = String(flags.until).split(',').map((u) => u.trim()).filter(Boolean);
+    if (!until.length) throw new UsageError('--until needs at least one node name');
+    cfg.floatTail = { until };
+  }
   const target = String(flags.target ?? 'ort-cpu');
   if (!['ort-cpu', 'ort-web', 'smallest'].includes(target)) throw new UsageError(`--target must be ort-cpu, ort-web or smallest; got ${target}`);
   if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
@@ -149,8 +160,11 @@ export async function run(argv: string[]): Promise<number> {
   writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
   console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath}`);
   for (const n of result.report.notes) console.log(`  note: ${n}`);
+  if (result.report.floatTail) console.log(describeFloatTail(result.report.floatTail));
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  if (result.onnx && result.folded) console.log(await exportInOrt(result.folded, result.onnx, cfg));
+  // a detector (fixed batch, several outputs) is checked for its outputs; a classifier for agreement and speed
+  if (result.onnx && result.agreementOn.metric === 'boxes') console.log(await detectorExportCheck(importModel(files), result.onnx));
+  else if (result.onnx && result.folded) console.log(await exportInOrt(result.folded, result.onnx, cfg));
   return 0;
 }
 
@@ -169,5 +183,6 @@ async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig)
 /** The agreement figure with what it was measured on (never a labelled test set). */
 export function agreementLine(agreement: number, on: AgreementBasis): string {
   const what = on.method === 'user-images' ? 'your own' : on.method === 'bn-statistics' ? 'synthetic' : on.method;
+  if (on.metric === 'boxes') return `box agreement float vs quantized (float detections kept at IoU >= 0.5, same class): ${(100 * agreement).toFixed(1)}% on ${on.images} ${what} calibration images (${on.runtime})`;
   return `top-1 agreement float vs quantized: ${(100 * agreement).toFixed(1)}% on ${on.images} ${what} calibration images (${on.runtime}; not an accuracy)`;
 }
