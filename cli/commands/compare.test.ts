@@ -22,7 +22,7 @@ describe('localquant compare --speed', () => {
     const float = cifarFixture('resnet20_folded.onnx');
     const set = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
     const cal = cifar10Batch(set, Array.from({ length: 16 }, (_, i) => i * 613), [...CIFAR_MEAN], [...CIFAR_STD]);
-    const { folded, plan } = await nearestPlan(importOnnx(new Uint8Array(readFileSync(float))), cal.images, [16, 3, 32, 32], { weightBits: 8 });
+    const { folded, plan } = await nearestPlan(importOnnx(new Uint8Array(readFileSync(float))), cal.images, [16, 3, 32, 32], { weightBits: 8 }, { fast: true });
     const quant = join(tmp, 'w8a8.onnx');
     writeFileSync(quant, writeOnnx(buildQdqGraph(folded, plan, qdqOptionsForTarget('ort-cpu'))));
     const lines: string[] = [];

@@ -68,4 +68,10 @@ describe('quantization points on a MobileNetV2-style net', () => {
     expect(units).toBeGreaterThan(convs);
     for (const n of g.nodes.filter((m) => m.opType === 'Concat')) for (const v of n.inputs) expect(shareWith.get(v), `concat input ${v}`).toBe(n.outputs[0]);
   });
+  it('HardSwish (float between Q/DQ pairs) and x*sigmoid(x) (QLinearSigmoid, QLinearMul) have points on both sides', () => {
+    const m = importOnnx(mobileNetV2Like({ seed: 2, activations: 'mixed', width: 0.5 }));
+    const set = new Set(activationPointPlan(m).points);
+    nodeUnitsComplete(m, set, ['Conv', 'Gemm', 'Add', 'Mul', 'Sigmoid', 'HardSwish']);
+    expect(m.nodes.filter((n) => n.opType === 'HardSwish').length).toBeGreaterThan(0);
+  });
 });

@@ -15,6 +15,11 @@ export interface MobileNetV2LikeOptions {
   squeezeExcite?: boolean;
   /** Add a Ghost-style Concat + Slice block before the head. */
   concat?: boolean;
+  /**
+   * 'relu6' (default): ReLU6 everywhere, as MobileNetV2. 'mixed': HardSwish after the expansion convs and
+   * x*sigmoid(x) (SiLU) after the depthwise convs, as MobileNetV3/EfficientNet blocks.
+   */
+  activations?: 'relu6' | 'mixed';
   /** Channel multiplier (default 1: 16..96 channels). */
   width?: number;
   classes?: number;
@@ -66,10 +71,12 @@ export function mobileNetV2Like(o: MobileNetV2LikeOptions = {}): Uint8Array {
     const gate = op('HardSigmoid', [conv(r, Math.max(4, c >> 2), c, 1)], { alpha: { f: 1 / 6 }, beta: { f: 0.5 } });
     return op('Mul', [x, gate]);
   };
+  const mixed = o.activations === 'mixed';
+  const silu = (x: string): string => op('Mul', [x, op('Sigmoid', [x])]);
   const block = (x: string, cin: number, cout: number, expand: number, stride: number): string => {
     const hidden = cin * expand;
-    let h = expand === 1 ? x : relu6(conv(x, cin, hidden, 1));
-    h = relu6(conv(h, hidden, hidden, 3, stride, hidden));
+    let h = expand === 1 ? x : (mixed ? (v: string) => op('HardSwish', [v]) : relu6)(conv(x, cin, hidden, 1));
+    h = (mixed ? silu : relu6)(conv(h, hidden, hidden, 3, stride, hidden));
     if (o.squeezeExcite && expand > 1) h = squeezeExcite(h, hidden);
     h = conv(h, hidden, cout, 1);
     return stride === 1 && cin === cout ? op('Add', [x, h]) : h;
@@ -105,5 +112,5 @@ export function mobileNetV2Like(o: MobileNetV2LikeOptions = {}): Uint8Array {
   inits.push({ name: 'fc.w', dims: [classes, head], data: Float32Array.from({ length: classes * head }, () => Math.sqrt(1 / head) * normal()) });
   inits.push({ name: 'fc.b', dims: [classes], data: new Float32Array(classes) });
   nodes.push({ name: 'fc', opType: 'Gemm', inputs: [x, 'fc.w', 'fc.b'], outputs: ['logits'], attrs: { transB: 1 } });
-  return buildOnnxModel({ opset: 13, inputs: [{ name: 'input', shape: ['N', 3, 32, 32] }], outputs: [{ name: 'logits', shape: ['N', classes] }], initializers: inits, nodes });
+  return buildOnnxModel({ opset: mixed ? 14 : 13, inputs: [{ name: 'input', shape: ['N', 3, 32, 32] }], outputs: [{ name: 'logits', shape: ['N', classes] }], initializers: inits, nodes });
 }

@@ -16,8 +16,9 @@ import { quantizableLayers } from '../quant/quantPoints.js';
 import { fromRows, perChannelWeightScales, quantizeRowsNearest, weightAsRows } from '../quant/weightScale.js';
 import { GraphExecutor } from '../runtime/executor.js';
 
-export async function nearestPlan(graph: Graph, images: Float32Array, shape: number[], cfg: Partial<QuantConfig> = {}): Promise<{ folded: Graph; plan: QuantizationPlan }> {
-  const c: QuantConfig = { ...defaultQuantConfig(), ...cfg };
+/** `fast`: min/max ranges and max-abs weight scales instead of MSE searches (for tests about structure, not accuracy). */
+export async function nearestPlan(graph: Graph, images: Float32Array, shape: number[], cfg: Partial<QuantConfig> = {}, o: { fast?: boolean } = {}): Promise<{ folded: Graph; plan: QuantizationPlan }> {
+  const c: QuantConfig = { ...defaultQuantConfig(), ...(o.fast ? { activationObserver: 'minmax' as const } : {}), ...cfg };
   const { graph: folded } = foldBatchNorm(graph);
   const layers = quantizableLayers(folded);
   const bits = new Map(layers.map((l) => [l.node.name, layerBits(c, l.node.name, l)]));
@@ -42,7 +43,7 @@ export async function nearestPlan(graph: Graph, images: Float32Array, shape: num
     const w = folded.initializers.get(l.weightName)!;
     const lay = weightLayout(l.node, w);
     const { rows, cOut } = weightAsRows(w.data as Float32Array, w.dims, lay.axis);
-    const scales = perChannelWeightScales(rows, cOut, { bits: b.weightBits });
+    const scales = perChannelWeightScales(rows, cOut, { bits: b.weightBits, method: o.fast ? 'max' : 'mse' });
     const codes = fromRows(quantizeRowsNearest(rows, scales, b.weightBits), w.dims, lay.axis);
     plan.layers.push({ node: l.node.name, weightCodes: codes, weightScales: scales, weightBits: b.weightBits, axis: lay.axis });
   }

@@ -43,6 +43,7 @@ const count = (c: OpCounts, op: string) => (c[op] ?? 0) + (c[`com.microsoft.${op
 describe.each([
   ['ResNet-20', () => importOnnx(new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx'))))],
   ['MobileNetV2-style (squeeze-excite, Ghost concat)', () => importOnnx(mobileNetV2Like({ seed: 3, squeezeExcite: true, concat: true }))],
+  ['MobileNetV3-style (HardSwish, x*sigmoid(x))', () => importOnnx(mobileNetV2Like({ seed: 4, activations: 'mixed', width: 0.5 }))],
 ] as const)('ort-cpu export of %s', (_name, load) => {
   let folded: Graph;
   let plan: QuantizationPlan;
@@ -50,7 +51,7 @@ describe.each([
   let counts: OpCounts;
   beforeAll(async () => {
     await initBackend('wasm');
-    ({ folded, plan } = await nearestPlan(load(), images, [N, 3, 32, 32], { weightBits: 8, activationBits: 8 }));
+    ({ folded, plan } = await nearestPlan(load(), images, [N, 3, 32, 32], { weightBits: 8, activationBits: 8 }, { fast: true }));
     exported = writeOnnx(buildQdqGraph(folded, plan, qdqOptionsForTarget('ort-cpu')));
     counts = await optimizedOpCounts(exported);
   }, 60_000);
@@ -78,7 +79,8 @@ describe.each([
     expect(maxDiff).toBeLessThan(1e-4);
     const integer = await logits(exported, true);
     expect(agreement(integer, reference)).toBeGreaterThanOrEqual(0.9);
-    expect(agreement(integer, await logits(writeOnnx(folded)))).toBeGreaterThanOrEqual(0.85);
+    // the MobileNet-style nets have random weights, hence small logit margins: a looser bound than ResNet-20's
+    expect(agreement(integer, await logits(writeOnnx(folded)))).toBeGreaterThanOrEqual(_name === 'ResNet-20' ? 0.85 : 0.75);
   });
 });
 
