@@ -13,8 +13,8 @@ beforeAll(async () => {
 
 const ramp = (n: number) => Array.from({ length: n }, (_, i) => 0.1 * ((i % 7) - 3));
 
-/** x -> Conv -> BN -> Relu -> y; `w0` is the first weight (a flipped exponent bit makes it huge). */
-function convBnRelu(w0: number): BuilderModel {
+/** x -> Conv -> BN -> Relu -> y, or with `square`: x -> Conv -> c*c -> (c*c)^2 -> y (overflows for large weights). */
+function convNet(w0: number, square = false): BuilderModel {
   return {
     inputs: [{ name: 'x', shape: ['N', 3, 6, 6] }],
     outputs: [{ name: 'y' }],
@@ -25,11 +25,17 @@ function convBnRelu(w0: number): BuilderModel {
       { name: 'm', dims: [4], data: [0, 0, 0, 0] },
       { name: 'v', dims: [4], data: [1, 1, 1, 1] },
     ],
-    nodes: [
-      { name: 'conv', opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-      { name: 'bn', opType: 'BatchNormalization', inputs: ['c', 's', 'b', 'm', 'v'], outputs: ['n'] },
-      { name: 'relu', opType: 'Relu', inputs: ['n'], outputs: ['y'] },
-    ],
+    nodes: square
+      ? [
+          { name: 'conv', opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+          { name: 'sq1', opType: 'Mul', inputs: ['c', 'c'], outputs: ['c2'] },
+          { name: 'sq2', opType: 'Mul', inputs: ['c2', 'c2'], outputs: ['y'] },
+        ]
+      : [
+          { name: 'conv', opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+          { name: 'bn', opType: 'BatchNormalization', inputs: ['c', 's', 'b', 'm', 'v'], outputs: ['n'] },
+          { name: 'relu', opType: 'Relu', inputs: ['n'], outputs: ['y'] },
+        ],
   };
 }
 
@@ -48,16 +54,16 @@ function refusal(fn: () => unknown): LocalQuantError {
 describe('probeForward', () => {
   it('passes a sound model, reporting finite output magnitudes, and frees what it allocates', () => {
     const before = tf.memory().numTensors;
-    const r = probeForward(prepared(convBnRelu(0.2)));
+    const r = probeForward(prepared(convNet(0.2)));
     expect(r.maxAbs.get('y')).toBeGreaterThan(0);
     expect(Number.isFinite(r.maxAbs.get('y'))).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('refuses finite but absurd weights that overflow, naming the first node with Inf/NaN and its weight', () => {
+  it('refuses a model whose large (importable) weights overflow a few nodes on, naming the first node with Inf/NaN', () => {
     const before = tf.memory().numTensors;
-    const e = refusal(() => probeForward(prepared(convBnRelu(3e38))));
-    expect([e.code, e.message]).toEqual(['BAD_WEIGHTS', expect.stringMatching(/NaN\/Inf at node 'conv' \(Conv\).*'w' \(max \|w\| 3\.00e\+38\)/)]);
+    const e = refusal(() => probeForward(prepared(convNet(1e12, true))));
+    expect([e.code, e.message]).toEqual(['BAD_WEIGHTS', expect.stringMatching(/NaN\/Inf at node 'sq2' \(Mul\) on a standard-normal input image\.$/)]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -10,36 +10,45 @@ export interface ProbeResult {
 }
 
 /**
- * One standard-normal image through a prepared graph (concrete shapes, batch 1 or more): the last check
- * before a model is worked on. Weights that are finite but absurd (a flipped exponent bit: 1e30) pass
- * every import check and still turn the outputs into Inf/NaN; such a model is refused here, naming the
- * first node whose output is not finite, instead of quantizing garbage. Frees everything it allocates.
+ * Standard-normal images (two, one at a time) through a prepared graph (concrete shapes): the last check before
+ * a model is worked on. Weights that are large but below the import limit (a flipped exponent
+ * bit: 1e15) pass every import check and can still turn the outputs into Inf/NaN a few layers on; such a
+ * model is refused here, naming the first node whose output is not finite, instead of quantizing garbage.
+ * Frees everything it allocates.
  */
 export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeResult {
   const ex = executor ?? new GraphExecutor(prepared);
-  const feeds = standardNormalFeeds(prepared, 20250601);
+  const maxAbs = new Map<string, number>();
   try {
-    const { outputs } = ex.execute(feeds);
-    const maxAbs = new Map<string, number>();
-    let finite = true;
-    for (const [name, t] of outputs) {
-      const d = t.dataSync();
-      let m = 0;
-      for (let i = 0; i < d.length; i++) {
-        const a = Math.abs(d[i]);
-        if (!(a <= Number.MAX_VALUE)) finite = false;
-        else if (a > m) m = a;
+    // two images: with ReLUs, one input can zero out the path through a damaged weight
+    for (const seed of PROBE_SEEDS) {
+      const feeds = standardNormalFeeds(prepared, seed);
+      try {
+        const { outputs } = ex.execute(feeds);
+        let finite = true;
+        for (const [name, t] of outputs) {
+          const d = t.dataSync();
+          let m = maxAbs.get(name) ?? 0;
+          for (let i = 0; i < d.length; i++) {
+            const a = Math.abs(d[i]);
+            if (!(a <= Number.MAX_VALUE)) finite = false;
+            else if (a > m) m = a;
+          }
+          maxAbs.set(name, m);
+          t.dispose();
+        }
+        if (!finite) throw nonFiniteError(prepared, ex, feeds);
+      } finally {
+        tf.dispose([...feeds.values()]);
       }
-      maxAbs.set(name, m);
-      t.dispose();
     }
-    if (!finite) throw nonFiniteError(prepared, ex, feeds);
     return { maxAbs };
   } finally {
-    tf.dispose([...feeds.values()]);
     if (!executor) ex.dispose();
   }
 }
+
+const PROBE_SEEDS = [20250601, 1];
 
 /** Seeded standard-normal float inputs (zeros for integer ones) in the prepared graph's concrete shapes; caller disposes. */
 export function standardNormalFeeds(prepared: Graph, seed: number): Map<string, tf.Tensor> {

@@ -16,3 +16,10 @@ export const MAX_DIM = 2 ** 14;
 export const MAX_MACS_PER_IMAGE = 2 ** 33;
 
 export const MIB = 1024 * 1024;
+
+/**
+ * Largest weight magnitude: sqrt(float32 max). Synthesis and adaptive rounding square activations (BN
+ * statistics, second moments), so anything larger overflows float32 at once; trained weights are many
+ * orders of magnitude smaller, so a value beyond it is a damaged file (a flipped exponent bit).
+ */
+export const MAX_WEIGHT_MAGNITUDE = 1.8e19;

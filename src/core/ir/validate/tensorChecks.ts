@@ -1,6 +1,6 @@
 import { LocalQuantError } from '../../errors.js';
 import type { TensorData } from '../types.js';
-import { MAX_TENSOR_ELEMENTS } from './limits.js';
+import { MAX_TENSOR_ELEMENTS, MAX_WEIGHT_MAGNITUDE } from './limits.js';
 
 /**
  * Checks dims read from a file before anything is allocated for them: non-negative integers whose product
@@ -21,19 +21,24 @@ export function checkedElementCount(dims: unknown, what: string): number {
   return count;
 }
 
-/** Index of the first NaN, or of the first ±Inf when `allowInfinity` is false; -1 when all are fine. */
-function firstNonFinite(data: ArrayLike<number>, allowInfinity: boolean): number {
+/** Index of the first NaN, or of the first value beyond MAX_WEIGHT_MAGNITUDE (±Inf included) unless `allowInfinity`; -1 when all are fine. */
+function firstImplausible(data: ArrayLike<number>, allowInfinity: boolean): number {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v !== v || (!allowInfinity && (v === Infinity || v === -Infinity))) return i;
+    if (v !== v || (!allowInfinity && (v > MAX_WEIGHT_MAGNITUDE || v < -MAX_WEIGHT_MAGNITUDE))) return i;
   }
   return -1;
 }
 
-/** Refuses NaN (and ±Inf unless allowed) in a float tensor, naming it and the first bad position. */
+/**
+ * Refuses NaN, ±Inf (unless allowed: Clip bounds) and magnitudes beyond MAX_WEIGHT_MAGNITUDE in a float
+ * tensor, naming it and the first bad position.
+ */
 export function checkFinite(t: TensorData, what: string, allowInfinity = false): void {
   if (t.dtype !== 'float32' && t.dtype !== 'float64' && t.dtype !== 'float16') return;
-  const i = firstNonFinite(t.data, allowInfinity);
+  const i = firstImplausible(t.data, allowInfinity);
   if (i < 0) return;
-  throw new LocalQuantError('BAD_WEIGHTS', `The model's ${what} holds ${t.data[i]} at element ${i} (shape [${t.dims.join(', ')}]): a trained model's weights are finite.`, 'The file is damaged (or the model diverged in training): export it again.');
+  const v = t.data[i];
+  const why = Number.isFinite(v) ? `, beyond ${MAX_WEIGHT_MAGNITUDE.toExponential(1)} (its square overflows float32; trained weights are far smaller)` : ": a trained model's weights are finite";
+  throw new LocalQuantError('BAD_WEIGHTS', `The model's ${what} holds ${v} at element ${i} (shape [${t.dims.join(', ')}])${why}.`, 'The file is damaged (or the model diverged in training): export it again.');
 }

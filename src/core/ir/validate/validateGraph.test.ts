@@ -54,6 +54,7 @@ describe('validateGraph at import', () => {
   const cases: [string, (m: BuilderModel) => void, string, RegExp][] = [
     ['negative BN variance names the tensor and channel', (m) => (init(m, 'var').data = [1, -0.5, 2, 1]), 'BAD_WEIGHTS', /running variance -0.5 in channel 1 of 'var'/],
     ['NaN weight names the initializer', (m) => (init(m, 'w').data = [...ramp(50), NaN, ...ramp(57)]), 'BAD_WEIGHTS', /initializer 'w' holds NaN at element 50/],
+    ['a weight beyond sqrt(float32 max) (a flipped exponent bit)', (m) => (init(m, 'w').data = [...ramp(9), 3e38, ...ramp(98)]), 'BAD_WEIGHTS', /'w' holds 3\.\d+e\+38 at element 9 .*beyond 1\.8e\+19/],
     ['Inf bias', (m) => (init(m, 'b').data = [0, Infinity, 0, 0]), 'BAD_WEIGHTS', /'b' holds Infinity/],
     ['NaN epsilon', (m) => (node(m, 'bn').attrs!.epsilon = { f: NaN }), 'INVALID_MODEL', /'bn'.*epsilon/],
     ['zero stride', (m) => (node(m, 'conv').attrs!.strides = [0, 1]), 'INVALID_MODEL', /'conv' \(Conv\) has 'strides' \[0, 1\]: each must be >= 1/],

@@ -162,6 +162,23 @@ export const ONNX_MUTATIONS: Record<string, (m: Model, rng: SeededRandom) => voi
     const n = pick(rng, m.graph!.node!);
     (n.input ??= []).push(pick(rng, m.graph!.initializer!).name ?? '');
   },
+  intInitializerValues(m, rng) {
+    const ints = (m.graph!.initializer ?? []).filter((t) => t.dataType === 7 && (t.rawData?.length ?? 0) >= 8);
+    if (!ints.length) return ONNX_MUTATIONS.otherAttribute(m, rng);
+    const t = pick(rng, ints);
+    const copy = new Uint8Array(t.rawData!.length);
+    copy.set(t.rawData!);
+    const v = new BigInt64Array(copy.buffer);
+    v[rng.int(0, v.length - 1)] = BigInt(pick(rng, [-5, -1, 0, 1, 7, 1e9, 2 ** 40]));
+    t.rawData = copy;
+  },
+  inputRank(m, rng) {
+    const shape = m.graph!.input![0].type?.tensorType?.shape;
+    if (!shape?.dim) return;
+    const d = onnx.TensorShapeProto.Dimension.create({ dimValue: pick(rng, [1, 2, 3]) });
+    (d as { value?: string }).value = 'dimValue';
+    shape.dim.splice(rng.int(0, shape.dim.length), 0, d);
+  },
   opset(m, rng) {
     const o = m.opsetImport?.[0];
     if (o) o.version = pick(rng, [1, 6, 7, 11, 22, 99, -1]);

@@ -66,6 +66,25 @@ export const TFJS_JSON_MUTATIONS: Record<string, JsonMutation> = {
     const n = pick(rng, nodes);
     (n.input ??= []).push(pick(rng, ['^' + pick(rng, nodes as { name?: string }[]).name, '^x', 'x:3', '^']));
   },
+  layerConfig(model, rng) {
+    const topo = model.modelTopology as { config?: { layers?: { config?: Record<string, Json> }[] }; node?: { attr?: Record<string, { list?: { i?: Json[] }; i?: Json; f?: Json }> }[] };
+    const layers = topo.config?.layers;
+    if (layers?.length) {
+      const config = pick(rng, layers).config ?? {};
+      const keys = Object.keys(config);
+      if (!keys.length) return;
+      config[pick(rng, keys)] = structuredClone(pick(rng, [0, -1, 1e6, [0, 0], [-1, 1], [1e6, 1e6], [3, 3, 3], 'bogus', 'channels_first', null] as Json[]));
+      return;
+    }
+    const nodes = (topo.node ?? []).filter((n) => n.attr && Object.keys(n.attr).length);
+    if (!nodes.length) return replaceSomewhere(model.modelTopology, rng);
+    const attr = pick(rng, nodes).attr!;
+    const a = attr[pick(rng, Object.keys(attr))];
+    if (a.list?.i) a.list.i = a.list.i.map((v) => (rng.next() < 0.5 ? pick(rng, ['0', '-1', '1000000']) : v));
+    else if (a.i !== undefined) a.i = pick(rng, ['0', '-1', '1000000', 'x']);
+    else if (a.f !== undefined) a.f = pick(rng, [-1, 1e30, 'NaN']);
+    else replaceSomewhere(a as Json, rng);
+  },
   inputShape(model, rng) {
     const text = JSON.stringify(model.modelTopology);
     const big = pick(rng, ['1000000', '0', '-5', '100000', '1e9']);
