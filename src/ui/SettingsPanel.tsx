@@ -52,6 +52,11 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
             <option value="adaptive">adaptive (learned)</option><option value="nearest">nearest</option>
           </select>
         </label>
+        <label>Deploy to
+          <select data-testid="target" value={q.target ?? 'ort-cpu'} disabled={!config.export.onnx} onChange={(e) => setQuant({ target: e.target.value as NonNullable<PipelineConfig['quant']['target']> })}>
+            <option value="ort-cpu">ONNX Runtime CPU (integer kernels)</option><option value="ort-web">ONNX Runtime Web (wasm)</option><option value="smallest">smallest file</option>
+          </select>
+        </label>
         <label>Calibration source
           <select data-testid="calibration-source" value={cal.source} onChange={(e) => setCal({ source: e.target.value as PipelineConfig['calibration']['source'] })}>
             <option value="synthetic">synthetic (from BatchNorm statistics)</option>
@@ -79,6 +84,13 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           Keep first and last layer at 8 bit
         </label>
       </fieldset>
+      {q.weightBits < 8 && config.export.onnx && (
+        <p className="hint" data-testid="target-hint">
+          {(q.target ?? 'ort-cpu') === 'smallest'
+            ? `${q.weightBits}-bit weights are packed (int4): ONNX Runtime has no int4 convolution kernel and runs those layers in float, so the gain is size only.`
+            : `${q.weightBits}-bit weights are stored as int8 codes so that ONNX Runtime runs every layer as an 8-bit integer kernel: int8 speed and int8 file size. Choose "smallest file" for the 4-bit size.`}
+        </p>
+      )}
       {cal.source === 'user-images' && (
         <div className={over ? 'dropzone over' : 'dropzone'} data-testid="own-images-zone"
           onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={(e) => void onDrop(e)}>
