@@ -1,3 +1,4 @@
+import { isLocalQuantError, LocalQuantError } from '../errors.js';
 import { dtypeFromOnnx } from '../exporters/onnx/dataTypes.js';
 import { topologicalOrder } from './graph.js';
 import { broadcastShapes, knownShape, reshapeTarget, shapeRange, sliceRanges, splitSizes, unsqueezeShape } from './shapeInference.js';
@@ -15,7 +16,7 @@ export function foldConstants(graph: Graph): number {
   let folded = 0;
   const keep: Node[] = [];
   for (const node of topologicalOrder(graph)) {
-    const results = node.outputs.some((o) => !o || outputNames.has(o)) ? undefined : evaluateAll(node, graph);
+    const results = node.outputs.some((o) => !o || outputNames.has(o)) ? undefined : evaluateNamed(node, graph);
     if (results) {
       node.outputs.forEach((o, k) => {
         graph.initializers.set(o, results[k]);
@@ -75,6 +76,20 @@ function allocLike(dtype: DType, n: number): TypedArray {
 }
 
 const int64 = (values: number[], dims = [values.length]): TensorData => ({ dtype: 'int64', dims, data: Int32Array.from(values) });
+
+/** evaluateAll, with a failure on malformed constants (a RangeError from a negative size, ...) as a typed error naming the node. */
+function evaluateNamed(node: Node, graph: Graph): TensorData[] | undefined {
+  try {
+    return evaluateAll(node, graph);
+  } catch (e) {
+    if (isLocalQuantError(e)) throw e;
+    throw new LocalQuantError(
+      'INVALID_MODEL',
+      `Node '${node.name}' (${node.opType}) cannot be computed from its constant inputs: ${e instanceof Error ? e.message : String(e)}.`,
+      'The file is damaged or hand-edited: export the model again.',
+    );
+  }
+}
 
 function evaluateAll(node: Node, graph: Graph): TensorData[] | undefined {
   if (node.opType === 'Split') {

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { LocalQuantError } from '../../errors.js';
+import { isLocalQuantError, LocalQuantError } from '../../errors.js';
 import type { Dim, Graph, ModelFile, Node, TensorData, ValueInfo } from '../../ir/types.js';
 import { dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
 import { decodeAttribute } from './attributes.js';
@@ -63,13 +63,13 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
     for (let k = 1; nodeNames.has(name); k++) name = `${rawName}_${k}`;
     nodeNames.add(name);
     const attrs: Node['attrs'] = {};
-    for (const a of proto.attribute ?? []) attrs[a.name ?? ''] = decodeAttribute(a, name, externalFiles);
+    for (const a of proto.attribute ?? []) attrs[a.name ?? ''] = asNodeError(name, proto.opType ?? '', () => decodeAttribute(a, name, externalFiles));
     return { name, opType: proto.opType ?? '', inputs: [...(proto.input ?? [])], outputs: [...(proto.output ?? [])], attrs };
   });
   // Constants first, so that normalization can read constant operands even in a file whose nodes are not
   // in topological order.
   for (const node of decoded) if (node.opType === 'Constant') initializers.set(node.outputs[0], constantValue(node));
-  for (const node of decoded) if (node.opType !== 'Constant') nodes.push(...normalizeNode(node, ctx));
+  for (const node of decoded) if (node.opType !== 'Constant') nodes.push(...asNodeError(node.name, node.opType, () => normalizeNode(node, ctx)));
 
   const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map(valueInfoFromProto);
   const outputs = (g.output ?? []).map(valueInfoFromProto);
@@ -101,6 +101,19 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
   };
   validateGraph(graph);
   return graph;
+}
+
+/**
+ * Reading a node's attributes and normalizing it walk protobuf fields a damaged file may have of the wrong
+ * kind (a TypeError deep inside); that is a malformed node, reported as such with its name.
+ */
+function asNodeError<T>(name: string, opType: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (isLocalQuantError(e)) throw e;
+    throw new LocalQuantError('INVALID_MODEL', `The model's node '${name}' (${opType}) is malformed: ${e instanceof Error ? e.message : String(e)}.`, 'The file is damaged or hand-edited: export the model again.');
+  }
 }
 
 function defaultOpset(model: onnxProto.onnx.ModelProto): number {
