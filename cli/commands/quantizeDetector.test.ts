@@ -1,25 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { yoloStyleDetector } from '../../src/core/testing/detectorModels.js';
 import { buildOnnxModel } from '../../src/core/testing/onnxBuilder.js';
 import { run } from './quantize.js';
+import { captureLog } from '../lib/captureLog.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lq-qdet-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const model = join(tmp, 'yolo.onnx');
 writeFileSync(model, buildOnnxModel(yoloStyleDetector()));
 
-async function capture(argv: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    return { code: await run(argv), out: lines.join('\n') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const capture = (argv: string[]) => captureLog(run, argv);
 
 describe('localquant quantize on a detector', () => {
   const quick = ['--calibration', 'noise', '--images', '8', '--rounding', 'nearest', '--quiet'];
