@@ -12,11 +12,11 @@ import { outcomeClass, runFuzzCase, type Outcome } from './runCase.js';
 import { mutateTfjs } from './tfjsMutations.js';
 
 /**
- * A seeded mutation-fuzz campaign over four seed models: the ResNet-20 fixture, the sample digits CNN,
+ * A seeded mutation-fuzz campaign over five seed models: the ResNet-20 fixtures (with BN, BN folded), the sample digits CNN,
  * a small TF.js layers model and a small TF.js graph model. Case i of seed s is always the same file.
  */
 
-export type SeedName = 'resnet20' | 'digits' | 'tfjs-layers' | 'tfjs-graph';
+export type SeedName = 'resnet20' | 'resnet20-folded' | 'digits' | 'tfjs-layers' | 'tfjs-graph';
 
 export interface FuzzCase {
   index: number;
@@ -36,20 +36,21 @@ export async function seedModels(): Promise<Record<SeedName, ModelFile[]>> {
   layers.dispose();
   return {
     resnet20: [{ name: 'resnet20_bn.onnx', bytes: new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx'))) }],
+    'resnet20-folded': [{ name: 'resnet20_folded.onnx', bytes: new Uint8Array(readFileSync(cifarFixture('resnet20_folded.onnx'))) }],
     digits: [{ name: 'digits-cnn.onnx', bytes: new Uint8Array(readFileSync(join(repoRoot, 'public/sample/digits-cnn.onnx'))) }],
     'tfjs-layers': layersFiles,
     'tfjs-graph': convNetGraph().files(SIGNATURE).files,
   };
 }
 
-const SEED_MIX: SeedName[] = ['resnet20', 'digits', 'digits', 'tfjs-layers', 'tfjs-graph', 'resnet20', 'digits', 'tfjs-layers', 'tfjs-graph', 'digits'];
+const SEED_MIX: SeedName[] = ['resnet20', 'digits', 'digits', 'tfjs-layers', 'tfjs-graph', 'resnet20-folded', 'digits', 'tfjs-layers', 'tfjs-graph', 'resnet20'];
 
 /** The mutated files of case `index` (deterministic in `seed` and `index`). */
 export function makeCase(seeds: Record<SeedName, ModelFile[]>, seed: number, index: number): { seedModel: SeedName; mutation: string; files: ModelFile[] } {
   const rng = new SeededRandom(seed * 1000003 + index);
   const seedModel = SEED_MIX[rng.int(0, SEED_MIX.length - 1)];
   const files = seeds[seedModel];
-  if (seedModel === 'resnet20' || seedModel === 'digits') {
+  if (files[0].name.endsWith('.onnx')) {
     const m = mutateOnnx(files[0].bytes, rng);
     return { seedModel, mutation: m.kind, files: [{ name: files[0].name, bytes: m.bytes }] };
   }

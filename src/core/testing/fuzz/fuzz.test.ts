@@ -41,6 +41,6 @@ describe('mutation fuzz (seeded)', () => {
     const table = Object.fromEntries(tabulate(cases).map((r) => [r.outcome, r.cases]));
     expect(table.accepted).toBeGreaterThan(10);
     for (const code of ['INVALID_MODEL', 'BAD_WEIGHTS', 'NOT_A_MODEL', 'MISSING_FILE', 'TOO_LARGE']) expect(table[`typed:${code}`] ?? 0).toBeGreaterThan(0);
-    expect(new Set(cases.map((c) => c.seedModel)).size).toBe(4);
+    expect(new Set(cases.map((c) => c.seedModel)).size).toBe(5);
   }, 120_000);
 });
