@@ -39,3 +39,25 @@ describe('executor: errors raised inside tfjs name the node', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('executor: a graph output listed twice', () => {
+  it('is returned once and leaks nothing (import refuses such files; graphs built in code may still have them)', () => {
+    const g = importOnnx(buildOnnxModel({
+      inputs: [{ name: 'x', shape: ['N', 2] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
+    }));
+    g.outputs.push({ ...g.outputs[0] });
+    const ex = new GraphExecutor(g);
+    const x = tf.tensor2d([[1, -1]]);
+    const before = tf.memory().numTensors;
+    for (let run = 0; run < 3; run++) {
+      const { outputs } = ex.execute({ x });
+      expect([...outputs.keys()]).toEqual(['y']);
+      tf.dispose([...outputs.values()]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    ex.dispose();
+  });
+});

@@ -338,7 +338,8 @@ export class GraphExecutor {
       return t;
     };
     for (const o of this.graph.outputs) {
-      if (partial && !slots.has(o.name)) continue;
+      // an output listed twice would take a clone the second time and strand the first tensor (a leak per run)
+      if ((partial && !slots.has(o.name)) || outputs.has(o.name)) continue;
       const s = slotOf(o.name);
       if (s.held.nhwc) {
         s.alt ??= nhwcToNchw(s.held.tensor);
