@@ -17,8 +17,12 @@ export const TAIL_START_OPS: ReadonlySet<string> = new Set([
   'Floor', 'Ceil', 'Round', 'Mod', 'Range', 'Tile',
 ]);
 
-/** Ops that only move or retype values: computing them in the tail costs nothing and quantizes nothing. */
-const RELAYOUT_OPS: ReadonlySet<string> = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity', 'Cast', 'Slice', 'Gather', 'Concat', 'Split']);
+/**
+ * Ops that only move, retype or select values: computing them in the tail costs nothing and quantizes
+ * nothing. MaxPool is one: CenterNet's peak test Equal(heatmap, MaxPool(heatmap)) must compare a value
+ * with itself, which a separately quantized MaxPool output would break.
+ */
+const RELAYOUT_OPS: ReadonlySet<string> = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity', 'Cast', 'Slice', 'Gather', 'Concat', 'Split', 'MaxPool']);
 
 export interface TailStart {
   node: string;
