@@ -33,6 +33,8 @@ Options:
                           cifar10:FILE (records of a CIFAR-10 binary file, spread over the file)
   --images N              calibration images (default 256; at most this many own images are read)
   --steps N               synthesis steps per batch (default 80)
+  --batch N               images per batch for synthesis and calibration (default 64); lowered
+                          automatically when a batch would not fit the backend's memory (see the report)
   --iters N               adaptive-rounding iterations per layer (default 1000)
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
   --observer mse|percentile|minmax   activation range choice (default mse)
@@ -58,7 +60,7 @@ Options:
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
-    o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', iters: 'string',
+    o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
   });
@@ -99,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
-  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, 256, 'images'), steps: positiveInt(flags.steps, 80, 'steps') };
+  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, 256, 'images'), steps: positiveInt(flags.steps, 80, 'steps'), batch: positiveInt(flags.batch, 64, 'batch') };
   cfg.backend = backend as BackendPreference;
   const calib = String(flags.calibration ?? 'synthetic');
   if (calib.startsWith('cifar10:') || calib.startsWith('images:')) {

@@ -25,6 +25,7 @@ import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
 import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
 import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
 import { GraphExecutor } from '../runtime/executor.js';
+import { activationBytesPerImage, asOutOfMemory, chooseBatch, memoryBudget } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { LayerInputStats } from './layerInputStats.js';
@@ -61,6 +62,8 @@ export interface QuantizeGraphResult {
   layers: LayerReport[];
   activations: Record<string, ActivationQParams>;
   seconds: { ranges: number; rounding: number };
+  /** Images per batch actually used (the memory budget may lower the requested one). */
+  batch: number;
   /** What the run applied differently from what was asked (for the report's notes). */
   notes: string[];
 }
@@ -128,10 +131,15 @@ function addBiasInputs(g: Graph, layers: QuantLayer[]): Map<string, string> {
 }
 
 export interface QuantizeGraphOptions {
-  /** Images per batch for ranges and moments (default 64). */
+  /** Images per batch for ranges and moments (default 64); lowered to fit the backend's memory budget. */
   batch?: number;
 }
 
+/**
+ * Quantizes with the batch the memory budget allows (calibration and rounding hold one batch's
+ * activations at a time; batches waiting at a layer move to host memory when they do not fit), and
+ * turns a memory failure into OUT_OF_MEMORY with what to do.
+ */
 export async function quantizeGraph(
   graph: Graph,
   calibration: CalibrationSet,
@@ -139,6 +147,27 @@ export async function quantizeGraph(
   onEvent: (e: PipelineEvent) => void = () => {},
   signal?: AbortSignal,
   options: QuantizeGraphOptions = {},
+): Promise<QuantizeGraphResult> {
+  const budget = memoryBudget();
+  const perImage = activationBytesPerImage(graph, { [graph.inputs[0].name]: calibration.shape.slice(1) });
+  const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
+  try {
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes);
+    if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
+    return r;
+  } catch (e) {
+    throw asOutOfMemory(e, 'calibration', choice.batch);
+  }
+}
+
+async function quantizeInBatches(
+  graph: Graph,
+  calibration: CalibrationSet,
+  cfg: QuantConfig,
+  onEvent: (e: PipelineEvent) => void,
+  signal: AbortSignal | undefined,
+  batch: number,
+  budgetBytes: number,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const { graph: folded } = foldBatchNorm(graph);
@@ -153,7 +182,7 @@ export async function quantizeGraph(
   });
 
   const inputName = folded.inputs[0].name;
-  const batches = batchesOf(calibration, options.batch ?? BATCH);
+  const batches = batchesOf(calibration, batch);
   const exec = new GraphExecutor(folded);
   const overrides = new Map<string, tf.Tensor>();
   const streams: ValueStream[] = [];
@@ -216,6 +245,11 @@ export async function quantizeGraph(
           const xq = quantStreams[bi].advanceTo([node.inputs[0]]).get(node.inputs[0])!;
           // the moments of the first momentBatches batches; later ones only feed the means
           stats.add(xf, xq, 1000 * li + bi + cfg.seed, bi < momentBatches);
+          // batches waiting for the next layer leave the backend when they would crowd it
+          if (batches.length > 1 && streams.reduce((a, st) => a + st.heldBytes(), 0) > budgetBytes) {
+            await floatStreams[bi].offload();
+            await quantStreams[bi].offload();
+          }
         }
         inputs = await stats.result();
       } finally {
@@ -291,6 +325,7 @@ export async function quantizeGraph(
       layers: reports,
       activations: Object.fromEntries(actQ),
       seconds: { ranges: (tRanges - t0) / 1000, rounding: (tRound - tRanges) / 1000 },
+      batch,
       notes,
     };
   } finally {

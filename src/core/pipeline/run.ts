@@ -98,7 +98,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // 'synthesis' when images are optimized; 'calibration' when they are read (own images, noise, supplied).
   const synthesizes = !options.calibration && (config.calibration.source === 'synthetic' || config.calibration.source === 'prior-only');
   const cal = await timed(synthesizes ? 'synthesis' : 'calibration', () => calibrationSet(graph, config, onEvent, signal, options.calibration));
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, quantCfg, onEvent, signal));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, quantCfg, onEvent, signal, { batch: config.calibration.batch }));
   seconds.ranges = q.seconds.ranges;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
     const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
@@ -131,7 +131,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const nearestAnyway = q.layers.filter((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive').map((l) => l.name);
   if (nearestAnyway.length) notes.push(`Adaptive rounding was asked, but ${nearestAnyway.length} layer(s) used round-to-nearest: ${nearestAnyway.slice(0, 5).join(', ')}${nearestAnyway.length > 5 ? ', ...' : ''} (see layers[].rounding).`);
   if (!onnx) notes.push('Sizes are those of the TF.js files (ONNX export off).');
-  const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.layers.some((l) => l.rounding === 'adaptive'));
+  const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
   const report: QuantizationReport = {
     version: 1,
     tool: 'localquant',
@@ -158,17 +158,18 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
 }
 
 /**
- * The configuration as it was applied: the backend that ran, the calibration source/count/batch/steps
- * actually used (0 for steps and batch when nothing was synthesized), iterations 0 when no layer used
- * adaptive rounding. Own images are counted in report.calibration, not copied into the report.
+ * The configuration as it was applied: the backend that ran, the calibration source, image count and steps
+ * actually used (steps 0 when nothing was synthesized), the batch quantization ran with (the memory budget
+ * may lower it; the synthesis batch is report.calibration.batch), iterations 0 when no layer used adaptive
+ * rounding. Own images are counted in report.calibration, not copied into the report.
  */
-function appliedConfig(config: PipelineConfig, backend: string, cal: QuantizationReport['calibration'], synthesized: boolean, anyAdaptive: boolean): PipelineConfig {
+function appliedConfig(config: PipelineConfig, backend: string, cal: QuantizationReport['calibration'], synthesized: boolean, quantBatch: number, anyAdaptive: boolean): PipelineConfig {
   const { userImages: _images, userImagesFrom: _from, ...calibration } = config.calibration;
   const source = cal.method === 'bn-statistics' ? 'synthetic' : (cal.method as PipelineConfig['calibration']['source']);
   return {
     ...config,
     backend: backend as PipelineConfig['backend'],
-    calibration: { ...calibration, source, images: cal.images, steps: synthesized ? (cal.steps ?? 0) : 0, batch: synthesized ? (cal.batch ?? 0) : 0 },
+    calibration: { ...calibration, source, images: cal.images, steps: synthesized ? (cal.steps ?? 0) : 0, batch: Math.min(quantBatch, cal.images) },
     quant: { ...config.quant, adaroundIterations: anyAdaptive ? config.quant.adaroundIterations : 0 },
   };
 }

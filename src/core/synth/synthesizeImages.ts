@@ -1,5 +1,6 @@
 import { LocalQuantError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
+import { activationBytesPerImage, asOutOfMemory, chooseBatch, memoryBudget } from '../runtime/memoryBudget.js';
 import { collectBatchNormStats } from './batchNormStats.js';
 import { planCalibration, type RequestedCalibration } from './fallback.js';
 import { graphSynthesisModel } from './graphModel.js';
@@ -45,12 +46,19 @@ export async function synthesizeImages(
       break;
     }
     case 'bn-statistics': {
+      // the batch that fits the backend's memory (backprop keeps every activation of the batch)
+      const [c, h, w] = input.imageShape;
+      const perImage = activationBytesPerImage(graph, { [input.name]: input.layout === 'NHWC' ? [h, w, c] : [c, h, w] });
+      const choice = chooseBatch({ perImage, budget: memoryBudget(), purpose: 'synthesis', requested: o.batchSize });
       const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input);
       try {
-        result = await synthesizeWithModel(model, o, onProgress, signal);
+        result = await synthesizeWithModel(model, { ...o, batchSize: choice.batch }, onProgress, signal);
+      } catch (e) {
+        throw asOutOfMemory(e, 'synthesis', choice.batch);
       } finally {
         model.dispose();
       }
+      if (choice.reduced) result = { ...result, message: [plan.message, `Synthesis ${choice.reduced}.`].filter(Boolean).join(' ') };
       break;
     }
     case 'user-images':
@@ -59,5 +67,5 @@ export async function synthesizeImages(
         'Own images are not synthesized: decode them and pass them to prepareUserImages.',
       );
   }
-  return plan.message ? { ...result, message: plan.message } : result;
+  return plan.message && !result.message ? { ...result, message: plan.message } : result;
 }
