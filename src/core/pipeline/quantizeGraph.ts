@@ -212,7 +212,7 @@ async function quantizeInBatches(
     streams.push(...floatStreams);
     const inputQ = actQ.get(inputName);
     const quantStreams = batches.map(
-      (b) => new ValueStream(exec, walk, new Map([[inputName, { tensor: inputQ ? fakeQuantTensor(b, inputQ) : tf.clone(b), layout: inputLayout(b) }]]), { hook, hookValues: actQ.keys(), overrides }),
+      (b) => new ValueStream(exec, walk, new Map([[inputName, { tensor: inputQ ? fakeQuantTensor(b, inputQ) : tf.clone(b), layout: inputLayout(b) }]]), { hook, hookValues: [...actQ.keys()], overrides }),
     );
     streams.push(...quantStreams);
 

@@ -70,6 +70,21 @@ describe('ValueStream', () => {
     exec.dispose();
   });
 
+  it('applies the hook to the hooked values at every step, also when they are given as an iterator', () => {
+    const graph = prepareGraph(importOnnx(buildOnnxModel(NET)), { x: [1, 3, 8, 8] });
+    const exec = new GraphExecutor(graph);
+    const hooked = new Map([['r', 0], ['s', 0], ['flat', 0]]);
+    const hook = (name: string) => {
+      hooked.set(name, hooked.get(name)! + 1);
+      return undefined;
+    };
+    const stream = new ValueStream(exec, new GraphWalk(graph), new Map([['x', { tensor: tf.zeros([1, 3, 8, 8]), layout: 'NCHW' as const }]]), { hook, hookValues: hooked.keys() });
+    for (const name of STEPS) stream.advanceTo([name]);
+    expect([...hooked.values()]).toEqual([1, 1, 1]);
+    stream.dispose();
+    exec.dispose();
+  });
+
   it('keeps only the values later nodes read', () => {
     const graph = prepareGraph(importOnnx(buildOnnxModel(NET)), { x: [1, 3, 8, 8] });
     const exec = new GraphExecutor(graph);

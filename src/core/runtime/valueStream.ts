@@ -58,6 +58,8 @@ export class ValueStream {
   private values = new Map<string, CapturedTensor>();
   private host = new Map<string, HostValue>();
   private readonly ran = new Set<string>();
+  /** Kept as an array: an iterator (e.g. map.keys()) would be used up by the first step. */
+  private readonly hookValues?: string[];
 
   /** Takes ownership of the `inputs` tensors (already hooked if the stream quantizes its input). */
   constructor(
@@ -67,6 +69,7 @@ export class ValueStream {
     private readonly opts: StreamOptions = {},
   ) {
     for (const [k, v] of inputs) this.values.set(k, v);
+    if (opts.hookValues) this.hookValues = [...opts.hookValues];
   }
 
   /**
@@ -86,7 +89,7 @@ export class ValueStream {
       stopAfterCaptures: true,
       start: this.values,
       hook: this.opts.hook,
-      hookValues: this.opts.hookValues,
+      hookValues: this.hookValues,
       overrides: this.opts.overrides,
     });
     tf.dispose([...r.outputs.values()]);
