@@ -8,12 +8,11 @@ import { createHash } from 'node:crypto';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const tfjsWasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-const ortWasmDir = join(root, 'node_modules/onnxruntime-web/dist');
 
 /**
- * wasm binaries served from our own origin with their fixed names (the runtimes look them up by name under
- * one prefix): tfjs's under /wasm/, onnxruntime-web's (the plain SIMD build; the worker hands it over as
- * bytes) under /ort/. A dev-server route and, in a build, emitted files.
+ * wasm binaries served from our own origin with their fixed names (tfjs looks them up by name under one
+ * prefix, /wasm/): a dev-server route and, in a build, emitted files. onnxruntime-web's wasm is an ordinary
+ * asset import of the worker (src/worker/ortWebRuntime.ts).
  */
 function localWasm(prefix: string, dir: string, files: string[]): Plugin {
   return {
@@ -92,7 +91,7 @@ export default defineConfig(({ command, mode }) => {
     plugins: [
       react(),
       contentSecurityPolicy(command === 'serve' ? 'dev' : single ? 'single' : 'build'),
-      ...(single ? [viteSingleFile({ removeViteModuleLoader: true })] : [localWasm('wasm', tfjsWasmDir, readdirSync(tfjsWasmDir).filter((f) => f.endsWith('.wasm'))), localWasm('ort', ortWasmDir, ['ort-wasm-simd-threaded.wasm']), serviceWorker()]),
+      ...(single ? [viteSingleFile({ removeViteModuleLoader: true })] : [localWasm('wasm', tfjsWasmDir, readdirSync(tfjsWasmDir).filter((f) => f.endsWith('.wasm'))), serviceWorker()]),
     ],
     define: { __SINGLE_FILE__: JSON.stringify(single) },
     // Single-file build: the worker and the sample model come inlined (there is no server to fetch from).
@@ -101,6 +100,7 @@ export default defineConfig(({ command, mode }) => {
         { find: /^\.\/workerFactory(\.js)?$/, replacement: resolve(root, 'src/worker/workerFactory.single.ts') },
         { find: /^\.\/sampleUrl(\.js)?$/, replacement: resolve(root, 'src/ui/sampleUrl.single.ts') },
         { find: /^\.\/wasmFiles(\.js)?$/, replacement: resolve(root, 'src/worker/wasmFiles.single.ts') },
+        { find: /^\.\/ortWebRuntime(\.js)?$/, replacement: resolve(root, 'src/worker/ortWebRuntime.single.ts') },
       ],
     } : undefined,
     // A classic (iife) worker in the single file: Chromium does not start module workers from blob: URLs of a file:// page.

@@ -5,7 +5,7 @@ import type { PipelineConfig, PipelineEvent, RgbaImage } from '../core/pipeline/
 import { QuantWorkerClient } from '../worker/client.js';
 import type { RunResult, WorkerErrorInfo, WorkerEvent } from '../worker/protocol.js';
 import { defaultConfig, SAMPLE_NORMALIZATION } from './config.js';
-import { decodeImageFiles } from './decodeImages.js';
+import { decodeImageFile, decodeImageFiles, IMAGE_FILE } from './decodeImages.js';
 import { SAMPLE_URL } from './sampleUrl.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { ImportPanel } from './ImportPanel.js';
@@ -15,6 +15,14 @@ import { PrivacyNote } from './PrivacyNote.js';
 import { ResultsPanel } from './ResultsPanel.js';
 import { SettingsPanel } from './SettingsPanel.js';
 import { wasmPath } from './wasmPath.js';
+import { labelsFromCsv, labelsFromFolders } from '../core/data/imageLabels.js';
+import { advanceTimeline, emptyTimeline, tickTimeline, type Timeline } from '../core/pipeline/progressTimeline.js';
+import type { BnChannelStats } from '../core/synth/progress.js';
+import { BnStatsChart } from './BnStatsChart.js';
+import { CalibrationGallery } from './CalibrationGallery.js';
+import { EvaluatePanel, type EvaluationView, type PickedFile } from './EvaluatePanel.js';
+import { ModelView } from './ModelView.js';
+import { TimelinePanel } from './TimelinePanel.js';
 
 type Phase = 'idle' | 'importing' | 'ready' | 'running';
 
@@ -37,12 +45,19 @@ export function App() {
   const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
   // Own calibration images live here, not in `config`: the config is downloadable JSON, the images stay in the tab.
   const [ownImages, setOwnImages] = useState<{ images: RgbaImage[]; from: string; failed: string[] } | null>(null);
+  const [timeline, setTimeline] = useState<Timeline>(emptyTimeline);
+  const [bnStats, setBnStats] = useState<BnChannelStats[]>([]);
+  const [evaluation, setEvaluation] = useState<EvaluationView | null>(null);
+  const [evaluating, setEvaluating] = useState(false);
+  const pendingEvaluation = useRef<Omit<EvaluationView, 'evaluation'> | null>(null);
   const roundingStart = useRef<number | null>(null);
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
 
   const onProgress = useCallback((e: PipelineEvent) => {
+    setTimeline((t) => advanceTimeline(t, e, performance.now()));
     switch (e.type) {
+      case 'synth-bn-stats': setBnStats(e.layers); break;
       case 'backend': setBackend({ name: e.name, reason: e.reason }); break;
       case 'synth-step':
         setLosses((l) => (l.length > 2000 ? [...l.filter((_, i) => i % 2 === 0), e.loss] : [...l, e.loss]));
@@ -75,7 +90,12 @@ export function App() {
       case 'summary': setSummary(e.summary); setPhase('ready'); break;
       case 'progress': onProgress(e.event); break;
       case 'result': setResult(e.result); setPhase('ready'); setStep('Done.'); break;
+      case 'evaluation':
+        if (pendingEvaluation.current) setEvaluation({ ...pendingEvaluation.current, evaluation: e.evaluation });
+        setEvaluating(false);
+        break;
       case 'error':
+        setEvaluating(false);
         setError(e.error);
         setPhase((p) => (p === 'running' || p === 'importing' ? (summaryRef.current ? 'ready' : 'idle') : p));
         break;
@@ -125,10 +145,46 @@ export function App() {
     setOwnImages({ ...decoded, from });
   }, []);
 
+  // Elapsed time and estimates move every second even between events.
+  useEffect(() => {
+    if (phase !== 'running') return;
+    const id = setInterval(() => setTimeline((t) => tickTimeline(t, performance.now())), 1000);
+    return () => clearInterval(id);
+  }, [phase]);
+
+  const onEvaluate = useCallback(async (picked: PickedFile[], csv?: File) => {
+    setError(null);
+    const files = picked.filter((p) => p.file.type.startsWith('image/') || IMAGE_FILE.test(p.file.name)).sort((a, b) => a.path.localeCompare(b.path));
+    const images: RgbaImage[] = [];
+    const paths: string[] = [];
+    for (const p of files) {
+      try {
+        images.push(await decodeImageFile(p.file));
+        paths.push(p.path);
+      } catch { /* not an image the browser can read: left out */ }
+    }
+    if (!images.length) {
+      setError({ code: 'BAD_INPUT', message: `No readable image among the ${picked.length} file(s).`, hint: 'Choose a folder of PNG or JPEG images.' });
+      return;
+    }
+    try {
+      const labels = csv ? labelsFromCsv(paths, await csv.text()) : labelsFromFolders(paths);
+      pendingEvaluation.current = { images, paths, classNames: labels.classNames, labelSource: labels.source };
+      setEvaluating(true);
+      client.current?.evaluate(images, labels.source === 'none' ? undefined : labels.labels);
+    } catch (e) {
+      const err = e as { code?: string; message: string; hint?: string };
+      setError({ code: (err.code ?? 'BAD_INPUT') as WorkerErrorInfo['code'], message: err.message, hint: err.hint });
+    }
+  }, []);
+
   const onQuantize = () => {
     if (!files.length) return;
     setError(null);
     setResult(null);
+    setTimeline(emptyTimeline());
+    setBnStats([]);
+    setEvaluation(null);
     setPreviews([]);
     setLosses([]);
     setLayers([]);
@@ -171,9 +227,27 @@ export function App() {
           <button type="button" data-testid="cancel" disabled={!running} onClick={onCancel}>Cancel</button>
           <span className="muted" aria-live="polite" data-testid="run-status">{running ? step : phase === 'importing' ? 'Reading the model…' : step}</span>
         </div>
+        {timeline.stages.length > 0 && (
+          <section className="panel" aria-labelledby="progress-h">
+            <h2 id="progress-h">Progress</h2>
+            <TimelinePanel timeline={timeline} />
+          </section>
+        )}
         <PreviewPanel images={previews} losses={losses} step={running ? step : ''} />
+        <section className="panel" aria-labelledby="inspect-h">
+          <h2 id="inspect-h">Synthetic data inspector</h2>
+          <BnStatsChart layers={bnStats} />
+          {result?.calibrationImages?.length ? <CalibrationGallery images={result.calibrationImages} /> : null}
+        </section>
         <LayersPanel layers={layers} secondsLeft={secondsLeft} />
         <ResultsPanel result={result} config={config} />
+        {result?.modelView && (
+          <section className="panel" aria-labelledby="model-h">
+            <h2 id="model-h">Model view</h2>
+            <ModelView data={result.modelView} />
+          </section>
+        )}
+        <EvaluatePanel disabled={!result?.files.some((f) => f.name.endsWith('.onnx'))} busy={evaluating} view={evaluation} onEvaluate={(p, csv) => void onEvaluate(p, csv)} />
       </main>
       <footer><p className="muted">No uploads, no analytics, no fonts or scripts from other sites. Works offline after the first visit.</p></footer>
     </div>

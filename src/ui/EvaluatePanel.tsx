@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import type { RgbaImage } from '../core/pipeline/types.js';
 import { pngDataUrl } from '../core/report/pngEncode.js';
+import type { BoxAgreement } from '../core/pipeline/boxAgreement.js';
 import type { CompareResult } from '../core/verify/compareModels.js';
+import type { OwnImagesEvaluation } from '../worker/evaluateInPage.js';
 
 export interface EvaluationView {
-  result: CompareResult;
+  evaluation: OwnImagesEvaluation;
   /** The evaluated images (for the disagreement thumbnails) and their paths. */
   images: RgbaImage[];
   paths: string[];
@@ -17,13 +19,13 @@ export interface PickedFile { file: File; path: string }
 
 const pct = (x?: number) => (x === undefined ? '–' : `${(x * 100).toFixed(2)} %`);
 
-function Disagreements({ view }: { view: EvaluationView }) {
+function Disagreements({ view, result }: { view: EvaluationView; result: CompareResult }) {
   const name = (c?: number) => (c === undefined ? '–' : view.classNames?.[c] ?? String(c));
-  const shown = view.result.disagreements.slice(0, 60);
+  const shown = result.disagreements.slice(0, 60);
   if (!shown.length) return <p data-testid="no-disagreements">Float and quantized models agree on every image.</p>;
   return (
     <div className="disagreements" data-testid="disagreements">
-      <p>{view.result.disagreements.length} images where the two models disagree{shown.length < view.result.disagreements.length ? ` (first ${shown.length} shown)` : ''}:</p>
+      <p>{result.disagreements.length} images where the two models disagree{shown.length < result.disagreements.length ? ` (first ${shown.length} shown)` : ''}:</p>
       <div className="preview-grid">
         {shown.map((d) => (
           <figure key={d.index} className="disagreement" data-testid="disagreement">
@@ -38,9 +40,21 @@ function Disagreements({ view }: { view: EvaluationView }) {
   );
 }
 
+function BoxFigures({ boxes }: { boxes: BoxAgreement }) {
+  return (
+    <dl data-testid="evaluation">
+      <dt>Images</dt><dd>{boxes.images}</dd>
+      <dt>Box agreement</dt><dd data-testid="eval-agreement">{pct(boxes.agreement)}</dd>
+      <dt>Detections</dt><dd>{boxes.matched} of {boxes.floatDetections} float detections (score ≥ {boxes.scoreThreshold}) matched by a quantized one of the same class at IoU ≥ {boxes.iouThreshold}; the quantized model made {boxes.quantizedDetections}</dd>
+      <dt>Read as</dt><dd>{boxes.decoder}</dd>
+    </dl>
+  );
+}
+
 export function EvaluatePanel({ disabled, busy, view, onEvaluate }: { disabled: boolean; busy: boolean; view: EvaluationView | null; onEvaluate: (files: PickedFile[], labelsCsv?: File) => void }) {
   const [csv, setCsv] = useState<File | undefined>();
-  const r = view?.result;
+  const r = view?.evaluation.kind === 'classification' ? view.evaluation.result : undefined;
+  const boxes = view?.evaluation.kind === 'detection' ? view.evaluation.result : undefined;
   return (
     <section className="panel" aria-labelledby="evaluate-h">
       <h2 id="evaluate-h">6. Evaluate on my own images</h2>
@@ -78,9 +92,10 @@ export function EvaluatePanel({ disabled, busy, view, onEvaluate }: { disabled: 
               <tbody>{r.perClass.map((c) => <tr key={c.label}><td>{view.classNames?.[c.label] ?? c.label}</td><td>{c.count}</td><td>{pct(c.floatTop1)}</td><td>{pct(c.quantTop1)}</td></tr>)}</tbody>
             </table>
           )}
-          <Disagreements view={view} />
+          <Disagreements view={view} result={r} />
         </>
       )}
+      {boxes && <BoxFigures boxes={boxes} />}
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import type { AgreementBasis, PipelineConfig } from '../core/pipeline/types.js';
 import type { RunResult } from '../worker/protocol.js';
+import type { PageVerification } from '../worker/verifyInPage.js';
 import { downloadBlob, formatBytes } from './format.js';
 
 function SqnrChart({ layers }: { layers: { name: string; sqnrDb: number }[] }) {
@@ -25,11 +26,28 @@ export function agreementBasis(on: AgreementBasis): string {
   return `on ${on.images} ${METHOD_WORDS[on.method] ?? on.method} calibration image${on.images === 1 ? '' : 's'}, both models run by ${on.runtime}; not an accuracy (no labels)`;
 }
 
+const rate = (x: number) => `${x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3)} images/s`;
+
+/** The export as users will run it: onnxruntime-web in this page, against the float model, same images. */
+function Verification({ v }: { v: PageVerification }) {
+  if (!v.result) return <p className="muted" data-testid="verification-skipped">Not verified in onnxruntime-web: {v.skipped}.</p>;
+  const r = v.result;
+  return (
+    <dl data-testid="verification">
+      <dt>Checked in</dt><dd data-testid="verification-runtime">{r.runtime}, on {v.on}</dd>
+      {r.agreement !== undefined && <><dt>Top-1 agreement there</dt><dd data-testid="verification-agreement">{(r.agreement * 100).toFixed(1)}%</dd></>}
+      <dt>Speed there</dt>
+      <dd data-testid="verification-speed">float {rate(r.floatImagesPerSecond)}, quantized {rate(r.quantImagesPerSecond)} (×{r.speedup.toFixed(2)})</dd>
+    </dl>
+  );
+}
+
 export function ResultsPanel({ result, config }: { result: RunResult | null; config: PipelineConfig }) {
   const file = (pred: (n: string) => boolean) => result?.files.find((f) => pred(f.name));
   const onnx = file((n) => n.endsWith('.onnx'));
   const tfjs = result?.files.filter((f) => f.name.startsWith('tfjs/')) ?? [];
   const report = file((n) => n === 'report.json');
+  const html = file((n) => n === 'report.html');
   return (
     <section className="panel" aria-labelledby="results-h">
       <h2 id="results-h">5. Results</h2>
@@ -44,11 +62,13 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
           {result.floatTail && <><dt>Kept in float</dt><dd data-testid="float-tail">{result.floatTail}</dd></>}
         </dl>
       )}
+      {result?.verification && <Verification v={result.verification} />}
       {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}
       <div className="buttons">
         <button type="button" data-testid="download-onnx" disabled={!onnx} onClick={() => onnx && downloadBlob(onnx.name, onnx.bytes)}>Download ONNX</button>
         <button type="button" data-testid="download-tfjs" disabled={tfjs.length === 0} onClick={() => tfjs.forEach((f) => downloadBlob(f.name.slice(5), f.bytes))}>Download TF.js</button>
         <button type="button" data-testid="download-report" disabled={!report} onClick={() => report && downloadBlob(report.name, report.bytes, 'application/json')}>Download report</button>
+        <button type="button" data-testid="download-html-report" disabled={!html} onClick={() => html && downloadBlob(html.name, html.bytes, 'text/html')}>Download HTML report</button>
         <button type="button" data-testid="download-config" onClick={() => downloadBlob('localquant-config.json', JSON.stringify(config, null, 2), 'application/json')}>Download config JSON</button>
       </div>
     </section>

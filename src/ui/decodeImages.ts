@@ -17,22 +17,27 @@ export interface DecodedFolder {
   failed: string[];
 }
 
+/** One image file as RGBA, scaled down to MAX_SIDE on its longest side; throws when the browser cannot read it. */
+export async function decodeImageFile(file: File): Promise<RgbaImage> {
+  const bitmap = await createImageBitmap(file);
+  const k = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  const width = Math.max(1, Math.round(bitmap.width * k));
+  const height = Math.max(1, Math.round(bitmap.height * k));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context');
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
+}
+
 export async function decodeImageFiles(files: File[], limit: number): Promise<DecodedFolder> {
   const picked = files.filter((f) => f.type.startsWith('image/') || IMAGE_FILE.test(f.name)).sort((a, b) => a.name.localeCompare(b.name)).slice(0, limit);
   const images: RgbaImage[] = [];
   const failed: string[] = [];
   for (const file of picked) {
     try {
-      const bitmap = await createImageBitmap(file);
-      const k = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-      const width = Math.max(1, Math.round(bitmap.width * k));
-      const height = Math.max(1, Math.round(bitmap.height * k));
-      const canvas = new OffscreenCanvas(width, height);
-      const ctx = canvas.getContext('2d');
-      if (!ctx) throw new Error('no 2d context');
-      ctx.drawImage(bitmap, 0, 0, width, height);
-      bitmap.close();
-      images.push({ width, height, rgba: ctx.getImageData(0, 0, width, height).data });
+      images.push(await decodeImageFile(file));
     } catch {
       failed.push(file.name);
     }

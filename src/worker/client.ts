@@ -3,7 +3,7 @@
  * cancel terminates it and starts a fresh one so the page is ready for the next run.
  */
 import type { ModelFile } from '../core/ir/types.js';
-import type { PipelineConfig } from '../core/pipeline/types.js';
+import type { PipelineConfig, RgbaImage } from '../core/pipeline/types.js';
 import { createQuantWorker } from './workerFactory.js';
 import { PROTOCOL_VERSION, type WorkerEvent, type WorkerRequest } from './protocol.js';
 
@@ -61,6 +61,11 @@ export class QuantWorkerClient {
 
   run(files: ModelFile[], config: PipelineConfig, wasmPath: string): void {
     this.send({ v: PROTOCOL_VERSION, type: 'run', files, config, wasmPath });
+  }
+
+  /** Scores the last run's models on the user's images; the answer is an 'evaluation' event. */
+  evaluate(images: RgbaImage[], labels: (number | null)[] | undefined): void {
+    this.send({ v: PROTOCOL_VERSION, type: 'evaluate', images, labels });
   }
 
   /** Stops a run for sure: terminate, then start a fresh worker. */

@@ -1,31 +1,29 @@
 /**
  * onnxruntime-web (wasm EP) behind the core's OrtLike interface: the runtime users ship, run on the exported
- * bytes inside the worker. Its wasm binary comes from our own origin (vite.config.ts serves and emits it
- * under ort/) and is handed over as bytes, so the library never builds a URL of its own. Threads only
- * where the page is cross-origin isolated (SharedArrayBuffer); otherwise one thread.
+ * bytes inside the worker. Its wasm binary is an asset of our own build (same origin, precached by the
+ * service worker), fetched here and handed over as bytes, so the library never builds a URL of its own.
+ * Threads only where the page is cross-origin isolated (SharedArrayBuffer); otherwise one thread.
+ * The single-file build replaces this module (ortWebRuntime.single.ts): 14 MB of wasm is not inlined.
  */
 import * as ort from 'onnxruntime-web/wasm';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { LocalQuantError } from '../core/errors.js';
 import type { OrtLike, OrtSessionLike } from '../core/verify/ortLike.js';
 
-export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.wasm';
+export const ORT_WEB_AVAILABLE = true;
 
 let loaded: Promise<void> | null = null;
 
-async function loadWasm(ortBase: string): Promise<void> {
-  const url = new URL(ORT_WASM_FILE, ortBase);
-  if (typeof location !== 'undefined' && url.origin !== location.origin) {
-    throw new LocalQuantError('BAD_CONFIG', `onnxruntime-web's wasm must come from this page's origin, not ${url.origin}.`);
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new LocalQuantError('MISSING_FILE', `onnxruntime-web's ${ORT_WASM_FILE} could not be loaded (HTTP ${res.status}).`, 'Reload the page; the file ships with the app.');
+async function loadWasm(): Promise<void> {
+  const res = await fetch(ortWasmUrl);
+  if (!res.ok) throw new LocalQuantError('MISSING_FILE', `onnxruntime-web's wasm could not be loaded (HTTP ${res.status}).`, 'Reload the page; the file ships with the app.');
   ort.env.wasm.wasmBinary = await res.arrayBuffer();
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.proxy = false;
 }
 
-export async function ortWebRuntime(ortBase: string): Promise<OrtLike> {
-  loaded ??= loadWasm(ortBase).catch((e) => {
+export async function ortWebRuntime(): Promise<OrtLike> {
+  loaded ??= loadWasm().catch((e) => {
     loaded = null;
     throw e;
   });

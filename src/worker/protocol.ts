@@ -6,17 +6,17 @@ import type { ErrorCode } from '../core/errors.js';
 import type { ModelFile } from '../core/ir/types.js';
 import type { ModelSummary } from '../core/ir/summary.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent, RgbaImage } from '../core/pipeline/types.js';
-import type { CompareResult } from '../core/verify/compareModels.js';
 import type { ModelViewData } from '../ui/ModelView.js';
+import type { OwnImagesEvaluation } from './evaluateInPage.js';
 import type { PageVerification } from './verifyInPage.js';
 
 export const PROTOCOL_VERSION = 1;
 
 export type WorkerRequest =
   | { v: typeof PROTOCOL_VERSION; type: 'import'; files: ModelFile[] }
-  | { v: typeof PROTOCOL_VERSION; type: 'run'; files: ModelFile[]; config: PipelineConfig; wasmPath: string; ortPath?: string }
+  | { v: typeof PROTOCOL_VERSION; type: 'run'; files: ModelFile[]; config: PipelineConfig; wasmPath: string }
   /** Score the last run's float and quantized models on the user's images (labels per image, or none). */
-  | { v: typeof PROTOCOL_VERSION; type: 'evaluate'; images: RgbaImage[]; labels?: (number | null)[]; ortPath?: string }
+  | { v: typeof PROTOCOL_VERSION; type: 'evaluate'; images: RgbaImage[]; labels?: (number | null)[] }
   | { v: typeof PROTOCOL_VERSION; type: 'cancel' };
 
 /** One downloadable artifact of a run (ONNX, TF.js files, report); bytes are transferred, not copied. */
@@ -59,7 +59,7 @@ export type WorkerEvent =
   | { v: typeof PROTOCOL_VERSION; type: 'summary'; summary: ModelSummary }
   | { v: typeof PROTOCOL_VERSION; type: 'progress'; event: PipelineEvent }
   | { v: typeof PROTOCOL_VERSION; type: 'result'; result: RunResult }
-  | { v: typeof PROTOCOL_VERSION; type: 'evaluation'; result: CompareResult }
+  | { v: typeof PROTOCOL_VERSION; type: 'evaluation'; evaluation: OwnImagesEvaluation }
   | { v: typeof PROTOCOL_VERSION; type: 'error'; error: WorkerErrorInfo };
 
 /** ArrayBuffers a message can hand over without copying. */

@@ -60,3 +60,13 @@ describe('compareModels (in onnxruntime-node)', () => {
     await expect(compareModels(ort, classifier(false), classifier(true), { images, shape: [n, 4], signal: ac.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
+
+describe('compareModels speedOnly', () => {
+  it('measures images/s without reading the outputs as classes', async () => {
+    const r = await compareModels(ortNodeRuntime(), classifier(false), classifier(true), { images, shape: [n, 4], speedOnly: true });
+    expect(r.agreement).toBeUndefined();
+    expect(r.disagreements).toEqual([]);
+    expect(r.floatImagesPerSecond).toBeGreaterThan(0);
+    expect(r.quantImagesPerSecond).toBeGreaterThan(0);
+  });
+});

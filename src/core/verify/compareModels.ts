@@ -15,6 +15,8 @@ export interface CompareInput {
   labels?: readonly number[];
   batch?: number;
   signal?: AbortSignal;
+  /** Outputs that are not class scores (a detector's boxes): measure speed only. */
+  speedOnly?: boolean;
 }
 
 export interface Disagreement {
@@ -27,7 +29,8 @@ export interface Disagreement {
 export interface CompareResult {
   runtime: string;
   images: number;
-  agreement: number;
+  /** Top-1 agreement; absent with speedOnly. */
+  agreement?: number;
   floatTop1?: number;
   quantTop1?: number;
   perClass?: { label: number; count: number; floatTop1: number; quantTop1: number }[];
@@ -63,8 +66,7 @@ async function classify(ort: OrtLike, session: OrtSessionLike, input: CompareInp
     const t0 = performance.now();
     const res = await session.run({ [session.inputNames[0]]: feed });
     seconds += (performance.now() - t0) / 1000;
-    const out = res[session.outputNames[0]];
-    classes.push(...argmaxRows(outputAsFloat(out), m));
+    if (!input.speedOnly) classes.push(...argmaxRows(outputAsFloat(res[session.outputNames[0]]), m));
     for (const t of Object.values(res)) t.dispose?.();
     feed.dispose?.();
   }
@@ -96,13 +98,15 @@ export async function compareModels(ort: OrtLike, floatOnnx: Uint8Array, quantOn
     await classify(ort, qs, warm);
     const f = await classify(ort, fs, input);
     const q = await classify(ort, qs, input);
+    const floatIps = n / Math.max(f.seconds, 1e-9);
+    const quantIps = n / Math.max(q.seconds, 1e-9);
+    const speed = { floatImagesPerSecond: floatIps, quantImagesPerSecond: quantIps, speedup: quantIps / floatIps };
+    if (input.speedOnly) return { runtime: ort.name, images: n, disagreements: [], ...speed };
     const disagreements: Disagreement[] = [];
     f.classes.forEach((c, i) => {
       if (c !== q.classes[i]) disagreements.push({ index: i, floatClass: c, quantClass: q.classes[i], ...(input.labels ? { label: input.labels[i] } : {}) });
     });
     const top1 = (cls: number[]) => (input.labels ? cls.filter((c, i) => c === input.labels![i]).length / n : undefined);
-    const floatIps = n / Math.max(f.seconds, 1e-9);
-    const quantIps = n / Math.max(q.seconds, 1e-9);
     return {
       runtime: ort.name,
       images: n,
@@ -111,9 +115,7 @@ export async function compareModels(ort: OrtLike, floatOnnx: Uint8Array, quantOn
       quantTop1: top1(q.classes),
       perClass: input.labels ? perClassAccuracy(input.labels, f.classes, q.classes) : undefined,
       disagreements,
-      floatImagesPerSecond: floatIps,
-      quantImagesPerSecond: quantIps,
-      speedup: quantIps / floatIps,
+      ...speed,
     };
   } finally {
     await fs.release?.();
