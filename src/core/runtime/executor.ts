@@ -57,7 +57,7 @@ function topologicalOrder(graph: Graph): Node[] {
   const order: Node[] = [];
   const visit = (i: number) => {
     if (state[i] === 2) return;
-    if (state[i] === 1) throw new LocalQuantError('BAD_WEIGHTS', `graph has a cycle through node '${graph.nodes[i].name}'`);
+    if (state[i] === 1) throw new LocalQuantError('INVALID_MODEL', `graph has a cycle through node '${graph.nodes[i].name}'`);
     state[i] = 1;
     for (const inp of graph.nodes[i].inputs) {
       const p = inp ? produced.get(inp) : undefined;

@@ -86,6 +86,13 @@ describe('importTfjs on malformed models', () => {
     expect(importTfjs(files).outputs.map((o) => o.name)).toEqual(['Identity']);
   });
 
+  it('a kernel_size or units that does not describe the stored weight is refused naming the layer', () => {
+    const conv = refusal(editJson(layers, (j) => (j.modelTopology.config.layers[0].config.kernel_size = [-1, 1])));
+    expect([conv.code, conv.message]).toEqual(['INVALID_MODEL', expect.stringMatching(/Layer 'conv2d_Conv2D1' \(Conv2D\) has kernel_size \[-1,1\], but its weight has shape \[3, 3, 3, 4\]/)]);
+    const dense = refusal(editJson(layers, (j) => (j.modelTopology.config.layers.find((l: { class_name: string }) => l.class_name === 'Dense').config.units = 99)));
+    expect(dense.message).toMatch(/\(Dense\) has units 99/);
+  });
+
   it('an input declared 10^6 pixels high is TOO_LARGE at import', () => {
     const e = refusal(editJson(layers, (j) => (j.modelTopology.config.layers[0].config.batch_input_shape = [null, 1e6, 9, 3])));
     expect([e.code, e.message]).toEqual(['TOO_LARGE', expect.stringMatching(/dimension 1 is 1000000/)]);

@@ -77,6 +77,11 @@ describe('validateGraph at import', () => {
     });
   }
 
+  it('a node reading its own output is a cycle', () => {
+    const e = refusal(() => importOnnx(buildOnnxModel(model((m) => (node(m, 'relu').inputs = ['y'])))));
+    expect([e.code, e.message]).toEqual(['INVALID_MODEL', expect.stringMatching(/'relu' \(Relu\) reads its own output 'y'/)]);
+  });
+
   it('a cycle is refused naming a node on it', () => {
     const e = refusal(() => importOnnx(buildOnnxModel(model((m) => (node(m, 'conv').inputs = ['y', 'w', 'b'])))));
     expect(e.message).toMatch(/cycle/);

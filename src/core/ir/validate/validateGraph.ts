@@ -32,6 +32,8 @@ function checkStructure(g: Graph): void {
   for (const v of g.inputs) sources.set(v.name, 'a graph input');
   for (const k of g.initializers.keys()) if (!sources.has(k)) sources.set(k, 'an initializer');
   for (const n of g.nodes) {
+    const own = n.outputs.find((o) => o && n.inputs.includes(o));
+    if (own) throw structural(`Node '${n.name}' (${n.opType}) reads its own output '${own}': the graph has a cycle.`);
     for (const o of n.outputs) {
       if (!o) continue;
       const before = sources.get(o);

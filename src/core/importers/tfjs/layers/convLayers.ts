@@ -1,3 +1,4 @@
+import { LocalQuantError } from '../../../errors.js';
 import type { Dim, TensorData } from '../../../ir/types.js';
 import { identityPerm, transposeData, type SrcTensor } from '../builder.js';
 import { spatialPadding } from '../emit.js';
@@ -53,12 +54,30 @@ function biasInput(ctx: LayerContext, index: number): string[] {
   return [ctx.weightConst('bias', () => ctx.weight('bias', index)!)];
 }
 
+/**
+ * The config's kernel_size / filters / units must describe the stored weight, which the translation uses:
+ * a mismatch means a damaged or hand-edited model.json, refused rather than silently resolved either way.
+ */
+function expectConfig(ctx: LayerContext, key: string, expected: number[], weight: TensorData): void {
+  const v = ctx.layer.config[key];
+  if (v === undefined || v === null) return;
+  const got = typeof v === 'number' ? expected.map(() => v) : v;
+  if (Array.isArray(got) && got.length === expected.length && got.every((x, i) => x === expected[i])) return;
+  throw new LocalQuantError(
+    'INVALID_MODEL',
+    `Layer '${ctx.layer.name}' (${ctx.layer.className}) has ${key} ${JSON.stringify(v)}, but its weight has shape [${weight.dims.join(', ')}] (${key} ${expected.join('x')}).`,
+    'The model.json does not describe its weights (damaged or edited): convert the model again.',
+  );
+}
+
 const convHint = (ctx: LayerContext) => (cfgActivation(ctx.layer.config) === 'linear' ? ctx.hint : `${ctx.hint}/conv`);
 
 export const conv2d: LayerTranslator = (ctx, [input]) => {
   const cfg = ctx.layer.config;
   const kernel = ctx.weight('kernel', 0)!;
   const ks = kernel.dims.slice(0, 2);
+  expectConfig(ctx, 'kernel_size', ks, kernel);
+  expectConfig(ctx, 'filters', [kernel.dims[3]], kernel);
   const plan = planConv(ctx, input, ks, cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
   const w = ctx.weightConst('kernel', () => hwioToOihw(kernel));
   const group = cfgNumber(cfg, 'groups', 1);
@@ -70,6 +89,8 @@ export const depthwiseConv2d: LayerTranslator = (ctx, [input]) => {
   const cfg = ctx.layer.config;
   const kernel = ctx.weight('depthwise_kernel', 0)!;
   const [kh, kw, c, m] = kernel.dims;
+  expectConfig(ctx, 'kernel_size', [kh, kw], kernel);
+  expectConfig(ctx, 'depth_multiplier', [m], kernel);
   const plan = planConv(ctx, input, [kh, kw], cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
   const w = ctx.weightConst('depthwise_kernel', () => depthwiseToOihw(kernel));
   const y = ctx.b.op('Conv', [plan.x, w, ...biasInput(ctx, 1)], convHint(ctx), { ...plan.attrs, group: c }, ctx.hint);
@@ -81,6 +102,8 @@ export const separableConv2d: LayerTranslator = (ctx, [input]) => {
   const dk = ctx.weight('depthwise_kernel', 0)!;
   const pk = ctx.weight('pointwise_kernel', 1)!;
   const [kh, kw, c, m] = dk.dims;
+  expectConfig(ctx, 'kernel_size', [kh, kw], dk);
+  expectConfig(ctx, 'filters', [pk.dims[3]], pk);
   const plan = planConv(ctx, input, [kh, kw], cfgInts(cfg, 'strides', 2, [1, 1]), cfgInts(cfg, 'dilation_rate', 2, [1, 1]));
   const dw = ctx.weightConst('depthwise_kernel', () => depthwiseToOihw(dk));
   const mid = ctx.b.op('Conv', [plan.x, dw], `${ctx.hint}/depthwise`, { ...plan.attrs, group: c }, `${ctx.hint}/depthwise`);
@@ -95,6 +118,8 @@ export const conv2dTranspose: LayerTranslator = (ctx, [input]) => {
   if (cfg.output_padding !== undefined && cfg.output_padding !== null) throw unsupported(ctx, 'sets output_padding');
   const kernel = ctx.weight('kernel', 0)!; // [kh, kw, F, C]
   const [kh, kw, f] = kernel.dims;
+  expectConfig(ctx, 'kernel_size', [kh, kw], kernel);
+  expectConfig(ctx, 'filters', [f], kernel);
   const strides = cfgInts(cfg, 'strides', 2, [1, 1]);
   const dilations = cfgInts(cfg, 'dilation_rate', 2, [1, 1]);
   const pad = padding(ctx);
@@ -126,6 +151,7 @@ export const dense: LayerTranslator = (ctx, [input]) => {
   const { b } = ctx;
   const kernel = ctx.weight('kernel', 0)!; // [in, out]
   const units = kernel.dims[1];
+  expectConfig(ctx, 'units', [units], kernel);
   const rank = b.rankOf(input);
   const hint = cfgActivation(ctx.layer.config) === 'linear' ? ctx.hint : `${ctx.hint}/dense`;
   const shape = input.shape ? [...input.shape.slice(0, -1), units] : null;
