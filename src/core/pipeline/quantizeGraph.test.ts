@@ -16,7 +16,7 @@ const calibration = { images: seeded(N * 3 * 32 * 32, 11), shape: [N, 3, 32, 32]
 
 function config(rounding: 'adaptive' | 'nearest', biasCorrection: boolean) {
   const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 8 as const, rounding, biasCorrection };
-  cfg.adaround = { ...cfg.adaround, iterations: 150 };
+  cfg.adaround = { ...cfg.adaround, iterations: 100 };
   return cfg;
 }
 
