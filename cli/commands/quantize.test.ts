@@ -44,7 +44,7 @@ describe('localquant quantize', () => {
     expect(await quiet(() => run([sample, '-o', out, '--calibration', `images:${dir}`, ...quick]))).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'digits-cnn.quant.report.json'), 'utf8'));
     expect(report.calibration).toMatchObject({ method: 'user-images', images: 3, from: 'folder imgs (3 of 3 images)' });
-    expect(report.config.calibration).toEqual({ source: 'user-images', images: 3, steps: 0, batch: 0 });
+    expect(report.config.calibration).toEqual({ source: 'user-images', images: 3, steps: 0, batch: 3 });
     expect(report.agreementOn).toMatchObject({ images: 3, method: 'user-images' });
     expect(readFileSync(join(out, 'digits-cnn.quant.onnx')).length).toBeGreaterThan(1000);
   });

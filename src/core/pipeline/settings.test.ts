@@ -106,8 +106,8 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(bySource.get('prior-only')!.report.calibration.method).toBe('prior-only');
     const own = bySource.get('user-images')!.report;
     expect(own.calibration).toMatchObject({ method: 'user-images', images: 8, from: 'test strokes' });
-    // Own images are counted, not copied into the report; steps and batch did not apply.
-    expect(own.config.calibration).toEqual({ source: 'user-images', images: 8, steps: 0, batch: 0 });
+    // Own images are counted, not copied into the report; steps did not apply; the batch is quantization's.
+    expect(own.config.calibration).toEqual({ source: 'user-images', images: 8, steps: 0, batch: 8 });
     expect(bySource.get('user-images')!.agreementOn).toMatchObject({ images: 8, method: 'user-images' });
   });
 
@@ -129,11 +129,17 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(own.report.calibration.images).toBe(3);
   });
 
-  it('weight bits: 8 instead of 4 makes the file larger', async () => {
+  it('weight bits: 8 instead of 4 changes the codes; with packed int4 (target smallest) the file is larger', async () => {
     const r = await run(withChange((c) => { c.quant.weightBits = 8; }));
     expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 8, 8, 8, 8]);
     expect(base.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8]);
-    expect(r.report.sizes.quantizedBytes).toBeGreaterThan(1.3 * base.report.sizes.quantizedBytes);
+    expect(sameBytes(r.onnx, base.onnx)).toBe(false);
+    // The default target (ort-cpu) stores 4-bit codes as int8 for ORT's integer kernels: same size.
+    const packed4 = await run(withChange((c) => { c.quant.target = 'smallest'; }));
+    const packed8 = await run(withChange((c) => { c.quant.target = 'smallest'; c.quant.weightBits = 8; }));
+    expect(packed8.report.sizes.quantizedBytes).toBeGreaterThan(1.3 * packed4.report.sizes.quantizedBytes);
+    // The deployment target (engineer D) changes the export too.
+    expect(sameBytes(packed4.onnx, base.onnx)).toBe(false);
   });
 
   it('activation bits: 4 gives coarser grids, 32 leaves activations float', async () => {
@@ -163,10 +169,13 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(r.report.config.quant.adaroundIterations).toBe(80);
   });
 
-  it('keep first and last at 8 bit: off puts them at 4 bit and shrinks the file', async () => {
+  it('keep first and last at 8 bit: off puts them at 4 bit and, packed, shrinks the file', async () => {
     const r = await run(withChange((c) => { c.quant.keepFirstLast8bit = false; }));
     expect(r.report.layers.map((l) => l.weightBits)).toEqual([4, 4, 4, 4, 4]);
-    expect(r.report.sizes.quantizedBytes).toBeLessThan(base.report.sizes.quantizedBytes);
+    expect(sameBytes(r.onnx, base.onnx)).toBe(false);
+    const keep = await run(withChange((c) => { c.quant.target = 'smallest'; }));
+    const all4 = await run(withChange((c) => { c.quant.target = 'smallest'; c.quant.keepFirstLast8bit = false; }));
+    expect(all4.report.sizes.quantizedBytes).toBeLessThan(keep.report.sizes.quantizedBytes);
   });
 
   it('per-channel off: one weight scale per layer', async () => {

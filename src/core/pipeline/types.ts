@@ -119,9 +119,10 @@ export interface QuantizationReport {
   createdAt: string;
   model: { name: string; format: string; sizeBytes: number; batchNormCount: number };
   /**
-   * The settings as applied, not as asked: the backend that ran, the calibration source, image count, batch
-   * and steps actually used (0 where a source has no such step), adaptive-rounding iterations 0 when no layer
-   * used adaptive rounding; own images are counted, not copied. Per-layer rounding is in `layers`.
+   * The settings as applied, not as asked: the backend that ran, the calibration source, image count and
+   * synthesis steps actually used (0 when nothing was synthesized), the batch quantization ran with (the
+   * synthesis batch is calibration.batch), adaptive-rounding iterations 0 when no layer used adaptive
+   * rounding; own images are counted, not copied. Per-layer rounding is in `layers`.
    */
   config: PipelineConfig;
   backend: { name: string; reason: string };
