@@ -128,9 +128,26 @@ const REQUIRED_INPUTS: Record<string, number> = {
   Max: 1, Min: 1, Sum: 1, Mean: 1,
 };
 
+/** The most inputs an op takes (ONNX); an extra one would be silently ignored by the executor. Variadic ops are absent. */
+const MAX_INPUTS: Record<string, number> = {
+  Constant: 0,
+  ...Object.fromEntries(
+    ['Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Sqrt', 'Neg', 'Exp', 'Identity', 'Flatten', 'Transpose',
+      'GlobalAveragePool', 'GlobalMaxPool', 'MaxPool', 'AveragePool', 'Softmax', 'Shape', 'Cast', 'ConstantOfShape'].map((op) => [op, 1]),
+  ),
+  ...Object.fromEntries(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'MatMul', 'PRelu', 'Reshape', 'Squeeze', 'Unsqueeze', 'Gather', 'Expand', 'Upsample', 'ReduceMean', 'ReduceSum', 'Split'].map((op) => [op, 2])),
+  ...Object.fromEntries(['Conv', 'ConvTranspose', 'Gemm', 'Clip', 'Dropout', 'QuantizeLinear', 'DequantizeLinear'].map((op) => [op, 3])),
+  Pad: 4,
+  Resize: 4,
+  BatchNormalization: 5,
+  Slice: 5,
+};
+
 function checkArity(n: Node): void {
   const need = REQUIRED_INPUTS[n.opType] ?? (n.opType === 'Constant' ? 0 : 1);
   for (let k = 0; k < need; k++) if (!n.inputs[k]) throw invalid(n, `has ${n.inputs.filter(Boolean).length} inputs; input ${k + 1} of the ${need} it needs is missing`);
+  const most = MAX_INPUTS[n.opType];
+  if (most !== undefined && n.inputs.length > most) throw invalid(n, `has ${n.inputs.length} inputs; ${n.opType} takes at most ${most}`);
   if (n.outputs.filter(Boolean).length === 0) throw invalid(n, 'has no outputs');
 }
 

@@ -68,6 +68,7 @@ describe('validateGraph at import', () => {
     ['a value written by two nodes', (m) => m.nodes.push({ name: 'dup', opType: 'Identity', inputs: ['x'], outputs: ['c'] }), 'INVALID_MODEL', /'dup' \(Identity\) writes 'c', which node 'conv' already provides/],
     ['input height 0', (m) => (m.inputs[0].shape = ['N', 3, 0, 8]), 'INVALID_MODEL', /dimension 2 is 0/],
     ['input height 10^6 (refused before allocating)', (m) => (m.inputs[0].shape = ['N', 3, 1e6, 8]), 'TOO_LARGE', new RegExp(`limit of ${MAX_DIM}`)],
+    ['an extra input the op would ignore', (m) => node(m, 'relu').inputs.push('b'), 'INVALID_MODEL', /'relu' \(Relu\) has 2 inputs; Relu takes at most 1/],
     ['BN without its variance', (m) => (node(m, 'bn').inputs = ['c', 'scale', 'bias', 'mean']), 'INVALID_MODEL', /'bn'.*input 5 of the 5/],
   ];
   for (const [what, edit, code, message] of cases) {
