@@ -25,7 +25,7 @@ import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
 import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
 import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
 import { GraphExecutor } from '../runtime/executor.js';
-import { activationBytesPerImage, asOutOfMemory, chooseBatch, memoryBudget } from '../runtime/memoryBudget.js';
+import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { LayerInputStats } from './layerInputStats.js';
@@ -149,7 +149,7 @@ export async function quantizeGraph(
   options: QuantizeGraphOptions = {},
 ): Promise<QuantizeGraphResult> {
   const budget = memoryBudget();
-  const perImage = activationBytesPerImage(graph, { [graph.inputs[0].name]: calibration.shape.slice(1) });
+  const perImage = tryActivationBytesPerImage(graph, { [graph.inputs[0].name]: calibration.shape.slice(1) });
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
     const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes);
@@ -317,7 +317,7 @@ async function quantizeInBatches(
     const tRound = performance.now();
     // Short internal names: the size of an int8 file is mostly weights, names would add ~10%.
     const qdq = compactNames(buildQdqGraph(folded, plan, qdqOptionsForTarget(cfg.target)), new Set(qlayers.map((l) => l.node.name)));
-    notes.push(...deploymentTargetNotes(cfg.target, plan));
+    notes.push(...deploymentTargetNotes(cfg.target, plan, folded));
     return {
       folded,
       plan,

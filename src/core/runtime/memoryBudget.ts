@@ -93,6 +93,15 @@ export function activationBytesPerImage(graph: Graph, imageShapes: Record<string
   return { total, largest };
 }
 
+/** activationBytesPerImage, or undefined when the shapes cannot be inferred (then no budget applies). */
+export function tryActivationBytesPerImage(graph: Graph, imageShapes: Record<string, number[]> = {}): ActivationBytes | undefined {
+  try {
+    return activationBytesPerImage(graph, imageShapes);
+  } catch {
+    return undefined;
+  }
+}
+
 export type BatchPurpose = 'synthesis' | 'calibration';
 
 const FACTOR: Record<BatchPurpose, number> = { synthesis: 3, calibration: 1.5 };
@@ -104,7 +113,8 @@ export interface BatchChoice {
 }
 
 /** The largest batch <= requested that fits the budget; OUT_OF_MEMORY when not even one image fits. */
-export function chooseBatch(o: { perImage: ActivationBytes; budget: MemoryBudget; purpose: BatchPurpose; requested: number }): BatchChoice {
+export function chooseBatch(o: { perImage: ActivationBytes | undefined; budget: MemoryBudget; purpose: BatchPurpose; requested: number }): BatchChoice {
+  if (!o.perImage) return { batch: o.requested };
   const need = FACTOR[o.purpose] * o.perImage.total;
   const fit = Math.min(Math.floor(o.budget.bytes / Math.max(need, 1)), Math.floor(o.budget.maxTensorBytes / Math.max(o.perImage.largest, 1)));
   const mb = (b: number) => `${(b / MiB).toFixed(0)} MB`;

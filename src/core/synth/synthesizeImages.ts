@@ -1,6 +1,6 @@
 import { LocalQuantError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
-import { activationBytesPerImage, asOutOfMemory, chooseBatch, memoryBudget } from '../runtime/memoryBudget.js';
+import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import { collectBatchNormStats } from './batchNormStats.js';
 import { planCalibration, type RequestedCalibration } from './fallback.js';
 import { graphSynthesisModel } from './graphModel.js';
@@ -48,7 +48,7 @@ export async function synthesizeImages(
     case 'bn-statistics': {
       // the batch that fits the backend's memory (backprop keeps every activation of the batch)
       const [c, h, w] = input.imageShape;
-      const perImage = activationBytesPerImage(graph, { [input.name]: input.layout === 'NHWC' ? [h, w, c] : [c, h, w] });
+      const perImage = tryActivationBytesPerImage(graph, { [input.name]: input.layout === 'NHWC' ? [h, w, c] : [c, h, w] });
       const choice = chooseBatch({ perImage, budget: memoryBudget(), purpose: 'synthesis', requested: o.batchSize });
       const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input);
       try {
