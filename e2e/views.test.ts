@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalImageFolder } from '../cli/commands/eval.js';
 import { writeCifarPngFolder } from '../cli/lib/cifarPngFolder.js';
+import { encodePng } from '../cli/lib/png.js';
+import { writeDigitFolders } from './digits.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { buildApp, foreignRequests, launch, openTracked, screenshotPanel, serve, type TrackedPage } from './harness.js';
 
@@ -97,6 +99,18 @@ describe('views in the browser', () => {
     await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
     await quickRun(t.page, { images: 16, steps: 20, rounding: 'adaptive' });
     await checkViews(t, { bnLayers: 4, minNodes: 8, shots: 'sample' });
+    // Own images: held-out digits in folders named by the digit (whole-number folder names are class indices).
+    const dir = mkdtempSync(join(tmpdir(), 'lq-digits-'));
+    try {
+      writeDigitFolders(join(dir, 'digits'), 5, encodePng);
+      await t.page.getByTestId('evaluate-folder').setInputFiles(join(dir, 'digits'));
+      await expect.poll(() => t.page.getByTestId('eval-quant-top1').textContent(), { timeout: 120_000 }).toMatch(/%$/);
+      expect(Number.parseFloat((await t.page.getByTestId('eval-float-top1').textContent())!)).toBeGreaterThanOrEqual(80);
+      expect(await t.page.getByTestId('per-class').locator('tbody tr').count()).toBe(10);
+      await screenshotPanel(t.page, 'evaluate-h', 'sample-evaluate.png');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(foreignRequests(t.requests, new URL(url).origin)).toEqual([]);
     expect(t.errors).toEqual([]);
     await t.context.close();

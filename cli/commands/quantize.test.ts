@@ -54,6 +54,10 @@ describe('localquant quantize', () => {
     expect(await quiet(() => run([sample, '-o', out, '--calibration', `cifar10:${cifarFixture('test_batch.bin')}`, '--rounding', 'nearest', '--images', '4', '--quiet']))).toBe(0);
     const report = JSON.parse(readFileSync(join(tmp, 'cifar.report.json'), 'utf8'));
     expect(report.calibration).toMatchObject({ method: 'user-images', images: 4, from: 'CIFAR-10 file test_batch.bin (4 of 10000 records)' });
+    // The self-contained HTML report sits beside the JSON and embeds the 4 calibration images.
+    const html = readFileSync(join(tmp, 'cifar.report.html'), 'utf8');
+    expect(html.match(/<img [^>]*src="data:image\/png;base64,/g)?.length).toBe(4);
+    expect(JSON.parse(/id="report-json">(.*?)<\/script>/s.exec(html)![1])).toEqual(report);
   });
 
   it('refuses flags that would change nothing', async () => {

@@ -6,6 +6,7 @@ import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/co
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
 import { readCifar10Images, readImageFolder } from '../lib/calibrationImages.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
+import { htmlReportOf } from '../../src/core/report/runArtifacts.js';
 import { detectorExportCheck } from '../lib/detectorCheck.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
@@ -125,7 +126,9 @@ export async function run(argv: string[]): Promise<number> {
   const quiet = !!flags.quiet;
   const t0 = performance.now();
   let lastStep = 0;
+  const synthesisLoss: number[] = [];
   const onEvent = (e: PipelineEvent) => {
+    if (e.type === 'synth-step') synthesisLoss.push(e.loss);
     if (quiet) return;
     if (e.type === 'stage' && e.status === 'end') console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${e.stage} done in ${e.seconds?.toFixed(1)} s`);
     else if (e.type === 'synth-step' && (e.step === e.steps - 1 || performance.now() - lastStep > 5000)) {
@@ -160,7 +163,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const reportPath = (flags.report as string | undefined) ?? (format === 'onnx' && onnxPath ? onnxPath.replace(/\.onnx$/i, '.report.json') : join(out, 'report.json'));
   writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
-  console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath}`);
+  const htmlPath = reportPath.replace(/(\.json)?$/i, '.html');
+  writeFileSync(htmlPath, htmlReportOf(result, synthesisLoss));
+  console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath} (and ${basename(htmlPath)}: one self-contained page)`);
   for (const n of result.report.notes) console.log(`  note: ${n}`);
   if (result.report.floatTail) console.log(describeFloatTail(result.report.floatTail));
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -17,7 +17,7 @@ import { writeOnnx } from '../core/exporters/onnx/onnxWriter.js';
 import type { PipelineResult } from '../core/pipeline/types.js';
 import type { RunResult } from './protocol.js';
 import { evaluateInPage, type EvaluableRun } from './evaluateInPage.js';
-import { calibrationImagesOf, htmlReportBytes, modelViewData } from './runViews.js';
+import { galleryImages, htmlReportBytes, modelViewData } from './runViews.js';
 import { verifyInPage } from './verifyInPage.js';
 import { ORT_WEB_AVAILABLE } from './ortWebRuntime.js';
 
@@ -48,7 +48,7 @@ function stage(stage: 'verification', status: 'start' | 'end', seconds?: number)
  */
 async function finishRun(raw: PipelineResult, synthesisLoss: number[], signal: AbortSignal): Promise<RunResult> {
   const result = adaptResult(raw);
-  const images = calibrationImagesOf(raw);
+  const images = galleryImages(raw);
   const html = htmlReportBytes(raw, images, synthesisLoss);
   result.files.push({ name: 'report.html', mime: 'text/html', bytes: html.buffer as ArrayBuffer });
   result.modelView = modelViewData(raw);

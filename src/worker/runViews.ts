@@ -7,11 +7,8 @@ import type { QuantizationPlan } from '../core/exporters/qdq/qdqOnnxExporter.js'
 import { graphOutline } from '../core/ir/outline.js';
 import type { Graph } from '../core/ir/types.js';
 import type { PipelineConfig, QuantizationReport, RgbaImage } from '../core/pipeline/types.js';
-import { renderHtmlReport } from '../core/report/htmlReport.js';
+import { calibrationImagesOf, htmlReportOf } from '../core/report/runArtifacts.js';
 import { weightHistograms } from '../core/report/weightHistograms.js';
-import { findImageInput } from '../core/synth/graphInput.js';
-import { unitPixelNormalization } from '../core/synth/pixelRange.js';
-import { calibrationRgba } from '../core/synth/preview.js';
 import type { ModelViewData } from '../ui/ModelView.js';
 
 export interface ViewableRun {
@@ -25,8 +22,6 @@ export interface ViewableRun {
 
 /** The gallery shows every image up to this many (a 224-px image is 200 KB of RGBA). */
 const GALLERY_LIMIT = 1024;
-/** The HTML report embeds fewer, as PNG. */
-const REPORT_IMAGES = 64;
 
 export function modelViewData(run: ViewableRun): ModelViewData | undefined {
   const graph = run.floatModel ?? run.folded;
@@ -42,12 +37,10 @@ export function modelViewData(run: ViewableRun): ModelViewData | undefined {
   };
 }
 
-export function calibrationImagesOf(run: ViewableRun, limit = GALLERY_LIMIT): RgbaImage[] {
-  if (!run.calibration || !run.folded) return [];
-  const layout = findImageInput(run.folded).layout;
-  return calibrationRgba(run.calibration.images, run.calibration.shape, layout, unitPixelNormalization(run.config.normalization), limit);
+export function galleryImages(run: ViewableRun): RgbaImage[] {
+  return calibrationImagesOf(run, GALLERY_LIMIT);
 }
 
 export function htmlReportBytes(run: ViewableRun, images: RgbaImage[], synthesisLoss: number[]): Uint8Array {
-  return new TextEncoder().encode(renderHtmlReport(run.report, { images: images.slice(0, REPORT_IMAGES), synthesisLoss }));
+  return new TextEncoder().encode(htmlReportOf(run, synthesisLoss, images));
 }
