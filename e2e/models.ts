@@ -4,7 +4,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** A valid ONNX model whose only node is an operator LocalQuant does not support. */
-export function unsupportedOpModel(opType = 'NonMaxSuppression'): Uint8Array {
+export function unsupportedOpModel(opType = 'LSTM'): Uint8Array {
   const f = onnx.TensorProto.DataType.FLOAT;
   const vi = (name: string) => ({ name, type: { tensorType: { elemType: f, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } });
   return onnx.ModelProto.encode(onnx.ModelProto.create({
