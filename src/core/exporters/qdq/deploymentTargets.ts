@@ -10,6 +10,7 @@
  *   int8-sized); for 'smallest', packed int4 (opset 21): ORT has no int4 convolution kernel, so it
  *   dequantizes them to float and the gain is size only.
  */
+import type { Graph } from '../../ir/types.js';
 import type { DeploymentTarget } from '../../quant/config.js';
 import type { QdqOptions, QuantizationPlan } from './qdqOnnxExporter.js';
 
@@ -23,19 +24,22 @@ export function hostCpuArch(): CpuArch {
 }
 
 export function qdqOptionsForTarget(target: DeploymentTarget, arch: CpuArch = hostCpuArch()): QdqOptions {
-  if (target === 'smallest') return { lowBitWeights: 'int4' };
+  if (target === 'smallest') return { lowBitWeights: 'int4', int4MatMulBlocks: true, packBelowFourBits: true };
   const activationType = target === 'ort-cpu' && arch === 'arm64' ? 'int8' : 'uint8';
   return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true };
 }
 
 /** What the target did to this export, for the report's notes. */
-export function deploymentTargetNotes(target: DeploymentTarget, plan: QuantizationPlan, arch: CpuArch = hostCpuArch()): string[] {
+export function deploymentTargetNotes(target: DeploymentTarget, plan: QuantizationPlan, graph?: Graph, arch: CpuArch = hostCpuArch()): string[] {
   const lowBitWeights = plan.layers.filter((l) => l.weightBits < 8).length;
   const lowBitActs = Object.values(plan.activations).some((a) => a.bits < 8);
   const notes: string[] = [];
   if (target === 'smallest') {
     notes.push('Deployment target "smallest": weights below 8 bit are packed as int4 (opset 21).');
     if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights: ONNX Runtime has no integer kernel for int4 convolutions and dequantizes them to float, so the gain is size only (expect float speed or slower).`);
+    const ops = new Map(graph?.nodes.map((n) => [n.name, n.opType]));
+    const nbits = plan.layers.filter((l) => l.weightBits <= 4 && ['Gemm', 'MatMul'].includes(ops.get(l.node) ?? ''));
+    if (nbits.length) notes.push('Gemm/MatMul layers with 4-bit weights are written for ONNX Runtime\'s weight-only int4 kernel (MatMulNBits): their input and output stay float (ORT matches that form only so).');
     return notes;
   }
   const act = qdqOptionsForTarget(target, arch).activationType;

@@ -15,7 +15,9 @@ import { LocalQuantError } from '../../errors.js';
 import { cloneGraph } from '../../ir/graph.js';
 import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
+import { blockedInt4Weight } from './blockedInt4Weight.js';
 import { gemmAsMatMul } from './gemmAsMatMul.js';
+import { packedLowBitWeight, type PackedWeightContext } from './packedLowBitWeight.js';
 
 export interface QuantizedLayerPlan {
   /** Name of the Conv / Gemm / MatMul node. */
@@ -65,6 +67,10 @@ export interface QdqOptions {
   lowBitWeights?: 'int4' | 'int8';
   /** Write quantized Gemms as MatMul + bias Add (ORT runs those as QLinearMatMul; see gemmAsMatMul.ts). */
   gemmAsMatMul?: boolean;
+  /** Packed int4 Gemm/MatMul weights in the blocked form ORT turns into MatMulNBits (blockedInt4Weight.ts). */
+  int4MatMulBlocks?: boolean;
+  /** 2- and 3-bit weights (with packed int4 weights) as denser uint8 bit planes unpacked in the graph (packedLowBitWeight.ts). */
+  packBelowFourBits?: boolean;
 }
 
 /** int32 bias codes for scale inputScale * weightScale[o] (zero point 0), saturated to int32. */
@@ -125,9 +131,22 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const graphInputs = new Set(g.inputs.map((v) => v.name));
   const rename = new Map<string, string>(); // graph-input value -> its DQ output (consumers rewired)
+  const floatSource = new Map<string, string>(); // quantized value -> the float value its Q reads
 
+  // Weight-only int4 layers (MatMulNBits form): ORT matches DQ(weight) -> MatMul/Gemm only with a float
+  // input and no Q right after, so their input is read before its Q and their output gets no Q/DQ.
+  const nodeByName = new Map(g.nodes.map((n) => [n.name, n]));
+  const weightOnly = new Set<string>();
+  if (int4Weights && opts.int4MatMulBlocks) {
+    for (const l of plan.layers) {
+      const n = nodeByName.get(l.node);
+      const w = n && g.initializers.get(n.inputs[1]);
+      if (n && w && blockedInt4Weight(n, w.dims, l)) weightOnly.add(n.name);
+    }
+  }
   for (const [value, a] of Object.entries(plan.activations)) {
     const prod = producer.get(value);
+    if (prod && weightOnly.has(prod.name)) continue;
     if (!prod && !graphInputs.has(value)) throw new LocalQuantError('INTERNAL', `quantization plan names activation '${value}', which no node produces`);
     const { qmin, qmax } = qrange(a.bits, a.signed);
     if (a.zeroPoint < qmin || a.zeroPoint > qmax || !(a.scale > 0)) throw new LocalQuantError('INTERNAL', `bad quantization parameters for '${value}': scale ${a.scale}, zero point ${a.zeroPoint}`);
@@ -144,6 +163,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
       dqOut = fresh(`${value}_dq`);
       rename.set(value, dqOut);
     }
+    floatSource.set(value, src);
     const scaleName = addInit(`${value}_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(a.scale) });
     const narrow = a.bits < 8;
     const container = containerGrid(a, narrow && int4Acts ? 'as-planned' : actType);
@@ -168,6 +188,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   // ---- weights and biases
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const replacedWeights = new Set<string>();
+  const packing: PackedWeightContext = { addInit, fresh, shared: new Map() };
   for (const l of plan.layers) {
     const node = byName.get(l.node);
     if (!node) throw new LocalQuantError('INTERNAL', `quantization plan names layer '${l.node}', which is not in the graph`);
@@ -181,13 +202,19 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const { qmin, qmax } = qrange(l.weightBits, true);
     for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
     const four = l.weightBits <= 4 && int4Weights;
-    const codesName = addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: w.dims.slice(), data: Int8Array.from(l.weightCodes) });
-    const sDims = perChannel ? [l.weightScales.length] : [];
-    const sName = addInit(`${wName}_scale`, { dtype: 'float32', dims: sDims, data: Float32Array.from(l.weightScales) });
+    const blocked = four && opts.int4MatMulBlocks ? blockedInt4Weight(node, w.dims, l) : null;
+    const dense = four && !blocked && opts.packBelowFourBits && l.weightBits < 4 ? packedLowBitWeight(packing, wName, l.weightCodes, l.weightBits, l.weightScales, w.dims, l.axis) : null;
+    const codesName = dense ? '' : addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: blocked ? blocked.dims : w.dims.slice(), data: Int8Array.from(blocked ? blocked.codes : l.weightCodes) });
+    const sDims = blocked ? blocked.scaleDims : perChannel ? [l.weightScales.length] : [];
+    const sName = dense ? '' : addInit(`${wName}_scale`, { dtype: 'float32', dims: sDims, data: blocked ? blocked.scales : Float32Array.from(l.weightScales) });
+    if (blocked && node.opType === 'Gemm') node.attrs = { ...node.attrs, transB: 0 };
+    // MatMulNBits is weight-only: ORT matches DQ(weight) -> MatMul only when the input is not a DQ output
+    if (blocked) node.inputs[0] = floatSource.get(originalInput(node.inputs[0], rename)) ?? node.inputs[0];
     // Symmetric weights: no zero-point input (DequantizeLinear's default is 0), which saves bytes per channel.
     const zpName = '';
-    const wDq = fresh(`${wName}_dequantized`);
-    const pre: Node[] = [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: zpName ? [codesName, sName, zpName] : [codesName, sName], outputs: [wDq], attrs: perChannel ? { axis: l.axis } : {} }];
+    const wDq = dense ? dense.output : fresh(`${wName}_dequantized`);
+    const dqAttrs: Node['attrs'] = blocked ? { ...blocked.attrs } : perChannel ? { axis: l.axis } : {};
+    const pre: Node[] = dense ? [...dense.nodes] : [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: zpName ? [codesName, sName, zpName] : [codesName, sName], outputs: [wDq], attrs: dqAttrs }];
     replacedWeights.add(wName);
 
     const biasName = node.inputs[2] ?? '';
@@ -197,7 +224,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     if (floatBias) {
       // the layer's input as the quantized graph sees it: the original value name before renaming
       const inAct = plan.activations[originalInput(node.inputs[0], rename)];
-      if (inAct && node.opType !== 'MatMul') {
+      if (inAct && node.opType !== 'MatMul' && !blocked) {
         const { codes, scales } = quantizeBias(floatBias, inAct.scale, l.weightScales);
         const bq = addInit(`${l.node}_bias_quantized`, { dtype: 'int32', dims: [codes.length], data: codes });
         const bs = addInit(`${l.node}_bias_scale`, { dtype: 'float32', dims: [scales.length], data: scales });

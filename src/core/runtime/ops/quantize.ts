@@ -29,11 +29,20 @@ export function roundHalfEven(v: tf.Tensor): tf.Tensor {
   return tf.where(tf.logicalAnd(tie, odd), tf.sub(r, 1), r);
 }
 
-/** Scale / zero point shaped to broadcast against the held value (per-axis along `axis`). */
-function param(ctx: OpContext, i: number, rank: number, nhwc: boolean): tf.Tensor {
+/**
+ * Scale / zero point shaped to broadcast against the held value (per-axis along `axis`; blocked, opset 21:
+ * same rank as x, entry floor(i / block_size) along `axis`, as int4 MatMul weights are written).
+ */
+function param(ctx: OpContext, i: number, x: tf.Tensor, nhwc: boolean): tf.Tensor {
+  const rank = x.rank;
   const t = tf.cast(ctx.plain(i), 'float32');
   if (t.rank === 0 || t.size === 1) return tf.reshape(t, []);
-  if (attrInt(ctx.node, 'block_size', 0) > 0) throw unsupported(ctx.node, 'blocked quantization');
+  const block = attrInt(ctx.node, 'block_size', 0);
+  if (block > 0) {
+    if (nhwc && rank === 4) throw unsupported(ctx.node, 'blocked quantization of a channels-last 4-D value');
+    const axis = normAxis(attrInt(ctx.node, 'axis', 1), rank);
+    return tf.gather(t, Array.from({ length: x.shape[axis] }, (_, k) => Math.floor(k / block)), axis);
+  }
   const axis = heldAxis(normAxis(attrInt(ctx.node, 'axis', 1), rank), nhwc && rank === 4);
   const shape = new Array(rank).fill(1);
   shape[axis] = t.size;
@@ -48,9 +57,9 @@ function quantizeLinear(ctx: OpContext): HeldValue[] {
   const dtype: DType = zpKnown?.dtype ?? (outAttr ? ONNX_TO_DTYPE[outAttr] : undefined) ?? 'uint8';
   const range = RANGES[dtype];
   if (!range) throw unsupported(ctx.node, `quantizing to ${dtype}`);
-  const scale = param(ctx, 1, rank, x.nhwc);
+  const scale = param(ctx, 1, x.tensor, x.nhwc);
   let q = roundHalfEven(tf.div(tf.cast(x.tensor, 'float32'), scale));
-  if (ctx.has(2)) q = tf.add(q, param(ctx, 2, rank, x.nhwc));
+  if (ctx.has(2)) q = tf.add(q, param(ctx, 2, x.tensor, x.nhwc));
   q = tf.clipByValue(q, range[0], range[1]);
   return [{ tensor: tf.cast(q, 'int32'), nhwc: x.nhwc }];
 }
@@ -59,8 +68,8 @@ function dequantizeLinear(ctx: OpContext): HeldValue[] {
   const x = ctx.held(0);
   const rank = x.tensor.rank;
   let v = tf.cast(x.tensor, 'float32');
-  if (ctx.has(2)) v = tf.sub(v, param(ctx, 2, rank, x.nhwc));
-  return [{ tensor: tf.mul(v, param(ctx, 1, rank, x.nhwc)), nhwc: x.nhwc }];
+  if (ctx.has(2)) v = tf.sub(v, param(ctx, 2, x.tensor, x.nhwc));
+  return [{ tensor: tf.mul(v, param(ctx, 1, x.tensor, x.nhwc)), nhwc: x.nhwc }];
 }
 
 export const QUANTIZE_OPS: Record<string, OpSpec> = {
