@@ -116,7 +116,7 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
         <summary>Advanced</summary>
         <fieldset disabled={disabled} className="grid">
           <label>Batch size
-            <input data-testid="batch" type="number" min={1} max={256} value={cal.batch} disabled={!synthesizes} onChange={(e) => setCal({ batch: int(e.target.value, 1, 256, cal.batch) })} />
+            <input data-testid="batch" type="number" min={1} max={256} value={cal.batch} title="Images per batch: synthesis optimizes them together; calibration and rounding hold one batch at a time" onChange={(e) => setCal({ batch: int(e.target.value, 1, 256, cal.batch) })} />
           </label>
           <label>Rounding iterations
             <input data-testid="adaround-iterations" type="number" min={1} max={20000} value={q.adaroundIterations} disabled={q.rounding !== 'adaptive'} onChange={(e) => setQuant({ adaroundIterations: int(e.target.value, 1, 20000, q.adaroundIterations) })} />
