@@ -127,6 +127,10 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(big.report.config.calibration.batch).toBe(8);
     const own = await run(withChange((c) => { c.calibration = { ...c.calibration, source: 'user-images', images: 3, userImages: strokeImages(8) }; }));
     expect(own.report.calibration.images).toBe(3);
+    // Without synthesis the batch still sets how many images calibration and rounding hold at a time.
+    const noiseBatch = await run(withChange((c) => { c.calibration = { ...c.calibration, source: 'noise', batch: 4 }; }));
+    expect(noiseBatch.report.config.calibration.batch).toBe(4);
+    expect(noiseBatch.report.calibration.batch).toBeUndefined();
   });
 
   it('weight bits: 8 instead of 4 changes the codes; with packed int4 (target smallest) the file is larger', async () => {
