@@ -2,8 +2,9 @@
  * bench:export — what the QDQ export buys in onnxruntime-node (CPU EP): images/s of the float model and of
  * each export at 1 and 2 intra-op threads, timed in alternating rounds in the same run (batch 256); op
  * counts after ORT's graph optimizer (integer kernels, float Conv/Gemm/MatMul left, Transposes); file size;
- * top-1 on the CIFAR-10 test file (ResNet-20) or top-1 agreement with the float model (the MobileNetV2-style
- * net has random weights, so only its agreement means something).
+ * top-1 on the CIFAR-10 test file (ResNet-20) or, for the MobileNetV2-style net (random weights, normalized
+ * LSUV-style on 64 training images so that its outputs depend on the input: testing/normalizeRandomNet.ts),
+ * top-1 agreement with the float model; and the SQNR of the logits against float (dB).
  *
  * Quantization: quantizeGraph (the pipeline's stage) with round-to-nearest weights, MSE activation ranges,
  * on calibration images from the CIFAR-10 training file (real images, to measure the export form rather than
@@ -27,6 +28,7 @@ import { defaultQuantConfig, type DeploymentTarget, type QuantConfig } from '../
 import { initBackend } from '../src/core/runtime/backends.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture, fixturesDir } from '../src/core/testing/fixtures.js';
 import { mobileNetV2Like } from '../src/core/testing/mobileNetV2Like.js';
+import { normalizeRandomNet } from '../src/core/testing/normalizeRandomNet.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,19 +53,22 @@ interface Row {
   /** Top-1 on labels (ResNet-20) or agreement with float (random-weight net), in percent. */
   top1: number;
   metric: 'top-1' | 'agreement';
+  /** SQNR of the logits against float, dB. */
+  logitSqnrDb: number;
 }
 
-async function predictions(model: Uint8Array, images: Float32Array, n: number): Promise<Int32Array> {
+async function logitsOf(model: Uint8Array, images: Float32Array, n: number): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(model);
   const per = 3 * 32 * 32;
-  const out = new Int32Array(n);
+  const parts: Float32Array[] = [];
   for (let s = 0; s < n; s += 500) {
     const m = Math.min(500, n - s);
     const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
-    const logits = r[session.outputNames[0]].data as Float32Array;
-    out.set(argmaxRows(logits, m, logits.length / m), s);
+    parts.push(Float32Array.from(r[session.outputNames[0]].data as Float32Array));
   }
   await session.release();
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
   return out;
 }
 
@@ -76,14 +81,26 @@ async function main(): Promise<void> {
   const calib = cifar10Batch(train, Array.from({ length: nCalib }, (_, i) => Math.floor((i * train.count) / nCalib)), CIFAR_MEAN, CIFAR_STD);
   const rows: Row[] = [];
   for (const name of models) {
-    const floatBytes = name === 'resnet20' ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx'))) : mobileNetV2Like({ seed: 7 });
+    const floatBytes =
+      name === 'resnet20'
+        ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))
+        : writeOnnx(await normalizeRandomNet(importOnnx(mobileNetV2Like({ seed: 7 })), calib.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]));
     const graph = importOnnx(floatBytes);
     const labelled = name === 'resnet20';
-    const floatPred = await predictions(floatBytes, evalSet.images, evalN);
-    const score = (pred: Int32Array) => {
+    const floatLogits = await logitsOf(floatBytes, evalSet.images, evalN);
+    const classes = floatLogits.length / evalN;
+    const floatPred = argmaxRows(floatLogits, evalN, classes);
+    const score = (logits: Float32Array) => {
+      const pred = argmaxRows(logits, evalN, classes);
       let ok = 0;
       for (let i = 0; i < evalN; i++) if (pred[i] === (labelled ? evalSet.labels[i] : floatPred[i])) ok++;
-      return (100 * ok) / evalN;
+      let sig = 0;
+      let err = 0;
+      for (let i = 0; i < logits.length; i++) {
+        sig += floatLogits[i] ** 2;
+        err += (logits[i] - floatLogits[i]) ** 2;
+      }
+      return { top1: (100 * ok) / evalN, logitSqnrDb: err === 0 ? Infinity : 10 * Math.log10(sig / err) };
     };
     const exports: { variant: string; target: DeploymentTarget; bytes: Uint8Array }[] = [];
     for (const [variant, over] of [
@@ -115,13 +132,13 @@ async function main(): Promise<void> {
         transposes: k.transposes,
         imagesPerSecond: ips,
         speedup: { '1': ips['1'] / speeds[1][0].imagesPerSecond, '2': ips['2'] / speeds[2][0].imagesPerSecond },
-        top1: e.target === 'float' ? score(floatPred) : score(await predictions(e.bytes, evalSet.images, evalN)),
+        ...score(e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalSet.images, evalN)),
         metric: labelled ? 'top-1' : 'agreement',
       });
     }
   }
-  const head = ['model', 'variant', 'target', 'size KB', 'int kernels', 'float conv/gemm', 'Transpose', 'img/s 1t', 'x float', 'img/s 2t', 'x float', 'top-1 / agree %'];
-  const lines = rows.map((r) => [r.model, r.variant, r.target, (r.bytes / 1024).toFixed(0), r.integerKernels, r.floatConvGemm, r.transposes, r.imagesPerSecond['1'].toFixed(0), r.speedup['1'].toFixed(2), r.imagesPerSecond['2'].toFixed(0), r.speedup['2'].toFixed(2), `${r.top1.toFixed(2)} (${r.metric})`].map(String));
+  const head = ['model', 'variant', 'target', 'size KB', 'int kernels', 'float conv/gemm', 'Transpose', 'img/s 1t', 'x float', 'img/s 2t', 'x float', 'top-1 / agree %', 'logit SQNR dB'];
+  const lines = rows.map((r) => [r.model, r.variant, r.target, (r.bytes / 1024).toFixed(0), r.integerKernels, r.floatConvGemm, r.transposes, r.imagesPerSecond['1'].toFixed(0), r.speedup['1'].toFixed(2), r.imagesPerSecond['2'].toFixed(0), r.speedup['2'].toFixed(2), `${r.top1.toFixed(2)} (${r.metric})`, r.logitSqnrDb.toFixed(1)].map(String));
   const widths = head.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
   const fmt = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c])).join(' | ')} |`;
   console.log(fmt(head));
