@@ -60,6 +60,6 @@ export async function checkInOrt(floatModel: Uint8Array, exported: Uint8Array, i
 }
 
 export function ortCheckLine(c: OrtCheck): string {
-  const agree = c.agreement === null ? 'agreement not measured (no real images: calibration was synthetic; use `localquant compare`)' : `top-1 agreement with float ${(100 * c.agreement).toFixed(1)}% on ${c.images} calibration images`;
+  const agree = c.agreement === null ? 'agreement not measured (calibration images were not real ones: give --calibration images:DIR or cifar10:FILE, or run `localquant compare`)' : `top-1 agreement with float ${(100 * c.agreement).toFixed(1)}% on ${c.images} calibration images`;
   return `onnxruntime-node: ${agree}; ${c.exportImagesPerSecond.toFixed(0)} vs ${c.floatImagesPerSecond.toFixed(0)} images/s float at ${c.threads} thread${c.threads > 1 ? 's' : ''} (${(c.exportImagesPerSecond / c.floatImagesPerSecond).toFixed(2)}x); ${c.integerKernels} integer kernels, ${c.floatConvGemm} float Conv/Gemm/MatMul after ORT's optimizer`;
 }
