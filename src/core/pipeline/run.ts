@@ -17,6 +17,7 @@ import { detectionLayout } from './boxAgreement.js';
 import { calibrationSet, type SuppliedCalibration } from './calibrationSet.js';
 import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
 import { describeFloatTail, floatTailReport, refuseTfjsWithTail, splitFloatTail, withFloatTail } from './floatTail.js';
+import { describeAllocation, planSizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
 import { quantizeGraph } from './quantizeGraph.js';
 import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport, Stage } from './types.js';
 import { validatePipelineConfig } from './validateConfig.js';
@@ -98,7 +99,10 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // 'synthesis' when images are optimized; 'calibration' when they are read (own images, noise, supplied).
   const synthesizes = !options.calibration && (config.calibration.source === 'synthetic' || config.calibration.source === 'prior-only');
   const cal = await timed(synthesizes ? 'synthesis' : 'calibration', () => calibrationSet(graph, config, onEvent, signal, options.calibration));
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, quantCfg, onEvent, signal, { batch: config.calibration.batch }));
+  // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
+  const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
+  if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch }));
   seconds.ranges = q.seconds.ranges;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
     const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
@@ -132,6 +136,11 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   if (nearestAnyway.length) notes.push(`Adaptive rounding was asked, but ${nearestAnyway.length} layer(s) used round-to-nearest: ${nearestAnyway.slice(0, 5).join(', ')}${nearestAnyway.length > 5 ? ', ...' : ''} (see layers[].rounding).`);
   if (!onnx) notes.push('Sizes are those of the TF.js files (ONNX export off).');
   const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
+  if (mixed) {
+    applied.quant.overrides = mixed.overrides;
+    seconds.mixedPrecision = mixed.report.seconds;
+    if (quantizedBytes > mixed.report.budget.bytesAllowed) notes.push(`The file is ${quantizedBytes} bytes, over the ${mixed.report.budget.bytesAllowed}-byte budget (predicted ${mixed.report.predictedBytes}).`);
+  }
   const report: QuantizationReport = {
     version: 1,
     tool: 'localquant',
@@ -147,6 +156,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     agreementOn,
     ...(boxes ? { boxAgreement: boxes } : {}),
     ...(floatTail ? { floatTail } : {}),
+    ...(mixed ? { mixedPrecision: mixed.report } : {}),
     seconds,
     notes,
   };

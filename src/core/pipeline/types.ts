@@ -7,6 +7,7 @@ import type { Graph } from '../ir/types.js';
 import type { BoxAgreement } from './boxAgreement.js';
 import type { FloatTailReport } from './floatTail.js';
 import type { SynthBnStatsEvent } from '../synth/progress.js';
+import type { MixedPrecisionReport, SizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
 
 export const PIPELINE_SCHEMA_VERSION = 1;
 
@@ -62,6 +63,12 @@ export interface PipelineConfig {
   export: { onnx: boolean; tfjs: boolean };
   /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
   floatTail?: { until: string[] };
+  /**
+   * Mixed precision: the largest ONNX file wanted, as a share of the float model file (`fraction`) or in
+   * bytes; per-layer weight bits (2, 3, 4, 8) are then chosen by sensitivity (algos/mixedPrecision) and
+   * override quant.weightBits (the applied overrides are in the report's config).
+   */
+  sizeBudget?: SizeBudget;
 }
 
 export type Stage = 'import' | 'backend' | 'synthesis' | 'calibration' | 'rounding' | 'export' | 'evaluation' | 'verification';
@@ -163,6 +170,8 @@ export interface QuantizationReport {
   boxAgreement?: BoxAgreement;
   /** Detectors: the post-processing that stayed float, and where and why it begins. */
   floatTail?: FloatTailReport;
+  /** Size budget: asked, predicted and per-layer bits chosen, with the size-vs-predicted-error frontier. */
+  mixedPrecision?: MixedPrecisionReport;
   seconds: Record<string, number>;
   notes: string[];
 }

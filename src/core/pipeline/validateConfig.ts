@@ -33,7 +33,8 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   const c = config as unknown as Record<string, unknown>;
   if (!isObj(c)) bad('the configuration must be an object');
   if (c.version !== 1) bad(`config version ${JSON.stringify(c.version)} is not supported (this build reads version 1)`);
-  onlyKeys('', c, d, ['floatTail']);
+  onlyKeys('', c, d, ['floatTail', 'sizeBudget']);
+  if (c.sizeBudget !== undefined) validateSizeBudget(c.sizeBudget);
   if (c.floatTail !== undefined) {
     const until = (c.floatTail as { until?: unknown }).until;
     if (!Array.isArray(until) || !until.length || !until.every((u) => typeof u === 'string' && u.length > 0)) bad('floatTail.until must be a non-empty list of node names');
@@ -70,4 +71,14 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   onlyKeys('export.', ex as unknown as Record<string, unknown>, d.export);
   if (typeof ex.onnx !== 'boolean' || typeof ex.tfjs !== 'boolean') bad('export.onnx and export.tfjs must be true or false');
   if (!ex.onnx && !ex.tfjs) bad('Nothing to export: export.onnx and export.tfjs are both off.', 'Turn on the ONNX or the TF.js export.');
+  if (config.sizeBudget && !ex.onnx) bad('sizeBudget sizes the ONNX file, but export.onnx is off.', 'Turn on the ONNX export.');
+}
+
+/** Exactly one of fraction (of the float file, in (0, 1]) or bytes (a positive integer). */
+function validateSizeBudget(b: unknown): void {
+  if (!isObj(b)) bad('sizeBudget must be an object with fraction or bytes');
+  onlyKeys('sizeBudget.', b, { fraction: 0, bytes: 0 });
+  if ((b.fraction === undefined) === (b.bytes === undefined)) bad('sizeBudget needs exactly one of fraction (share of the float file) or bytes');
+  if (b.fraction !== undefined && !(typeof b.fraction === 'number' && b.fraction > 0 && b.fraction <= 1)) bad(`sizeBudget.fraction must be a number in (0, 1]; got ${JSON.stringify(b.fraction)}`);
+  if (b.bytes !== undefined && !(typeof b.bytes === 'number' && Number.isInteger(b.bytes) && b.bytes > 0)) bad(`sizeBudget.bytes must be a positive integer; got ${JSON.stringify(b.bytes)}`);
 }

@@ -43,8 +43,8 @@ interface Step {
 export function paretoFrontier(baseBytes: number, layers: LayerOptions[]): FrontierPoint[] {
   for (const l of layers) if (!l.options.length) throw new LocalQuantError('INTERNAL', `layer ${l.name} has no bit-width option`);
   const steps: Step[] = [];
-  let bytes = Float64Array.of(baseBytes);
-  let cost = Float64Array.of(0);
+  let bytes: Float64Array = Float64Array.of(baseBytes);
+  let cost: Float64Array = Float64Array.of(0);
   for (const l of layers) {
     const m = bytes.length * l.options.length;
     const cb = new Float64Array(m);

@@ -1,0 +1,62 @@
+/**
+ * What each layer's bit width costs in the written file, measured rather than modelled: the QDQ export
+ * is built and serialized once with every layer at its reference (widest allowed) width, then once per
+ * (layer, other width) with only that layer changed. The difference is exactly what the exporter does
+ * with that width for the deployment target (int8 containers for ort-cpu/ort-web, packed int4 or the
+ * 2/3-bit planes of packedLowBitWeight.ts for 'smallest', MatMulNBits blocks, dropped Q/DQ pairs), biases,
+ * scales and graph included. Codes are placeholders: only their count and type set the size.
+ * Total = base + sum of the chosen deltas. That sum is an upper bound, close to exact: the constants
+ * the 2/3-bit unpacking shares across layers are counted once per layer (~100 bytes each), and varint
+ * lengths may shift a byte. `measure` gives the exact size of one assignment (one more export).
+ */
+import { buildQdqGraph, type QuantizationPlan } from '../../exporters/qdq/qdqOnnxExporter.js';
+import { qdqOptionsForTarget } from '../../exporters/qdq/deploymentTargets.js';
+import { compactNames } from '../../ir/passes/compactNames.js';
+import type { Graph } from '../../ir/types.js';
+import { activationGridSpec } from '../../quant/activationGrids.js';
+import type { QuantConfig } from '../../quant/config.js';
+import type { QuantLayer } from '../../quant/quantPoints.js';
+import { weightLayout } from '../layerWeights.js';
+
+export interface SizeTable {
+  /** File bytes with every layer at its reference width (the first of its options' widest). */
+  baseBytes: number;
+  /** Per layer: bytes added (or saved, negative) by each width relative to its reference. */
+  delta: Map<string, Map<number, number>>;
+  /** Exact file bytes with the layers at these widths (in the order given). */
+  measure: (bits: number[]) => number;
+}
+
+/**
+ * `layers` the quantized layers (BN-folded graph) with the widths each may take; `serialize` writes the
+ * final file from the export graph (e.g. with a detector's float tail) and returns its bytes.
+ */
+export function exportSizeTable(
+  folded: Graph,
+  layers: { layer: QuantLayer; bits: number[]; activationBits: number }[],
+  cfg: Pick<QuantConfig, 'activationBits' | 'perChannel' | 'target'>,
+  serialize: (qdq: Graph) => Uint8Array,
+): SizeTable {
+  const spec = activationGridSpec(folded, cfg, new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }])));
+  const activations: QuantizationPlan['activations'] = Object.fromEntries(spec.points.map((p) => [p, { scale: 1, zeroPoint: 0, bits: spec.bits.get(p)!, signed: false }]));
+  const placeholder = layers.map(({ layer }) => {
+    const w = folded.initializers.get(layer.weightName)!;
+    const lay = weightLayout(layer.node, w);
+    return { node: layer.node.name, weightCodes: new Int8Array(w.data.length), weightScales: new Float32Array(cfg.perChannel ? lay.cOut : 1).fill(1), axis: lay.axis };
+  });
+  const keep = new Set(layers.map((l) => l.layer.node.name));
+  const options = qdqOptionsForTarget(cfg.target);
+  const size = (bits: number[]) => {
+    const plan: QuantizationPlan = { layers: placeholder.map((p, i) => ({ ...p, weightBits: bits[i] })), activations };
+    return serialize(compactNames(buildQdqGraph(folded, plan, options), keep)).byteLength;
+  };
+  const reference = layers.map((l) => Math.max(...l.bits));
+  const baseBytes = size(reference);
+  const delta = new Map<string, Map<number, number>>();
+  layers.forEach((l, i) => {
+    const d = new Map<number, number>([[reference[i], 0]]);
+    for (const b of l.bits) if (b !== reference[i]) d.set(b, size(reference.map((r, j) => (j === i ? b : r))) - baseBytes);
+    delta.set(l.layer.node.name, d);
+  });
+  return { baseBytes, delta, measure: size };
+}
