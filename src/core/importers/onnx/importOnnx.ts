@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { isLocalQuantError, LocalQuantError } from '../../errors.js';
 import type { Dim, Graph, ModelFile, Node, TensorData, ValueInfo } from '../../ir/types.js';
-import { dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
+import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
 import { decodeAttribute } from './attributes.js';
 import { decodeModelProto } from './decodeModel.js';
 import { constantValue, normalizeNode, type NormalizeContext } from './normalize.js';
@@ -28,6 +28,9 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
 
   const initializers = new Map<string, TensorData>();
   for (const t of g.initializer ?? []) {
+    if (initializers.has(t.name ?? '')) {
+      throw new LocalQuantError('INVALID_MODEL', `The model has two initializers named '${t.name}'; ONNX names are unique.`, 'The file is damaged or hand-edited: export the model again.');
+    }
     initializers.set(t.name ?? '', decodeTensor(t, { externalFiles, what: `initializer '${t.name}'` }));
   }
 
@@ -71,7 +74,9 @@ export function importOnnx(bytes: Uint8Array, externalFiles: ModelFile[] = [], o
   for (const node of decoded) if (node.opType === 'Constant') initializers.set(node.outputs[0], constantValue(node));
   for (const node of decoded) if (node.opType !== 'Constant') nodes.push(...asNodeError(node.name, node.opType, () => normalizeNode(node, ctx)));
 
-  const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map(valueInfoFromProto);
+  const graphInputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? ''));
+  for (const v of graphInputs) checkInputType(v);
+  const inputs = graphInputs.map(valueInfoFromProto);
   const outputs = (g.output ?? []).map(valueInfoFromProto);
   checkReferences(nodes, inputs, outputs, initializers, ctx.droppedOutputs);
 
@@ -177,6 +182,17 @@ function checkReferences(
   };
   for (const n of nodes) for (const i of n.inputs) if (i && !available.has(i)) throw missing(i, `Node '${n.name}' (${n.opType})`);
   for (const o of outputs) if (!available.has(o.name)) throw missing(o.name, `Graph output '${o.name}'`);
+}
+
+/** A graph input is a tensor of a numeric type LocalQuant has in its IR (not undefined, string or a sequence). */
+function checkInputType(v: onnxProto.onnx.IValueInfoProto): void {
+  const elemType = v.type?.tensorType?.elemType ?? 0;
+  if (elemType === 10 || elemType === 16 || dtypeFromOnnx(elemType)) return;
+  throw new LocalQuantError(
+    'INVALID_MODEL',
+    `The model's input '${v.name}' ${v.type?.tensorType ? `has element type ${ONNX_DTYPE_NAMES[elemType] ?? elemType}` : 'is not a tensor'}; LocalQuant feeds numeric tensors (float32 images).`,
+    'The file is damaged or the model is not an image model: export it again.',
+  );
 }
 
 /** float16/bfloat16 values are float32 in the IR, like their initializers. */

@@ -223,6 +223,11 @@ function readExternal(t: onnxProto.onnx.ITensorProto, ctx: TensorContext, defaul
   }
   const offset = entries.has('offset') ? Number(entries.get('offset')) : 0;
   const length = entries.has('length') ? Number(entries.get('length')) : defaultLength;
+  for (const [key, v] of [['offset', offset], ['length', length]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new LocalQuantError('INVALID_MODEL', `The model's ${ctx.what} is stored in '${want}' at ${key} '${entries.get(key)}', which is not a byte count.`, 'The file is damaged or hand-edited: export the model again.');
+    }
+  }
   if (offset + length > file.bytes.length) {
     throw new LocalQuantError(
       'TRUNCATED',

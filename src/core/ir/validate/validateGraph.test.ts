@@ -102,6 +102,18 @@ describe('validateGraph at import', () => {
     }
   });
 
+  it('duplicate initializer names, an undefined input type and an integer input into Conv are refused', () => {
+    const dup = onnxProto.onnx.ModelProto.decode(buildOnnxModel(model()));
+    dup.graph!.initializer!.find((t) => t.name === 'b')!.name = 'scale';
+    expect(refusal(() => importOnnx(onnxProto.onnx.ModelProto.encode(dup).finish())).message).toMatch(/two initializers named 'scale'/);
+    for (const [elemType, message] of [[0, /input 'x' has element type/], [7, /'conv' \(Conv\) reads graph input 'x' of type int64/]] as const) {
+      const m = onnxProto.onnx.ModelProto.decode(buildOnnxModel(model()));
+      m.graph!.input![0].type!.tensorType!.elemType = elemType;
+      const e = refusal(() => importOnnx(onnxProto.onnx.ModelProto.encode(m).finish()));
+      expect([e.code, e.message]).toEqual(['INVALID_MODEL', expect.stringMatching(message)]);
+    }
+  });
+
   it('float32 bytes labelled float16 are refused (twice the bytes the dims allow)', () => {
     const m = onnxProto.onnx.ModelProto.decode(buildOnnxModel(model()));
     m.graph!.initializer!.find((t) => t.name === 'var')!.dataType = 10;

@@ -14,6 +14,7 @@ import { checkFinite } from './tensorChecks.js';
 export function validateGraph(g: Graph): void {
   checkStructure(g);
   for (const v of g.inputs) checkDeclaredInput(v.name, v.shape);
+  checkFloatOperands(g);
   checkWeights(g);
   for (const n of g.nodes) checkNodeAttributes(g, n);
 }
@@ -76,5 +77,19 @@ function checkWeights(g: Graph): void {
     const count = t.dims.reduce((a, b) => a * b, 1);
     if (t.data.length !== count) throw structural(`The model's initializer '${name}' has shape [${t.dims.join(', ')}] (${count} values) but holds ${t.data.length}.`);
     checkFinite(t, `initializer '${name}'`, infinityAllowed(consumers.get(name), name));
+  }
+}
+
+/** Ops whose data input must be floating point (ONNX type constraint T: float types). */
+const FLOAT_ONLY = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'Gemm', 'MatMul', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
+
+/** An integer graph input fed straight into a float-only op (a damaged element type) would run on cast garbage. */
+function checkFloatOperands(g: Graph): void {
+  const dtypes = new Map(g.inputs.map((v) => [v.name, v.dtype]));
+  for (const n of g.nodes) {
+    const d = dtypes.get(n.inputs[0]);
+    if (d && !d.startsWith('float') && FLOAT_ONLY.has(n.opType)) {
+      throw structural(`Node '${n.name}' (${n.opType}) reads graph input '${n.inputs[0]}' of type ${d}; ${n.opType} takes floating-point tensors.`);
+    }
   }
 }

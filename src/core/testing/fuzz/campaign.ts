@@ -52,7 +52,7 @@ export function makeCase(seeds: Record<SeedName, ModelFile[]>, seed: number, ind
   const files = seeds[seedModel];
   if (files[0].name.endsWith('.onnx')) {
     const m = mutateOnnx(files[0].bytes, rng);
-    return { seedModel, mutation: m.kind, files: [{ name: files[0].name, bytes: m.bytes }] };
+    return { seedModel, mutation: m.kind, files: [{ name: files[0].name, bytes: m.bytes }, ...m.extra] };
   }
   const m = mutateTfjs(files, rng);
   return { seedModel, mutation: m.kind, files: m.files };

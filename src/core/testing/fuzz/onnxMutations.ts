@@ -179,6 +179,19 @@ export const ONNX_MUTATIONS: Record<string, (m: Model, rng: SeededRandom) => voi
     (d as { value?: string }).value = 'dimValue';
     shape.dim.splice(rng.int(0, shape.dim.length), 0, d);
   },
+  inputElemType(m, rng) {
+    const tt = m.graph!.input![0].type?.tensorType;
+    if (tt) tt.elemType = pick(rng, [0, 2, 6, 7, 8, 9, 10, 11, 99]);
+  },
+  duplicateInitializerName(m, rng) {
+    const inits = m.graph!.initializer!;
+    const a = pick(rng, inits);
+    const b = pick(rng, inits);
+    if (a !== b) b.name = a.name;
+  },
+  customDomain(m, rng) {
+    pick(rng, m.graph!.node!).domain = pick(rng, ['com.microsoft', 'ai.onnx.ml', 'x']);
+  },
   opset(m, rng) {
     const o = m.opsetImport?.[0];
     if (o) o.version = pick(rng, [1, 6, 7, 11, 22, 99, -1]);
@@ -197,12 +210,38 @@ export const BYTE_MUTATIONS: Record<string, (bytes: Uint8Array, rng: SeededRando
   },
 };
 
-/** One mutated ONNX file: a protobuf-level edit (re-encoded) or a byte-level one. */
-export function mutateOnnx(bytes: Uint8Array, rng: SeededRandom): { kind: string; bytes: Uint8Array } {
-  const names = [...Object.keys(ONNX_MUTATIONS), ...Object.keys(BYTE_MUTATIONS)];
+/**
+ * Moves an initializer's data to an external file 'weights.bin' (supplied beside the model) with an
+ * offset/length that is right, off by some bytes, negative or not a number.
+ */
+function externalData(m: Model, rng: SeededRandom): Uint8Array {
+  const t = pick(rng, floatInits(m));
+  const raw = t.rawData!;
+  const pad = rng.int(0, 16);
+  const file = new Uint8Array(pad + raw.length + rng.int(0, 8));
+  file.set(raw, pad);
+  t.rawData = new Uint8Array(0);
+  t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  const offset = pick(rng, [String(pad), String(pad + 3), '-4', 'x', '1e9', String(pad)]);
+  const length = pick(rng, [String(raw.length), String(raw.length - 4), String(raw.length + 4), '-1', 'NaN', '']);
+  t.externalData = [
+    onnx.StringStringEntryProto.create({ key: 'location', value: pick(rng, ['weights.bin', '../weights.bin', 'missing.bin']) }),
+    onnx.StringStringEntryProto.create({ key: 'offset', value: offset }),
+    ...(length ? [onnx.StringStringEntryProto.create({ key: 'length', value: length })] : []),
+  ];
+  return file;
+}
+
+/** One mutated ONNX model: a protobuf-level edit (re-encoded) or a byte-level one; extra files beside it. */
+export function mutateOnnx(bytes: Uint8Array, rng: SeededRandom): { kind: string; bytes: Uint8Array; extra: { name: string; bytes: Uint8Array }[] } {
+  const names = [...Object.keys(ONNX_MUTATIONS), ...Object.keys(BYTE_MUTATIONS), 'externalData'];
   const kind = pick(rng, names);
-  if (BYTE_MUTATIONS[kind]) return { kind, bytes: BYTE_MUTATIONS[kind](bytes, rng) };
+  if (BYTE_MUTATIONS[kind]) return { kind, bytes: BYTE_MUTATIONS[kind](bytes, rng), extra: [] };
   const m = onnx.ModelProto.decode(bytes);
+  if (kind === 'externalData') {
+    const file = externalData(m, rng);
+    return { kind, bytes: onnx.ModelProto.encode(m).finish(), extra: [{ name: 'weights.bin', bytes: file }] };
+  }
   ONNX_MUTATIONS[kind](m, rng);
-  return { kind, bytes: onnx.ModelProto.encode(m).finish() };
+  return { kind, bytes: onnx.ModelProto.encode(m).finish(), extra: [] };
 }
