@@ -51,6 +51,11 @@ Options:
                           on ARM; 4-bit weights kept as int8 codes: int8 speed and size); smallest packs
                           4-bit weights as int4 (ORT dequantizes them to float: the gain is size only).
                           After writing, onnxruntime-node runs float and export: agreement, images/s
+  --size-budget F         mixed precision: the ONNX file at most F x the float model file (0 < F <= 1);
+                          per-layer weight bits (2, 3, 4, 8) chosen by their measured file cost and their
+                          sensitivity on the calibration images (report: mixedPrecision); target smallest
+                          unless --target says otherwise; not with --wbits
+  --size-kb N             the same, as at most N kilobytes (1 KB = 1000 bytes)
   --report FILE           where to write the report JSON (default beside the model)
   --until NODE[,NODE]     detectors: the float tail (post-processing kept float, not quantized) begins at
                           these nodes instead of at the first index/mask/selection op found automatically
@@ -63,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
-    format: 'string', report: 'string', target: 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -82,7 +87,8 @@ export async function run(argv: string[]): Promise<number> {
   const format = String(flags.format ?? 'onnx');
   if (!['onnx', 'tfjs', 'both'].includes(format)) throw new UsageError(`--format must be onnx, tfjs or both; got ${format}`);
   if (format !== 'onnx' && extname(out).toLowerCase() === '.onnx') throw new UsageError(`--format ${format} writes a folder: give -o a folder, not a .onnx path`);
-  if (wbits === 8 && flags['keep-first-last-8bit']) throw new UsageError('--keep-first-last-8bit does nothing with --wbits 8 (every layer is 8 bit already)');
+  const sizeBudget = sizeBudgetOf(flags['size-budget'], flags['size-kb']);
+  if (wbits === 8 && !sizeBudget && flags['keep-first-last-8bit']) throw new UsageError('--keep-first-last-8bit does nothing with --wbits 8 (every layer is 8 bit already)');
   const pixelRange = Number(flags['pixel-range'] ?? 255);
   if (pixelRange !== 255 && pixelRange !== 1) throw new UsageError(`--pixel-range must be 255 or 1; got ${flags['pixel-range']}`);
   const backend = String(flags.backend ?? 'wasm');
@@ -93,7 +99,10 @@ export async function run(argv: string[]): Promise<number> {
     if (!until.length) throw new UsageError('--until needs at least one node name');
     cfg.floatTail = { until };
   }
-  const target = String(flags.target ?? 'ort-cpu');
+  if (sizeBudget && flags.wbits !== undefined) throw new UsageError('--wbits sets every layer\'s weight bits; with a size budget they are chosen per layer: give one or the other');
+  if (sizeBudget && format === 'tfjs') throw new UsageError('a size budget sizes the ONNX file: it does nothing with --format tfjs');
+  if (sizeBudget) cfg.sizeBudget = sizeBudget;
+  const target = String(flags.target ?? (sizeBudget ? 'smallest' : 'ort-cpu'));
   if (!['ort-cpu', 'ort-web', 'smallest'].includes(target)) throw new UsageError(`--target must be ort-cpu, ort-web or smallest; got ${target}`);
   if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
   cfg.quant = {
@@ -185,6 +194,22 @@ async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig)
   } catch (e) {
     return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
   }
+}
+
+/** --size-budget F (share of the float file) or --size-kb N (1000-byte kilobytes); not both. */
+function sizeBudgetOf(fraction: unknown, kb: unknown): PipelineConfig['sizeBudget'] {
+  if (fraction !== undefined && kb !== undefined) throw new UsageError('give --size-budget or --size-kb, not both');
+  if (fraction !== undefined) {
+    const f = Number(fraction);
+    if (!(f > 0 && f <= 1)) throw new UsageError(`--size-budget is a share of the float file in (0, 1], e.g. 0.10; got ${fraction}`);
+    return { fraction: f };
+  }
+  if (kb !== undefined) {
+    const k = Number(kb);
+    if (!(k > 0) || !Number.isFinite(k)) throw new UsageError(`--size-kb must be a positive number of kilobytes; got ${kb}`);
+    return { bytes: Math.floor(k * 1000) };
+  }
+  return undefined;
 }
 
 /** The agreement figure with what it was measured on (never a labelled test set). */
