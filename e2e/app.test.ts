@@ -149,6 +149,7 @@ describe('LocalQuant app', () => {
     await t.page.getByTestId('quantize').click();
     await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 120_000 }).toBe(true);
     expect(await t.page.getByTestId('agreement-basis').textContent()).toMatch(/on 3 of your own calibration images, both models run by LocalQuant executor \(tfjs wasm\); not an accuracy/);
+    expect(await t.page.getByTestId('applied-calibration').textContent()).toBe(`3 of your own images from folder ${basename(dir)}`);
     // The preview shows the own images as the model sees them (cropped and resized).
     expect(await t.page.getByTestId('synthetic-preview').locator('img').count()).toBe(3);
     const [report] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);

@@ -21,6 +21,13 @@ function SqnrChart({ layers }: { layers: { name: string; sqnrDb: number }[] }) {
 
 const METHOD_WORDS: Record<string, string> = { 'bn-statistics': 'synthetic', 'prior-only': 'image-prior', noise: 'noise', 'user-images': 'of your own' };
 
+/** The calibration as applied, in words: "64 synthetic images (synthesis batch 64, 80 steps)". */
+export function appliedCalibration(c: NonNullable<RunResult['calibration']>): string {
+  const what = `${c.images} ${METHOD_WORDS[c.method] ?? c.method} image${c.images === 1 ? '' : 's'}`;
+  const how = c.steps !== undefined ? ` (synthesis batch ${c.batch}, ${c.steps} steps)` : '';
+  return `${what}${c.from ? ` from ${c.from}` : ''}${how}`;
+}
+
 /** Says what the agreement was measured on: calibration images, by our executor, no labels (not an accuracy). */
 export function agreementBasis(on: AgreementBasis): string {
   return `on ${on.images} ${METHOD_WORDS[on.method] ?? on.method} calibration image${on.images === 1 ? '' : 's'}, both models run by ${on.runtime}; not an accuracy (no labels)`;
@@ -54,6 +61,7 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
       {!result ? <p className="empty-state">Sizes, per-layer quality and downloads appear here after a run.</p> : (
         <dl>
           <dt>Size</dt><dd>{result.sizeBefore ? formatBytes(result.sizeBefore) : '?'} → {result.sizeAfter ? formatBytes(result.sizeAfter) : '?'}</dd>
+          {result.calibration && <><dt>Calibrated on</dt><dd data-testid="applied-calibration">{appliedCalibration(result.calibration)}</dd></>}
           <dt>{result.agreementOn?.metric === 'boxes' ? 'Box agreement (float detections kept at IoU ≥ 0.5, same class)' : 'Top-1 agreement'}, float vs quantized</dt>
           <dd>
             <span data-testid="agreement">{result.agreement !== undefined ? `${(result.agreement * 100).toFixed(1)}%` : 'not measured'}</span>

@@ -24,6 +24,8 @@ describe('adaptResult', () => {
     expect(r.agreementOn).toBeUndefined();
     const on = { images: 64, method: 'bn-statistics', runtime: 'LocalQuant executor (tfjs wasm)' };
     expect(adaptResult({ onnx, agreement: 0.9, agreementOn: on }).agreementOn).toEqual(on);
+    const calibration = { method: 'user-images', images: 12, from: 'folder cats', seconds: 0.2 };
+    expect(adaptResult({ onnx, report: { calibration } }).calibration).toEqual({ method: 'user-images', images: 12, from: 'folder cats', batch: undefined, steps: undefined });
     expect(JSON.parse(new TextDecoder().decode(r.files[1].bytes)).layers).toHaveLength(2);
   });
 

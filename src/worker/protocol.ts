@@ -37,6 +37,8 @@ export interface RunResult {
   agreement?: number;
   /** What `agreement` was measured on (calibration images, not a labelled test set). */
   agreementOn?: AgreementBasis;
+  /** The calibration actually used: method, image count, where own images came from, synthesis batch/steps. */
+  calibration?: { method: string; images: number; from?: string; batch?: number; steps?: number };
   /** Detectors: one line saying where the float tail (post-processing kept float) begins. */
   floatTail?: string;
   config?: unknown;

@@ -19,6 +19,14 @@ function isAgreementBasis(v: unknown): v is AgreementBasis {
   return typeof b?.images === 'number' && typeof b.method === 'string' && typeof b.runtime === 'string';
 }
 
+/** The calibration the run actually used (report.calibration), for the results panel. */
+function appliedCalibration(report: unknown): RunResult['calibration'] | undefined {
+  const c = (report as { calibration?: Record<string, unknown> } | undefined)?.calibration;
+  if (typeof c?.method !== 'string' || typeof c.images !== 'number') return undefined;
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return { method: c.method, images: c.images, from: typeof c.from === 'string' ? c.from : undefined, batch: num(c.batch), steps: num(c.steps) };
+}
+
 export function adaptResult(raw: unknown): RunResult {
   const r = (raw ?? {}) as Loose;
   const files: ResultFile[] = [];
@@ -42,6 +50,7 @@ export function adaptResult(raw: unknown): RunResult {
     layerSqnr: Array.isArray(layers) ? layers.filter((l) => typeof l.sqnrDb === 'number').map((l) => ({ name: String(l.name), sqnrDb: l.sqnrDb as number })) : undefined,
     agreement: typeof r.agreement === 'number' ? r.agreement : undefined,
     ...(isAgreementBasis(r.agreementOn) ? { agreementOn: r.agreementOn } : {}),
+    ...(appliedCalibration(r.report) ? { calibration: appliedCalibration(r.report) } : {}),
     ...(tail?.startsAt ? { floatTail: describeFloatTail(tail) } : {}),
     config: r.config,
   };
