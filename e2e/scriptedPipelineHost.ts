@@ -4,7 +4,7 @@
  * the browser tests check the page's wiring before, and independently of, the real pipeline.
  */
 import type { ModelFile } from '../src/core/ir/types.js';
-import type { PipelineConfig, PipelineEvent } from '../src/core/pipeline/types.js';
+import type { PipelineConfig, PipelineEvent, QuantizationReport } from '../src/core/pipeline/types.js';
 import type { RunPipeline } from '../src/worker/pipelineHost.js';
 
 const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
@@ -43,13 +43,18 @@ const scripted: RunPipeline = async (files: ModelFile[], config: PipelineConfig,
     await sleep(60, signal);
     onEvent({ type: 'layer', name, status: 'done', iteration: 10, iterations: 10, nearestError: 0.02, adaptiveError: 0.01 });
   }
-  return {
-    onnx: files[0].bytes.slice(),
-    sizeBefore: files[0].bytes.byteLength,
-    agreement: 0.99,
-    report: { layers: layers.map((name, i) => ({ name, sqnrDb: 30 + i })) },
-    config,
+  const size = files[0].bytes.byteLength;
+  const agreementOn = { images: 8, method: 'bn-statistics', runtime: 'scripted pipeline' };
+  // A complete report, as the real pipeline writes it: the worker builds the HTML report and views from it.
+  const report: QuantizationReport = {
+    version: 1, tool: 'localquant', createdAt: new Date(0).toISOString(),
+    model: { name: files[0].name, format: 'onnx', sizeBytes: size, batchNormCount: 4 },
+    config, backend: { name: 'cpu', reason: 'scripted' },
+    calibration: { method: 'bn-statistics', images: 8, batch: 8, steps, seconds: 1 },
+    layers: layers.map((name, i) => ({ name, opType: name === 'fc' ? 'Gemm' : 'Conv', weightBits: 8, activationBits: 8, rounding: 'adaptive', scales: [0.01], nearestError: 0.02, adaptiveError: 0.01, sqnrDb: 30 + i, seconds: 0.1 })),
+    activations: {}, sizes: { floatBytes: size, quantizedBytes: size, ratio: 1 }, agreement: 0.99, agreementOn, seconds: { synthesis: 1, rounding: 1 }, notes: [],
   };
+  return { onnx: files[0].bytes.slice(), sizeBefore: size, agreement: 0.99, agreementOn, report, config };
 };
 
 export async function loadRunPipeline(): Promise<RunPipeline> {
