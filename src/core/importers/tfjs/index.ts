@@ -1,10 +1,10 @@
-import { isLocalQuantError, LocalQuantError } from '../../errors.js';
 import type { Graph, ModelFile } from '../../ir/types.js';
 import { importGraphModel } from './graph/graphModel.js';
 import { importLayersModel } from './layers/layersModel.js';
 import { findModelJson, tfjsKind } from './modelJson.js';
 import { decodeWeightsManifest } from './weights.js';
 import { checkedManifest } from './manifestSchema.js';
+import { readingMalformed } from './malformed.js';
 import { validateGraph } from '../../ir/validate/validateGraph.js';
 
 export { SUPPORTED_LAYER_CLASSES } from './layers/layersModel.js';
@@ -23,24 +23,10 @@ export function importTfjs(files: ModelFile[]): Graph {
   const kind = tfjsKind(model);
   const manifest = checkedManifest(model.weightsManifest);
   const weights = decodeWeightsManifest(manifest, files);
-  const graph = malformedAsTyped(file.name, () => (kind === 'layers' ? importLayersModel(model, weights) : importGraphModel(model, weights)));
+  const graph = readingMalformed(`The modelTopology of '${file.name}'`, () => (kind === 'layers' ? importLayersModel(model, weights) : importGraphModel(model, weights)));
   graph.metadata.modelFile = file.name;
   graph.metadata.originalBytes = String(files.reduce((a, f) => a + f.bytes.length, 0));
   validateGraph(graph);
   return graph;
 }
 
-/**
- * The topology readers walk user-supplied JSON: a field of the wrong type (a number where a list is due,
- * a missing config) surfaces as a TypeError or RangeError deep inside them. Such a file is malformed, and
- * the user gets that as a typed error with the reader's own words for the detail.
- */
-function malformedAsTyped<T>(fileName: string, read: () => T): T {
-  try {
-    return read();
-  } catch (e) {
-    if (isLocalQuantError(e)) throw e;
-    const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    throw new LocalQuantError('INVALID_MODEL', `'${fileName}' has a malformed modelTopology (${detail.slice(0, 200)}).`, 'Convert the model again with tensorflowjs_converter, or restore the original model.json.');
-  }
-}

@@ -8,6 +8,7 @@ import { activationOp, addN, binaryOp, softmax, unaryOp } from './elementwiseOps
 import { POSTPROCESS_TF_OPS } from './postprocessOps.js';
 import * as S from './shapeOps.js';
 import { inlineTensor, tfDtype, type TfNode } from './tfNode.js';
+import { readingMalformed } from '../malformed.js';
 
 /** TF.js graph model (GraphDef JSON, NHWC) -> IR. */
 
@@ -205,7 +206,7 @@ export function importGraphModel(model: ModelJson, weights: Map<string, TensorDa
         if (!t) throw new LocalQuantError('UNSUPPORTED_OP', `Node '${n.name}' reads output ${d.index} of '${d.node}' (${byName.get(d.node)?.op}), which LocalQuant does not translate.`);
         return t;
       });
-      const outs = translate(n, inputs);
+      const outs = readingMalformed(`Node '${n.name}' (${n.op}) of the model.json`, () => translate(n, inputs));
       outs.forEach((t, i) => values.set(tensorKey(n.name, i), t));
     }
   };

@@ -46,7 +46,18 @@ function base64Bytes(s: string): Uint8Array {
 export class Attrs {
   constructor(private readonly node: TfNode) {}
   private get(name: string): TfAttr | undefined {
-    return this.node.attr?.[name];
+    const a = this.node.attr?.[name];
+    // an AttrValue is an object with one member set; anything else is a damaged model.json
+    if (a !== undefined && (typeof a !== 'object' || a === null || Array.isArray(a))) throw this.malformed(name, a);
+    return a;
+  }
+  private malformed(name: string, value: unknown): LocalQuantError {
+    return new LocalQuantError('INVALID_MODEL', `Node '${this.node.name}' (${this.node.op}) has a malformed attribute '${name}': ${JSON.stringify(value)?.slice(0, 60)}.`, 'Convert the model again with tensorflowjs_converter.');
+  }
+  private number(name: string, v: unknown): number {
+    const n = Number(v);
+    if (typeof v === 'object' || typeof v === 'boolean' || Number.isNaN(n)) throw this.malformed(name, v);
+    return n;
   }
   has(name: string): boolean {
     return this.get(name) !== undefined;
@@ -57,10 +68,11 @@ export class Attrs {
   }
   int(name: string, dflt = 0): number {
     const a = this.get(name);
-    return a?.i !== undefined ? Number(a.i) : dflt;
+    return a?.i !== undefined ? this.number(name, a.i) : dflt;
   }
   float(name: string, dflt = 0): number {
     const a = this.get(name);
+    // JSON cannot hold NaN/Infinity, so protobuf JSON writes them as strings: Number() reads them back
     return a?.f !== undefined ? Number(a.f) : dflt;
   }
   bool(name: string, dflt = false): boolean {
@@ -69,7 +81,9 @@ export class Attrs {
   }
   ints(name: string, dflt: number[] = []): number[] {
     const a = this.get(name);
-    return a?.list?.i ? a.list.i.map(Number) : dflt;
+    if (a?.list?.i === undefined) return dflt;
+    if (!Array.isArray(a.list.i)) throw this.malformed(name, a.list.i);
+    return a.list.i.map((v) => this.number(name, v));
   }
   strs(name: string): string[] {
     const a = this.get(name);

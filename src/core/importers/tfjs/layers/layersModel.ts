@@ -2,6 +2,7 @@ import { LocalQuantError } from '../../../errors.js';
 import type { Dim, Graph, TensorData, ValueInfo } from '../../../ir/types.js';
 import { GraphBuilder, type SrcTensor } from '../builder.js';
 import type { ModelJson } from '../modelJson.js';
+import { readingMalformed } from '../malformed.js';
 import type { LayerContext, LayerTranslator } from './context.js';
 import { conv2d, conv2dTranspose, dense, depthwiseConv2d, separableConv2d } from './convLayers.js';
 import * as L from './otherLayers.js';
@@ -141,7 +142,7 @@ function runModel(model: KerasModel, st: RunState, bound?: SrcTensor[]): SrcTens
         const refs = layer.inbound[k];
         if (!refs.every((r) => tensors.has(refKey(r)))) break;
         const inputs = refs.map((r) => tensors.get(refKey(r))!);
-        const outputs = callLayer(layer, k, inputs, st);
+        const outputs = readingMalformed(`Layer '${layer.name}' (${layer.className}) of the model.json`, () => callLayer(layer, k, inputs, st));
         outputs.forEach((t, i) => tensors.set(`${layer.name}:${k}:${i}`, t));
         k++;
         done.set(layer.name, k);
