@@ -3,10 +3,12 @@ import type { Graph, Node } from '../types.js';
 import { MAX_MACS_PER_IMAGE, MAX_TENSOR_ELEMENTS } from './limits.js';
 
 /**
- * After shape inference (prepareGraph): every value a node computes has a non-empty shape within the
- * memory budget. Checked before the executor allocates anything, so an input declared 10^6 pixels high
- * is refused at once instead of running for minutes, and a kernel larger than its padded input (an empty
- * output a wasm kernel would abort on) is refused with the node's name.
+ * After shape inference (prepareGraph), before the executor allocates anything: every value a node
+ * computes has non-negative integer dims and stays within the per-image memory budget, windowed ops
+ * (Conv, pools) get inputs of their kernel's rank and channel count and produce non-empty outputs, and
+ * the whole forward pass stays within the compute budget. So a huge input is refused at once instead of
+ * running for minutes, and a kernel larger than its padded input (an empty output a wasm kernel would
+ * abort on) is refused with the node's name.
  */
 export function checkPreparedShapes(g: Graph): void {
   let macs = 0;
