@@ -9,41 +9,17 @@
  * -bc: bias correction on). --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps), so that rows of several runs share one calibration set.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
-import { argmaxRows, cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
-import type { CalibrationSet } from '../src/core/pipeline/quantizeGraph.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { importModel } from '../src/core/importers/index.js';
-import { noiseImages, synthesizeImages } from '../src/core/synth/index.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../src/core/testing/fixtures.js';
+import { arg, benchCalibration, calibrationArgs, top1, type BenchCalibration } from './lib/resnet20Bench.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
 const rows = arg('rows', 'w8a8-nearest,w4a8-adaptive,w4a4-nearest,w4a4-adaptive').split(',');
-const calibs = arg('calib', 'synthetic').split(',');
-const nImages = Number(arg('images', '256'));
-const steps = Number(arg('steps', '80'));
-const iters = Number(arg('iters', '1000'));
-const nEval = Number(arg('eval', '10000'));
-const cache = process.argv.includes('--cache');
-
-async function top1(model: Uint8Array, images: Float32Array, labels: Uint8Array): Promise<number> {
-  const session = await ort.InferenceSession.create(model);
-  const per = 3 * 32 * 32;
-  let correct = 0;
-  for (let s = 0; s < labels.length; s += 500) {
-    const m = Math.min(500, labels.length - s);
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
-    const pred = argmaxRows(out[session.outputNames[0]].data as Float32Array, m, 10);
-    for (let i = 0; i < m; i++) if (pred[i] === labels[s + i]) correct++;
-  }
-  return (100 * correct) / labels.length;
-}
+const { calibs, nImages, steps, iters, nEval, cache } = calibrationArgs();
 
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
@@ -57,34 +33,8 @@ async function main(): Promise<void> {
   console.log(`float top-1 ${floatTop1.toFixed(2)} on ${evalIdx.length} images; backend ${backend.name}`);
 
   const graph = importModel(files);
-  const calSets = new Map<string, CalibrationSet & { method: string; seconds: number }>();
-  for (const c of calibs) {
-    const t = performance.now();
-    const opts = { numImages: nImages, steps, seed: 0, normalization: { mean: [...CIFAR_MEAN], std: [...CIFAR_STD] } };
-    const cachePath = `bench-results/synth-cache-${nImages}-${steps}.f32`;
-    if (c === 'synthetic' && cache && existsSync(cachePath)) {
-      const buf = readFileSync(cachePath);
-      const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-      console.log(`synthetic: ${nImages} images read from ${cachePath}`);
-      calSets.set(c, { images, shape: [nImages, 3, 32, 32], method: 'synthetic', seconds: 0 });
-    } else if (c === 'synthetic') {
-      const r = await synthesizeImages(graph, { ...opts, method: 'bn-statistics' });
-      if (cache) {
-        mkdirSync('bench-results', { recursive: true });
-        writeFileSync(cachePath, new Uint8Array(r.images.buffer, r.images.byteOffset, r.images.byteLength));
-      }
-      console.log(`synthetic: ${nImages} images, ${steps} steps, BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`);
-      calSets.set(c, { images: r.images, shape: r.shape, method: 'synthetic', seconds: r.seconds });
-    } else if (c === 'noise') {
-      const r = noiseImages([3, 32, 32], opts);
-      calSets.set(c, { images: r.images, shape: r.shape, method: 'noise', seconds: 0 });
-    } else if (c === 'real') {
-      // Real test images (a reference upper bound only): every 39th record, spread over the classes.
-      const idx = Array.from({ length: nImages }, (_, i) => (i * 39 + 7) % set.count);
-      const b = cifar10Batch(set, idx, CIFAR_MEAN, CIFAR_STD);
-      calSets.set(c, { images: b.images, shape: [nImages, 3, 32, 32], method: 'real', seconds: 0 });
-    } else throw new Error(`unknown calibration ${c}`);
-  }
+  const calSets = new Map<string, BenchCalibration>();
+  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache));
 
   const results: Record<string, unknown>[] = [];
   for (const c of calibs) {

@@ -1,0 +1,78 @@
+/**
+ * What the ResNet-20 benchmarks share: top-1 of an ONNX model on CIFAR-10 images in onnxruntime-node,
+ * and the calibration sets (synthetic, cached in bench-results/ so that several runs share one; noise;
+ * real test images as a reference).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { argmaxRows, cifar10Batch, type parseCifar10 } from '../../src/core/data/cifar10.js';
+import type { Graph } from '../../src/core/ir/types.js';
+import type { CalibrationSet } from '../../src/core/pipeline/quantizeGraph.js';
+import { noiseImages, synthesizeImages } from '../../src/core/synth/index.js';
+import { CIFAR_MEAN, CIFAR_STD } from '../../src/core/testing/fixtures.js';
+
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+/** The flags both ResNet-20 quantization benchmarks take: --calib --images --steps --iters --eval --cache. */
+export function calibrationArgs() {
+  return {
+    calibs: arg('calib', 'synthetic').split(','),
+    nImages: Number(arg('images', '256')),
+    steps: Number(arg('steps', '80')),
+    iters: Number(arg('iters', '1000')),
+    nEval: Number(arg('eval', '10000')),
+    cache: process.argv.includes('--cache'),
+  };
+}
+
+export async function top1(model: Uint8Array, images: Float32Array, labels: Uint8Array): Promise<number> {
+  const session = await ort.InferenceSession.create(model);
+  const per = 3 * 32 * 32;
+  let correct = 0;
+  for (let s = 0; s < labels.length; s += 500) {
+    const m = Math.min(500, labels.length - s);
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
+    const pred = argmaxRows(out[session.outputNames[0]].data as Float32Array, m, 10);
+    for (let i = 0; i < m; i++) if (pred[i] === labels[s + i]) correct++;
+  }
+  return (100 * correct) / labels.length;
+}
+
+export type BenchCalibration = CalibrationSet & { method: string; seconds: number };
+
+/**
+ * 'synthetic' (BN statistics; with `cache`, read from or written to bench-results/synth-cache-N-S.f32),
+ * 'noise', or 'real' (test images, every 39th record: a reference upper bound only).
+ */
+export async function benchCalibration(kind: string, graph: Graph, set: ReturnType<typeof parseCifar10>, nImages: number, steps: number, cache: boolean): Promise<BenchCalibration> {
+  const opts = { numImages: nImages, steps, seed: 0, normalization: { mean: [...CIFAR_MEAN], std: [...CIFAR_STD] } };
+  const cachePath = `bench-results/synth-cache-${nImages}-${steps}.f32`;
+  if (kind === 'synthetic' && cache && existsSync(cachePath)) {
+    const buf = readFileSync(cachePath);
+    const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    console.log(`synthetic: ${nImages} images read from ${cachePath}`);
+    return { images, shape: [nImages, 3, 32, 32], method: 'synthetic', seconds: 0 };
+  }
+  if (kind === 'synthetic') {
+    const r = await synthesizeImages(graph, { ...opts, method: 'bn-statistics' });
+    if (cache) {
+      mkdirSync('bench-results', { recursive: true });
+      writeFileSync(cachePath, new Uint8Array(r.images.buffer, r.images.byteOffset, r.images.byteLength));
+    }
+    console.log(`synthetic: ${nImages} images, ${steps} steps, BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`);
+    return { images: r.images, shape: r.shape, method: 'synthetic', seconds: r.seconds };
+  }
+  if (kind === 'noise') {
+    const r = noiseImages([3, 32, 32], opts);
+    return { images: r.images, shape: r.shape, method: 'noise', seconds: 0 };
+  }
+  if (kind === 'real') {
+    const idx = Array.from({ length: nImages }, (_, i) => (i * 39 + 7) % set.count);
+    const b = cifar10Batch(set, idx, CIFAR_MEAN, CIFAR_STD);
+    return { images: b.images, shape: [nImages, 3, 32, 32], method: 'real', seconds: 0 };
+  }
+  throw new Error(`unknown calibration ${kind}`);
+}
