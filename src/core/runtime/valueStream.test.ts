@@ -85,6 +85,31 @@ describe('ValueStream', () => {
     exec.dispose();
   });
 
+  it('a hooked stream with weight overrides equals hooked full runs (the prefix re-runs it replaces)', async () => {
+    const graph = prepareGraph(importOnnx(buildOnnxModel(NET)), { x: [2, 3, 8, 8] });
+    const exec = new GraphExecutor(graph);
+    const x = tf.tensor(seeded(2 * 3 * 8 * 8, 3), [2, 3, 8, 8]);
+    // a coarse grid on the hooked values, and overrides that change as the walk goes (as weights get quantized)
+    const hook = (_: string, v: { tensor: tf.Tensor }) => tf.round(v.tensor.mul(4)).div(4);
+    const hookValues = ['r', 's', 'flat'];
+    const overrides = new Map<string, tf.Tensor>();
+    const stream = new ValueStream(exec, new GraphWalk(graph), new Map([['x', { tensor: tf.clone(x), layout: 'NCHW' as const }]]), { hook, hookValues, overrides });
+    for (const [step, name] of STEPS.entries()) {
+      const got = await stream.advanceTo([name]).get(name)!.tensor.data();
+      const full = exec.execute({ x }, { capture: [name], stopAfterCaptures: true, hook, hookValues, overrides });
+      const want = full.captured.get(name)!;
+      const ref = await want.tensor.data();
+      for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i], 4);
+      tf.dispose([want.tensor, ...full.outputs.values()]);
+      // after each step, "quantize" one more weight
+      const w = ['w1', 'w2', 'w3', 'fc'][step];
+      if (w) overrides.set(w, tf.tidy(() => tf.round(tf.tensor(graph.initializers.get(w)!.data as Float32Array, graph.initializers.get(w)!.dims).mul(8)).div(8)));
+    }
+    stream.dispose();
+    tf.dispose([x, ...overrides.values()]);
+    exec.dispose();
+  });
+
   it('keeps only the values later nodes read', () => {
     const graph = prepareGraph(importOnnx(buildOnnxModel(NET)), { x: [1, 3, 8, 8] });
     const exec = new GraphExecutor(graph);
