@@ -8,6 +8,7 @@ import { isLocalQuantError, LocalQuantError } from '../errors.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import { exportTfjsGraphModel } from '../exporters/tfjs/tfjsGraphExporter.js';
 import { importModel } from '../importers/index.js';
+import { probeModel } from '../runtime/probeForward.js';
 import { summarizeGraph } from '../ir/summary.js';
 import type { ModelFile } from '../ir/types.js';
 import { defaultQuantConfig, validateQuantConfig, type QuantConfig } from '../quant/config.js';
@@ -90,6 +91,8 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const summary = summarizeGraph(imported, sizeBefore);
   // A detector's post-processing stays float: everything below works on the network (the head) only.
   const { head: graph, cut } = splitFloatTail(imported, config.floatTail?.until);
+  // Damaged weights that pass import checks can still make the outputs NaN/Inf: refuse now, naming the node.
+  probeModel(graph);
   const floatTail = floatTailReport(cut, config.floatTail?.until);
   if (floatTail) onEvent({ type: 'log', level: 'info', message: describeFloatTail(floatTail) });
   const backend = currentBackend() ?? { name: tf.getBackend(), reason: 'backend chosen by the caller' };

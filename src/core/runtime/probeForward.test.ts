@@ -5,7 +5,7 @@ import { importOnnx } from '../importers/onnx/importOnnx.js';
 import { prepareGraph } from '../ir/prepare.js';
 import { buildOnnxModel, type BuilderModel } from '../testing/onnxBuilder.js';
 import { initBackend } from './backends.js';
-import { probeForward } from './probeForward.js';
+import { probeForward, probeModel } from './probeForward.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -65,5 +65,13 @@ describe('probeForward', () => {
     const e = refusal(() => probeForward(prepared(convNet(1e12, true))));
     expect([e.code, e.message]).toEqual(['BAD_WEIGHTS', expect.stringMatching(/NaN\/Inf at node 'sq2' \(Mul\) on a standard-normal input image\.$/)]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('probeModel prepares the imported model for one image, and skips inputs with symbolic spatial dims', () => {
+    const g = importOnnx(buildOnnxModel(convNet(0.2)));
+    expect(probeModel(g)?.maxAbs.has('y')).toBe(true);
+    expect(() => probeModel(importOnnx(buildOnnxModel(convNet(1e12, true))))).toThrow(/NaN\/Inf at node 'sq2'/);
+    const symbolic = importOnnx(buildOnnxModel({ ...convNet(0.2), inputs: [{ name: 'x', shape: ['N', 3, 'H', 'W'] }] }));
+    expect(probeModel(symbolic)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError } from '../errors.js';
+import { prepareGraph } from '../ir/prepare.js';
 import type { Graph } from '../ir/types.js';
 import { SeededRandom } from '../synth/prng.js';
 import { GraphExecutor } from './executor.js';
@@ -49,6 +50,28 @@ export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeRe
 }
 
 const PROBE_SEEDS = [20250601, 1];
+
+/**
+ * Input shapes for one image of the model as imported: a symbolic batch becomes 1. Undefined when another
+ * dimension is symbolic (the caller's own shapes decide then).
+ */
+export function oneImageShapes(graph: Graph): Record<string, number[]> | undefined {
+  const shapes: Record<string, number[]> = {};
+  for (const v of graph.inputs) {
+    if (!v.shape || v.shape.length === 0 || !v.shape.slice(1).every((d) => typeof d === 'number')) return undefined;
+    shapes[v.name] = [1, ...(v.shape.slice(1) as number[])];
+  }
+  return shapes;
+}
+
+/**
+ * probeForward on the model as imported, for a pipeline right after import: prepares it for one image and
+ * runs the probe. Skipped (undefined) when the inputs have symbolic dimensions other than the batch.
+ */
+export function probeModel(graph: Graph): ProbeResult | undefined {
+  const shapes = oneImageShapes(graph);
+  return shapes ? probeForward(prepareGraph(graph, shapes)) : undefined;
+}
 
 /** Seeded standard-normal float inputs (zeros for integer ones) in the prepared graph's concrete shapes; caller disposes. */
 export function standardNormalFeeds(prepared: Graph, seed: number): Map<string, tf.Tensor> {

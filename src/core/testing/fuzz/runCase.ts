@@ -4,7 +4,7 @@ import { importModel } from '../../importers/index.js';
 import { prepareGraph } from '../../ir/prepare.js';
 import type { Graph, ModelFile } from '../../ir/types.js';
 import { GraphExecutor } from '../../runtime/executor.js';
-import { probeForward, standardNormalFeeds } from '../../runtime/probeForward.js';
+import { oneImageShapes, probeForward, standardNormalFeeds } from '../../runtime/probeForward.js';
 
 /**
  * One fuzz case through the path a user's file takes: import -> prepare (shape checks) -> a 1-image forward
@@ -27,13 +27,8 @@ export function outcomeClass(o: Outcome): string {
 
 function forwardOnce(files: ModelFile[]): Outcome {
   const graph = importModel(files);
-  const shapes: Record<string, number[]> = {};
-  for (const v of graph.inputs) {
-    // one image, whatever batch is declared; other symbolic dims are left for prepare to refuse
-    if (v.shape && v.shape.length > 0 && v.shape.slice(1).every((d) => typeof d === 'number')) {
-      shapes[v.name] = [1, ...(v.shape.slice(1) as number[])];
-    }
-  }
+  // one image whatever batch is declared; other symbolic dims are left for prepare to refuse
+  const shapes = oneImageShapes(graph) ?? {};
   const prepared = prepareGraph(graph, shapes);
   probeForward(prepared); // the product's own check: refuses (typed) a model whose outputs are not finite
   return independentForward(prepared);
