@@ -226,7 +226,7 @@ describe('GraphExecutor', () => {
     nhwc.dispose();
     expect(code(() => ex.execute({ x }, { capture: ['nope'] }))).toBe('BAD_CONFIG');
     const g = graph();
-    g.nodes.push({ name: 'weird', opType: 'NonZero', inputs: ['logits'], outputs: ['nz'], attrs: {} });
+    g.nodes.push({ name: 'weird', opType: 'LSTM', inputs: ['logits'], outputs: ['nz'], attrs: {} });
     expect(code(() => new GraphExecutor(g))).toBe('UNSUPPORTED_OP');
     x.dispose();
     ex.dispose();

@@ -88,13 +88,13 @@ describe('importOnnx refuses bad files with a LocalQuantError', () => {
   it('an unsupported op: UNSUPPORTED_OP naming op, node and the supported list', () => {
     const bytes = buildOnnxModel({
       opset: 13,
-      inputs: [{ name: 'boxes', shape: [1, 4, 4] }, { name: 'scores', shape: [1, 1, 4] }],
-      outputs: [{ name: 'sel', dtype: 'int64', shape: [null, 3] }],
-      nodes: [{ opType: 'NonMaxSuppression', name: 'nms', inputs: ['boxes', 'scores'], outputs: ['sel'] }],
+      inputs: [{ name: 'x', shape: [5, 1, 4] }, { name: 'w', shape: [1, 32, 4] }, { name: 'r', shape: [1, 32, 8] }],
+      outputs: [{ name: 'y', shape: [5, 1, 1, 8] }],
+      nodes: [{ opType: 'LSTM', name: 'lstm', inputs: ['x', 'w', 'r'], outputs: ['y'], attrs: { hidden_size: 8 } }],
     });
     const e = importError(() => importOnnx(bytes));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toContain("Unsupported operator 'NonMaxSuppression' (node 'nms'");
+    expect(e.message).toContain("Unsupported operator 'LSTM' (node 'lstm'");
     expect(e.message).toContain('LocalQuant supports: Conv, ConvTranspose');
     expect(e.hint).toMatch(/re-export/i);
   });
