@@ -5,9 +5,10 @@
  * with that width for the deployment target (int8 containers for ort-cpu/ort-web, packed int4 or the
  * 2/3-bit planes of packedLowBitWeight.ts for 'smallest', MatMulNBits blocks, dropped Q/DQ pairs), biases,
  * scales and graph included. Codes are placeholders: only their count and type set the size.
- * Total = base + sum of the chosen deltas. That sum is an upper bound, close to exact: the constants
- * the 2/3-bit unpacking shares across layers are counted once per layer (~100 bytes each), and varint
- * lengths may shift a byte. `measure` gives the exact size of one assignment (one more export).
+ * The 2/3-bit planes of all layers share one unpacking chain per width (packedLowBitWeight.ts): its
+ * cost is in each layer's delta once, so it is measured apart (two layers at that width together vs
+ * each alone) and reported in `shared`; total = base + shared costs of the widths used + per-layer
+ * deltas less their shared part. Varint lengths may shift a byte; `measure` gives the exact size.
  */
 import { buildQdqGraph, type QuantizationPlan } from '../../exporters/qdq/qdqOnnxExporter.js';
 import { qdqOptionsForTarget } from '../../exporters/qdq/deploymentTargets.js';
@@ -23,6 +24,8 @@ export interface SizeTable {
   baseBytes: number;
   /** Per layer: bytes added (or saved, negative) by each width relative to its reference. */
   delta: Map<string, Map<number, number>>;
+  /** Width -> bytes a file pays once when any layer uses that width (included in each `delta` of it). */
+  shared: Map<number, number>;
   /** Exact file bytes with the layers at these widths (in the order given). */
   measure: (bits: number[]) => number;
 }
@@ -58,5 +61,14 @@ export function exportSizeTable(
     for (const b of l.bits) if (b !== reference[i]) d.set(b, size(reference.map((r, j) => (j === i ? b : r))) - baseBytes);
     delta.set(l.layer.node.name, d);
   });
-  return { baseBytes, delta, measure: size };
+  // a shared part shows as the bytes two layers at one width save against the sum of each alone
+  const shared = new Map<number, number>();
+  for (const b of new Set(layers.flatMap((l) => l.bits))) {
+    const two = layers.map((l, i) => i).filter((i) => layers[i].bits.includes(b) && reference[i] !== b).slice(0, 2);
+    if (two.length < 2) continue;
+    const both = size(reference.map((r, j) => (two.includes(j) ? b : r))) - baseBytes;
+    const part = two.reduce((a, i) => a + delta.get(layers[i].layer.node.name)!.get(b)!, 0) - both;
+    if (part > 0) shared.set(b, part);
+  }
+  return { baseBytes, delta, shared, measure: size };
 }

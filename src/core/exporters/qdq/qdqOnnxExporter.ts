@@ -17,7 +17,7 @@ import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
 import { blockedInt4Weight } from './blockedInt4Weight.js';
 import { gemmAsMatMul } from './gemmAsMatMul.js';
-import { packedLowBitWeight, type PackedWeightContext } from './packedLowBitWeight.js';
+import { finishPackedWeights, packedLowBitWeight, type PackedWeightContext } from './packedLowBitWeight.js';
 
 export interface QuantizedLayerPlan {
   /** Name of the Conv / Gemm / MatMul node. */
@@ -188,7 +188,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   // ---- weights and biases
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const replacedWeights = new Set<string>();
-  const packing: PackedWeightContext = { addInit, fresh, shared: new Map() };
+  const packing: PackedWeightContext = { addInit, fresh };
   for (const l of plan.layers) {
     const node = byName.get(l.node);
     if (!node) throw new LocalQuantError('INTERNAL', `quantization plan names layer '${l.node}', which is not in the graph`);
@@ -240,7 +240,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     before.set(node, [...(before.get(node) ?? []), ...pre]);
   }
 
-  const nodes: Node[] = [...atStart];
+  const nodes: Node[] = [...atStart, ...finishPackedWeights(packing)];
   for (const n of g.nodes) {
     nodes.push(...(before.get(n) ?? []), n, ...(after.get(n) ?? []));
   }
