@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLocalQuantError } from '../../errors.js';
-import { allocateBits, paretoFrontier, type LayerOptions } from './bitAllocation.js';
+import { allocateBits, paretoFrontier, paretoFrontierWithShared, type LayerOptions } from './bitAllocation.js';
 
 /** Every assignment, for the exact optimum to compare with. */
 function bruteForce(base: number, layers: LayerOptions[]): { bytes: number; cost: number; bits: number[] }[] {
@@ -52,6 +52,21 @@ describe('bit allocation by dynamic programming', () => {
         const cost = got.bits.reduce((a, b, i) => a + layers[i].options.find((o) => o.bits === b)!.cost, 0);
         expect(bytes).toBe(got.bytes);
         expect(cost).toBeCloseTo(got.cost, 12);
+      }
+    }
+  });
+
+  it('with costs paid once per width in use (shared unpacking): matches brute force', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const layers = randomTable(seed + 100, 3 + (seed % 3));
+      const shared = new Map([[2, 7 + seed], [3, 13]]);
+      // per-layer bytes as measured: each includes the shared part once
+      const measured = layers.map((l) => ({ ...l, options: l.options.map((o) => ({ ...o, bytes: o.bytes + (shared.get(o.bits) ?? 0) })) }));
+      const all = bruteForce(40, layers).map((a) => ({ ...a, bytes: a.bytes + [...shared].reduce((s, [b, c]) => s + (a.bits.includes(b) ? c : 0), 0) }));
+      const f = paretoFrontierWithShared(40, measured, shared);
+      for (const budget of [...new Set(all.map((a) => a.bytes))]) {
+        const best = Math.min(...all.filter((a) => a.bytes <= budget).map((a) => a.cost));
+        expect(allocateBits(f, budget).cost).toBeCloseTo(best, 12);
       }
     }
   });

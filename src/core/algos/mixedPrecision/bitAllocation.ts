@@ -88,6 +88,25 @@ export function paretoFrontier(baseBytes: number, layers: LayerOptions[]): Front
   return points.length ? points : [{ bytes: baseBytes, cost: 0, bits: [] }];
 }
 
+/**
+ * The frontier when some widths carry a cost paid once (the shared unpacking of 2/3-bit planes): one DP
+ * per set of such widths in use (their shared bytes in the base, per-layer bytes without them, other
+ * layers barred from widths outside the set), merged into one frontier.
+ */
+export function paretoFrontierWithShared(baseBytes: number, table: LayerOptions[], shared: Map<number, number>): FrontierPoint[] {
+  const widths = [...shared.keys()];
+  const all: FrontierPoint[] = [];
+  for (let mask = 0; mask < 1 << widths.length; mask++) {
+    const used = widths.filter((_, i) => mask & (1 << i));
+    const allowed = table.map((l) => ({ ...l, options: l.options.filter((o) => !shared.has(o.bits) || used.includes(o.bits)).map((o) => ({ ...o, bytes: o.bytes - (shared.get(o.bits) ?? 0) })) }));
+    if (allowed.some((l) => !l.options.length)) continue;
+    all.push(...paretoFrontier(baseBytes + used.reduce((a, b) => a + shared.get(b)!, 0), allowed));
+  }
+  all.sort((a, b) => a.bytes - b.bytes || a.cost - b.cost);
+  let best = Infinity;
+  return all.filter((p) => p.cost < best && ((best = p.cost), true));
+}
+
 /** Cheapest point per bucket of bytes (MAX_POINTS / 2 buckets); the points stay a frontier. */
 function thin(kept: number[], bytes: Float64Array): number[] {
   const lo = bytes[kept[0]];

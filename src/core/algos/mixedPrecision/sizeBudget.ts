@@ -11,7 +11,7 @@ import { foldBatchNorm } from '../../ir/passes/foldBatchNorm.js';
 import type { Graph } from '../../ir/types.js';
 import { layerBits, type LayerOverride, type QuantConfig } from '../../quant/config.js';
 import { quantizableLayers } from '../../quant/quantPoints.js';
-import { allocateBits, paretoFrontier, type FrontierPoint, type LayerOptions } from './bitAllocation.js';
+import { allocateBits, paretoFrontierWithShared, type LayerOptions } from './bitAllocation.js';
 import { exportSizeTable } from './exportSizeTable.js';
 import { layerSensitivity, type SensitivityMetric } from './layerSensitivity.js';
 
@@ -75,7 +75,7 @@ export async function planSizeBudget(
     name: layer.node.name,
     options: bits.map((b) => ({ bits: b, bytes: sizes.delta.get(layer.node.name)!.get(b)!, cost: sens.values.get(layer.node.name)!.get(b)! })),
   }));
-  const frontier = sharedCostFrontier(sizes.baseBytes, table, sizes.shared);
+  const frontier = paretoFrontierWithShared(sizes.baseBytes, table, sizes.shared);
   const chosen = allocateBits(frontier, allowed, describe, hint);
   const overrides: Record<string, LayerOverride> = { ...cfg.overrides };
   table.forEach((l, i) => (overrides[l.name] = { ...overrides[l.name], weightBits: chosen.bits[i] }));
@@ -98,25 +98,6 @@ export async function planSizeBudget(
       seconds: (performance.now() - t0) / 1000,
     },
   };
-}
-
-/**
- * The frontier when some widths carry a cost paid once (the shared unpacking of 2/3-bit planes): one DP
- * per set of such widths in use (their shared bytes in the base, per-layer bytes without them, other
- * layers barred from widths outside the set), merged into one frontier.
- */
-function sharedCostFrontier(baseBytes: number, table: LayerOptions[], shared: Map<number, number>): FrontierPoint[] {
-  const widths = [...shared.keys()];
-  const all: FrontierPoint[] = [];
-  for (let mask = 0; mask < 1 << widths.length; mask++) {
-    const used = widths.filter((_, i) => mask & (1 << i));
-    const allowed = table.map((l) => ({ ...l, options: l.options.filter((o) => !shared.has(o.bits) || used.includes(o.bits)).map((o) => ({ ...o, bytes: o.bytes - (shared.get(o.bits) ?? 0) })) }));
-    if (allowed.some((l) => !l.options.length)) continue;
-    all.push(...paretoFrontier(baseBytes + used.reduce((a, b) => a + shared.get(b)!, 0), allowed));
-  }
-  all.sort((a, b) => a.bytes - b.bytes || a.cost - b.cost);
-  let best = Infinity;
-  return all.filter((p) => p.cost < best && ((best = p.cost), true));
 }
 
 /** At most `n` points, evenly spread over the frontier's sizes, ends kept. */
