@@ -17,6 +17,7 @@ import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
 import { blockedInt4Weight } from './blockedInt4Weight.js';
 import { gemmAsMatMul } from './gemmAsMatMul.js';
+import { fitBiasToInt32 } from './int32Bias.js';
 import { finishPackedWeights, packedLowBitWeight, type PackedWeightContext } from './packedLowBitWeight.js';
 
 export interface QuantizedLayerPlan {
@@ -189,8 +190,9 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const replacedWeights = new Set<string>();
   const packing: PackedWeightContext = { addInit, fresh };
-  for (const l of plan.layers) {
-    const node = byName.get(l.node);
+  for (const planned of plan.layers) {
+    const node = byName.get(planned.node);
+    let l = planned;
     if (!node) throw new LocalQuantError('INTERNAL', `quantization plan names layer '${l.node}', which is not in the graph`);
     if (!LAYER_OPS.has(node.opType)) throw new LocalQuantError('INTERNAL', `layer '${l.node}' is a ${node.opType}, not a Conv/Gemm/MatMul`);
     const wName = node.inputs[1];
@@ -200,6 +202,10 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const perChannel = l.weightScales.length > 1;
     if (perChannel && w.dims[l.axis] !== l.weightScales.length) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: ${l.weightScales.length} scales for ${w.dims[l.axis]} output channels`);
     const { qmin, qmax } = qrange(l.weightBits, true);
+    // a bias that would saturate int32 widens its channel's weight scale (int32Bias.ts)
+    const plannedBias = l.bias ?? (node.inputs[2] ? (g.initializers.get(node.inputs[2])?.data as Float32Array | undefined) : undefined);
+    const fitted = node.opType !== 'MatMul' && !(l.weightBits <= 4 && int4Weights && opts.int4MatMulBlocks) ? fitBiasToInt32(l, w.dims, plannedBias, plan.activations[originalInput(node.inputs[0], rename)]?.scale) : undefined;
+    if (fitted) l = { ...l, ...fitted };
     for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
     const four = l.weightBits <= 4 && int4Weights;
     const blocked = four && opts.int4MatMulBlocks ? blockedInt4Weight(node, w.dims, l) : null;
