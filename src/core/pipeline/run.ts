@@ -138,6 +138,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const nearestAnyway = q.layers.filter((l) => l.rounding === 'nearest' && config.quant.rounding === 'adaptive').map((l) => l.name);
   if (nearestAnyway.length) notes.push(`Adaptive rounding was asked, but ${nearestAnyway.length} layer(s) used round-to-nearest: ${nearestAnyway.slice(0, 5).join(', ')}${nearestAnyway.length > 5 ? ', ...' : ''} (see layers[].rounding).`);
   if (!onnx) notes.push('Sizes are those of the TF.js files (ONNX export off).');
+  if (boxes && boxes.floatDetections === 0) notes.push(`The float model detected nothing above score ${boxes.scoreThreshold} on the ${boxes.images} calibration images, so box agreement (reported as 100%) says nothing here, and activation ranges calibrated on such images may clip real detections: calibrate on your own photographs.`);
   const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
   if (mixed) {
     applied.quant.overrides = mixed.overrides;

@@ -39,6 +39,14 @@ describe('runPipeline on a detector', () => {
     expect(out.boxes.dims).toEqual([1, 256, 4]);
   });
 
+  it('says so when the float model detects nothing on the calibration images (box agreement then says nothing)', async () => {
+    const spec = yoloStyleDetector();
+    spec.initializers = spec.initializers!.map((t) => (t.name === 'max_out' ? { ...t, data: [0] } : t));
+    const r = await runPipeline([{ name: 'yolo0.onnx', bytes: buildOnnxModel(spec) }], config());
+    expect(r.report.boxAgreement!.floatDetections).toBe(0);
+    expect(r.report.notes.join(' ')).toMatch(/detected nothing above score 0\.2 on the 8 calibration images/);
+  });
+
   it('floatTail.until moves the cut (recorded as set by the user); an unknown node is refused; TF.js export says why it is skipped', async () => {
     const r = await runPipeline(files(), { ...config(), floatTail: { until: ['score_mul'] }, export: { onnx: true, tfjs: true } });
     expect(r.report.floatTail!.byUser).toBe(true);
