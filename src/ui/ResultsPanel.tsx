@@ -70,6 +70,7 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
           {result.floatTail && <><dt>Kept in float</dt><dd data-testid="float-tail">{result.floatTail}</dd></>}
         </dl>
       )}
+      {result?.notes?.length ? <ul className="notes" data-testid="report-notes">{result.notes.map((n, i) => <li key={i}>{n}</li>)}</ul> : null}
       {result?.verification && <Verification v={result.verification} />}
       {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}
       <div className="buttons">

@@ -35,7 +35,11 @@ describe('adaptResult', () => {
     expect(adaptResult({ report: {} }).floatTail).toBeUndefined();
   });
 
+  it('carries the report notes to the page', () => {
+    expect(adaptResult({ report: { notes: ['4-bit weights: size only'], layers: [] } }).notes).toEqual(['4-bit weights: size only']);
+  });
+
   it('accepts an empty result without throwing', () => {
-    expect(adaptResult(undefined)).toEqual({ files: [], sizeBefore: undefined, sizeAfter: undefined, layerSqnr: undefined, agreement: undefined, config: undefined });
+    expect(adaptResult(undefined)).toEqual({ files: [], sizeBefore: undefined, sizeAfter: undefined, layerSqnr: undefined, agreement: undefined, notes: [], config: undefined });
   });
 });

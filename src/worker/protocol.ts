@@ -42,6 +42,8 @@ export interface RunResult {
   /** Detectors: one line saying where the float tail (post-processing kept float) begins. */
   floatTail?: string;
   config?: unknown;
+  /** The report's notes: what was not done as asked, and why (fallbacks, size-only gains, skipped exports). */
+  notes?: string[];
   /** The export checked in onnxruntime-web against the float model (agreement, images/s). */
   verification?: PageVerification;
   /** The model graph with per-layer quantization facts, for the model view. */

@@ -52,6 +52,7 @@ export function adaptResult(raw: unknown): RunResult {
     ...(isAgreementBasis(r.agreementOn) ? { agreementOn: r.agreementOn } : {}),
     ...(appliedCalibration(r.report) ? { calibration: appliedCalibration(r.report) } : {}),
     ...(tail?.startsAt ? { floatTail: describeFloatTail(tail) } : {}),
+    notes: Array.isArray((r.report as Loose | undefined)?.notes) ? ((r.report as Loose).notes as unknown[]).map(String) : [],
     config: r.config,
   };
 }
