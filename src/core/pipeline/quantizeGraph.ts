@@ -215,6 +215,7 @@ async function quantizeInBatches(
       (b) => new ValueStream(exec, walk, new Map([[inputName, { tensor: inputQ ? fakeQuantTensor(b, inputQ) : tf.clone(b), layout: inputLayout(b) }]]), { hook, hookValues: [...actQ.keys()], overrides }),
     );
     streams.push(...quantStreams);
+    tf.dispose(batches); // the streams hold their own copies
 
     const plan: QuantizationPlan = { layers: [], activations: Object.fromEntries(actQ) };
     const reports: LayerReport[] = [];
