@@ -5,10 +5,11 @@
  * per layer and frontier).
  *
  * Run: npm run bench:mixed -- [--rows mixed10-nearest,mixed10-adaptive,w4-adaptive,w3-adaptive,...]
- *      [--calib synthetic,real] [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--cache]
+ *      [--calib synthetic,real] [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--cache] [--json NAME]
  * Rows: mixed<P>-{nearest|adaptive}: file at most P % of the float file, bits chosen per layer (first and last
  * layer free); w<B>[f]-{nearest|adaptive}: every layer at B bits (f: first/last kept at 8). --cache reuses
- * bench:quant's synthetic images (bench-results/synth-cache-N-S.f32).
+ * bench:quant's synthetic images (bench-results/synth-cache-N-S.f32). --json: bench-results/NAME.json
+ * (default mixedPrecision), so that runs of different rows keep their own file.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
@@ -21,6 +22,7 @@ import { arg, benchCalibration, calibrationArgs, top1, type BenchCalibration } f
 
 const rows = arg('rows', 'mixed10-nearest,mixed10-adaptive,w4-nearest,w4-adaptive,w3-nearest,w3-adaptive,w2-adaptive').split(',');
 const { calibs, nImages, steps, iters, nEval, cache } = calibrationArgs();
+const jsonName = arg('json', 'mixedPrecision');
 
 interface Row {
   row: string;
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     console.log(`| ${r.row} | ${r.calibration} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${r.sizeBytes} | ${r.sizePercent.toFixed(2)} | ${r.bits} | ${r.predictedBytes ?? ''} | ${r.predictedKl?.toExponential(2) ?? ''} | ${r.seconds.toFixed(0)} |`);
   }
   mkdirSync('bench-results', { recursive: true });
-  writeFileSync('bench-results/mixedPrecision.json', JSON.stringify({ float: floatTop1, floatBytes: modelBytes.byteLength, evalImages: evalIdx.length, images: nImages, steps, iters, backend: backend.name, results }, null, 2));
+  writeFileSync(`bench-results/${jsonName}.json`, JSON.stringify({ float: floatTop1, floatBytes: modelBytes.byteLength, evalImages: evalIdx.length, images: nImages, steps, iters, backend: backend.name, results }, null, 2));
 }
 
 void main();
