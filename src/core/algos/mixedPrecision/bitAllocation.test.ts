@@ -61,8 +61,10 @@ describe('bit allocation by dynamic programming', () => {
       const layers = randomTable(seed + 100, 3 + (seed % 3));
       const shared = new Map([[2, 7 + seed], [3, 13]]);
       // per-layer bytes as measured: each includes the shared part once
-      const measured = layers.map((l) => ({ ...l, options: l.options.map((o) => ({ ...o, bytes: o.bytes + (shared.get(o.bits) ?? 0) })) }));
-      const all = bruteForce(40, layers).map((a) => ({ ...a, bytes: a.bytes + [...shared].reduce((s, [b, c]) => s + (a.bits.includes(b) ? c : 0), 0) }));
+      // (the last layer stores every width its own way: it shares nothing, like a MatMulNBits Gemm)
+      const shares = (li: number, b: number) => li < layers.length - 1 && shared.has(b);
+      const measured = layers.map((l, li) => ({ ...l, options: l.options.map((o) => (shares(li, o.bits) ? { ...o, shared: o.bits, bytes: o.bytes + shared.get(o.bits)! } : o)) }));
+      const all = bruteForce(40, layers).map((a) => ({ ...a, bytes: a.bytes + [...shared].reduce((s, [b, c]) => s + (a.bits.some((x, li) => x === b && shares(li, b)) ? c : 0), 0) }));
       const f = paretoFrontierWithShared(40, measured, shared);
       for (const budget of [...new Set(all.map((a) => a.bytes))]) {
         const best = Math.min(...all.filter((a) => a.bytes <= budget).map((a) => a.cost));

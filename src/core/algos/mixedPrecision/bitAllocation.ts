@@ -11,6 +11,8 @@ import { LocalQuantError } from '../../errors.js';
 
 export interface BitOption {
   bits: number;
+  /** Its bytes include a cost paid once per file by every option sharing it (key into the shared costs). */
+  shared?: number;
   /** What this option adds to the file, relative to the table's base (may be negative). */
   bytes: number;
   cost: number;
@@ -90,15 +92,18 @@ export function paretoFrontier(baseBytes: number, layers: LayerOptions[]): Front
 
 /**
  * The frontier when some widths carry a cost paid once (the shared unpacking of 2/3-bit planes): one DP
- * per set of such widths in use (their shared bytes in the base, per-layer bytes without them, other
- * layers barred from widths outside the set), merged into one frontier.
+ * per set of shared costs in use (those bytes in the base, the options sharing them without them,
+ * options sharing a cost outside the set barred), merged into one frontier.
  */
 export function paretoFrontierWithShared(baseBytes: number, table: LayerOptions[], shared: Map<number, number>): FrontierPoint[] {
-  const widths = [...shared.keys()];
+  const keys = [...shared.keys()];
   const all: FrontierPoint[] = [];
-  for (let mask = 0; mask < 1 << widths.length; mask++) {
-    const used = widths.filter((_, i) => mask & (1 << i));
-    const allowed = table.map((l) => ({ ...l, options: l.options.filter((o) => !shared.has(o.bits) || used.includes(o.bits)).map((o) => ({ ...o, bytes: o.bytes - (shared.get(o.bits) ?? 0) })) }));
+  for (let mask = 0; mask < 1 << keys.length; mask++) {
+    const used = keys.filter((_, i) => mask & (1 << i));
+    const allowed = table.map((l) => ({
+      ...l,
+      options: l.options.filter((o) => o.shared === undefined || used.includes(o.shared)).map((o) => ({ ...o, bytes: o.bytes - (o.shared === undefined ? 0 : (shared.get(o.shared) ?? 0)) })),
+    }));
     if (allowed.some((l) => !l.options.length)) continue;
     all.push(...paretoFrontier(baseBytes + used.reduce((a, b) => a + shared.get(b)!, 0), allowed));
   }

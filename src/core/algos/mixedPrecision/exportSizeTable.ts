@@ -26,6 +26,8 @@ export interface SizeTable {
   delta: Map<string, Map<number, number>>;
   /** Width -> bytes a file pays once when any layer uses that width (included in each `delta` of it). */
   shared: Map<number, number>;
+  /** Per layer, the widths whose delta includes the shared part (a layer the exporter stores otherwise, e.g. a MatMulNBits Gemm, has none). */
+  sharing: Map<string, Set<number>>;
   /** Exact file bytes with the layers at these widths (in the order given). */
   measure: (bits: number[]) => number;
 }
@@ -61,14 +63,30 @@ export function exportSizeTable(
     for (const b of l.bits) if (b !== reference[i]) d.set(b, size(reference.map((r, j) => (j === i ? b : r))) - baseBytes);
     delta.set(l.layer.node.name, d);
   });
-  // a shared part shows as the bytes two layers at one width save against the sum of each alone
+  // a shared part shows as the bytes two layers at one width save against the sum of each alone; a
+  // layer shares it when it saves that much beside the first layer found to share it
   const shared = new Map<number, number>();
+  const sharing = new Map(layers.map((l) => [l.layer.node.name, new Set<number>()]));
+  const deltaOf = (i: number, b: number) => delta.get(layers[i].layer.node.name)!.get(b)!;
   for (const b of new Set(layers.flatMap((l) => l.bits))) {
-    const two = layers.map((l, i) => i).filter((i) => layers[i].bits.includes(b) && reference[i] !== b).slice(0, 2);
-    if (two.length < 2) continue;
-    const both = size(reference.map((r, j) => (two.includes(j) ? b : r))) - baseBytes;
-    const part = two.reduce((a, i) => a + delta.get(layers[i].layer.node.name)!.get(b)!, 0) - both;
-    if (part > 0) shared.set(b, part);
+    const candidates = layers.map((_, i) => i).filter((i) => layers[i].bits.includes(b) && reference[i] !== b);
+    const pairSaving = (i: number, j: number) => deltaOf(i, b) + deltaOf(j, b) - (size(reference.map((r, k) => (k === i || k === j ? b : r))) - baseBytes);
+    let anchor = -1;
+    for (let x = 0; x < candidates.length && anchor < 0; x++)
+      for (let y = x + 1; y < candidates.length && anchor < 0; y++) {
+        const part = pairSaving(candidates[x], candidates[y]);
+        if (part > 0) {
+          shared.set(b, part);
+          anchor = candidates[x];
+          sharing.get(layers[candidates[x]].layer.node.name)!.add(b);
+          sharing.get(layers[candidates[y]].layer.node.name)!.add(b);
+        }
+      }
+    if (anchor < 0) continue;
+    for (const i of candidates) {
+      const name = layers[i].layer.node.name;
+      if (!sharing.get(name)!.has(b) && pairSaving(anchor, i) === shared.get(b)) sharing.get(name)!.add(b);
+    }
   }
-  return { baseBytes, delta, shared, measure: size };
+  return { baseBytes, delta, shared, sharing, measure: size };
 }

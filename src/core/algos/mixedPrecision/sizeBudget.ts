@@ -73,7 +73,7 @@ export async function planSizeBudget(
   const sens = await layerSensitivity(folded, layers, calibration, { perChannel: cfg.perChannel, signal });
   const table: LayerOptions[] = layers.map(({ layer, bits }) => ({
     name: layer.node.name,
-    options: bits.map((b) => ({ bits: b, bytes: sizes.delta.get(layer.node.name)!.get(b)!, cost: sens.values.get(layer.node.name)!.get(b)! })),
+    options: bits.map((b) => ({ bits: b, bytes: sizes.delta.get(layer.node.name)!.get(b)!, cost: sens.values.get(layer.node.name)!.get(b)!, ...(sizes.sharing.get(layer.node.name)!.has(b) ? { shared: b } : {}) })),
   }));
   const frontier = paretoFrontierWithShared(sizes.baseBytes, table, sizes.shared);
   const chosen = allocateBits(frontier, allowed, describe, hint);
