@@ -5,6 +5,7 @@
  * photographs and on upsampled CIFAR-10 test images, both models run as exported ONNX in onnxruntime-node.
  *
  *   npx tsx bench/detectors.ts [--calibration photos|cifar] [--images N] [--eval N] [--threshold T] [--iters N] [--samples N] [--models centernet,nanodet]
+ *     [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--out bench-results/detectors.json]
  *
  * Prints a table and writes bench-results/detectors.json.
  */
@@ -39,6 +40,11 @@ const ITERS = Number(arg('iters', '100'));
 /** Input columns sampled per layer for the rounding moments (the library default is 4096; fewer keeps this bench minutes long on 2 cores). */
 const SAMPLES = Number(arg('samples', '1024'));
 const MODELS = arg('models', 'centernet,nanodet').split(',');
+/** Rows as wbits:abits:rounding (abits 32 = float activations, to separate weight from activation error). */
+const CONFIGS = arg('configs', '8:8:nearest,4:8:adaptive').split(',').map((c) => c.split(':')).map(([w, a, r]) => [Number(w), Number(a), r] as [4 | 8, 8 | 32, 'nearest' | 'adaptive']);
+const OUT = arg('out', 'bench-results/detectors.json');
+/** Activation range observer: detector score maps are mostly near zero with rare peaks, which an MSE-chosen range clips. */
+const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
 
 /** How each detector wants its pixels (from @vladmandic/human's own pre-processing). */
 const PIXEL_SCALE: Record<string, number> = { centernet: 1, nanodet: 1 / 255 };
@@ -128,9 +134,9 @@ for (const model of MODELS) {
   const floatBytes = writeOnnx(graph);
   const refs = { photos: await detections(floatBytes, graph, evalSets.photos), cifar: await detections(floatBytes, graph, evalSets.cifar) };
   const layout = describeLayout(detectionLayout(graph)!);
-  for (const [w, a, rounding] of [[8, 8, 'nearest'], [4, 8, 'adaptive']] as const) {
+  for (const [w, a, rounding] of CONFIGS) {
     const base = defaultPipelineConfig();
-    const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS } }, head.nodes.map((n) => n.name));
+    const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS, activationObserver: OBSERVER } }, head.nodes.map((n) => n.name));
     cfg.adaround.maxSamples = SAMPLES;
     const t0 = performance.now();
     let done = 0;
@@ -160,4 +166,4 @@ for (const r of rows) {
   console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
 }
 mkdirSync('bench-results', { recursive: true });
-writeFileSync('bench-results/detectors.json', JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL_IMAGES - 1}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and CIFAR-10 test_batch records 0..${EVAL_IMAGES - 1} bilinear-upsampled; both models as exported ONNX in onnxruntime-node`, adaroundIterations: ITERS, momentSamples: SAMPLES, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL_IMAGES - 1}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and CIFAR-10 test_batch records 0..${EVAL_IMAGES - 1} bilinear-upsampled; both models as exported ONNX in onnxruntime-node`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
