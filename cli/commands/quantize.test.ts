@@ -33,6 +33,15 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
 }
 
 describe('localquant quantize', () => {
+  it('--batch sets the synthesis and calibration batch (recorded as applied); a bad value is a usage error', async () => {
+    const out = join(tmp, 'batch.onnx');
+    expect(await quiet(() => run([sample, '-o', out, ...quick, '--steps', '2', '--batch', '2']))).toBe(0);
+    const report = JSON.parse(readFileSync(join(tmp, 'batch.report.json'), 'utf8'));
+    expect(report.config.calibration.batch).toBe(2);
+    expect(report.calibration.batch).toBe(2);
+    await expect(run([sample, '-o', out, ...quick, '--batch', '0'])).rejects.toThrow(UsageError);
+  });
+
   it('calibrates on a folder of PNG and JPEG images of another size (--calibration images:DIR)', async () => {
     const dir = join(tmp, 'imgs');
     mkdirSync(dir);
