@@ -92,7 +92,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A detector's post-processing stays float: everything below works on the network (the head) only.
   const { head: graph, cut } = splitFloatTail(imported, config.floatTail?.until);
   // Damaged weights that pass import checks can still make the outputs NaN/Inf: refuse now, naming the node.
-  probeModel(graph);
+  await probeModel(graph);
   const floatTail = floatTailReport(cut, config.floatTail?.until);
   if (floatTail) onEvent({ type: 'log', level: 'info', message: describeFloatTail(floatTail) });
   const backend = currentBackend() ?? { name: tf.getBackend(), reason: 'backend chosen by the caller' };

@@ -15,9 +15,11 @@ export interface ProbeResult {
  * a model is worked on. Weights that are large but below the import limit (a flipped exponent
  * bit: 1e15) pass every import check and can still turn the outputs into Inf/NaN a few layers on; such a
  * model is refused here, naming the first node whose output is not finite, instead of quantizing garbage.
- * Frees everything it allocates.
+ * Frees everything it allocates. Reads asynchronously: tfjs 4.22 pitfall, a synchronous read (dataSync)
+ * on webgpu in a Chromium worker fails and loses the device ("A valid external Instance reference no
+ * longer exists").
  */
-export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeResult {
+export async function probeForward(prepared: Graph, executor?: GraphExecutor): Promise<ProbeResult> {
   const ex = executor ?? new GraphExecutor(prepared);
   const maxAbs = new Map<string, number>();
   try {
@@ -28,7 +30,7 @@ export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeRe
         const { outputs } = ex.execute(feeds);
         let finite = true;
         for (const [name, t] of outputs) {
-          const d = t.dataSync();
+          const d = await t.data();
           let m = maxAbs.get(name) ?? 0;
           for (let i = 0; i < d.length; i++) {
             const a = Math.abs(d[i]);
@@ -38,7 +40,7 @@ export function probeForward(prepared: Graph, executor?: GraphExecutor): ProbeRe
           maxAbs.set(name, m);
           t.dispose();
         }
-        if (!finite) throw nonFiniteError(prepared, ex, feeds);
+        if (!finite) throw await nonFiniteError(prepared, ex, feeds);
       } finally {
         tf.dispose([...feeds.values()]);
       }
@@ -68,7 +70,7 @@ export function oneImageShapes(graph: Graph): Record<string, number[]> | undefin
  * probeForward on the model as imported, for a pipeline right after import: prepares it for one image and
  * runs the probe. Skipped (undefined) when the inputs have symbolic dimensions other than the batch.
  */
-export function probeModel(graph: Graph): ProbeResult | undefined {
+export async function probeModel(graph: Graph): Promise<ProbeResult | undefined> {
   const shapes = oneImageShapes(graph);
   return shapes ? probeForward(prepareGraph(graph, shapes)) : undefined;
 }
@@ -86,15 +88,19 @@ export function standardNormalFeeds(prepared: Graph, seed: number): Map<string, 
 }
 
 /** Runs again with a hook on every value to find the first node whose output holds NaN/Inf. */
-function nonFiniteError(g: Graph, ex: GraphExecutor, feeds: Map<string, tf.Tensor>): LocalQuantError {
-  let first: string | undefined;
+async function nonFiniteError(g: Graph, ex: GraphExecutor, feeds: Map<string, tf.Tensor>): Promise<LocalQuantError> {
+  // One "all finite" flag per value in execution order, read after the run (no synchronous reads).
+  const flags: [string, tf.Tensor][] = [];
   const { outputs } = ex.execute(feeds, {
     hook: (name, v) => {
-      if (first === undefined && v.tensor.dtype === 'float32' && tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v.tensor))).dataSync()[0])) first = name;
+      if (v.tensor.dtype === 'float32') flags.push([name, tf.keep(tf.tidy(() => tf.all(tf.isFinite(v.tensor))))]);
       return undefined;
     },
   });
   tf.dispose([...outputs.values()]);
+  let first: string | undefined;
+  for (const [name, f] of flags) if (first === undefined && !(await f.data())[0]) first = name;
+  tf.dispose(flags.map(([, f]) => f));
   const node = first ? g.nodes.find((n) => n.outputs.includes(first!)) : undefined;
   const weights = node ? node.inputs.filter((i) => g.initializers.has(i)) : [];
   const largest = weights.map((w) => {

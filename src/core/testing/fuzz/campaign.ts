@@ -68,13 +68,13 @@ export interface CampaignOptions {
   onCase?: (c: FuzzCase) => void;
 }
 
-export function runCampaign(seeds: Record<SeedName, ModelFile[]>, opts: CampaignOptions): FuzzCase[] {
+export async function runCampaign(seeds: Record<SeedName, ModelFile[]>, opts: CampaignOptions): Promise<FuzzCase[]> {
   const out: FuzzCase[] = [];
   for (let i = opts.first ?? 0; i < (opts.first ?? 0) + opts.cases; i++) {
     const c = makeCase(seeds, opts.seed, i);
     opts.onStart?.(i, c.seedModel, c.mutation);
     const t0 = performance.now();
-    const outcome = runFuzzCase(c.files, opts.timeoutMs);
+    const outcome = await runFuzzCase(c.files, opts.timeoutMs);
     const r: FuzzCase = { index: i, seedModel: c.seedModel, mutation: c.mutation, outcome, seconds: (performance.now() - t0) / 1000 };
     out.push(r);
     opts.onCase?.(r);

@@ -20,8 +20,8 @@ beforeAll(async () => {
 });
 
 describe('mutation fuzz (seeded)', () => {
-  it('the unmutated seeds import, prepare and run to finite outputs', () => {
-    for (const [name, files] of Object.entries(seeds)) expect([name, runFuzzCase(files, 10_000).kind]).toEqual([name, 'accepted']);
+  it('the unmutated seeds import, prepare and run to finite outputs', async () => {
+    for (const [name, files] of Object.entries(seeds)) expect([name, (await runFuzzCase(files, 10_000)).kind]).toEqual([name, 'accepted']);
   });
 
   it('cases are reproducible from (seed, index)', () => {
@@ -31,9 +31,9 @@ describe('mutation fuzz (seeded)', () => {
     expect(a.files.map((f) => Buffer.from(f.bytes).toString('base64'))).toEqual(b.files.map((f) => Buffer.from(f.bytes).toString('base64')));
   });
 
-  it('300 malformed models: only typed errors or finite outputs, no generic error, hang, NaN or leak', () => {
+  it('300 malformed models: only typed errors or finite outputs, no generic error, hang, NaN or leak', async () => {
     const before = tf.memory().numTensors;
-    const cases = runCampaign(seeds, { seed: 11, cases: 300, timeoutMs: 10_000 });
+    const cases = await runCampaign(seeds, { seed: 11, cases: 300, timeoutMs: 10_000 });
     const failures = cases.filter((c) => !outcomeClass(c.outcome).startsWith('typed:') && c.outcome.kind !== 'accepted');
     expect(failures.map((c) => `${c.index} ${c.seedModel} ${c.mutation}: ${JSON.stringify(c.outcome)}`)).toEqual([]);
     expect(tf.memory().numTensors).toBe(before);

@@ -11,7 +11,7 @@ const [seed, first, count, timeoutMs] = process.argv.slice(2, 6).map(Number);
 const backend = (process.argv[6] ?? 'wasm') as BackendName;
 await initBackend(backend);
 const seeds = await seedModels();
-runCampaign(seeds, {
+await runCampaign(seeds, {
   seed,
   first,
   cases: count,

@@ -25,12 +25,12 @@ export function outcomeClass(o: Outcome): string {
   return o.kind === 'typed' ? `typed:${o.code}` : o.kind;
 }
 
-function forwardOnce(files: ModelFile[]): Outcome {
+async function forwardOnce(files: ModelFile[]): Promise<Outcome> {
   const graph = importModel(files);
   // one image whatever batch is declared; other symbolic dims are left for prepare to refuse
   const shapes = oneImageShapes(graph) ?? {};
   const prepared = prepareGraph(graph, shapes);
-  probeForward(prepared); // the product's own check: refuses (typed) a model whose outputs are not finite
+  await probeForward(prepared); // the product's own check: refuses (typed) a model whose outputs are not finite
   return independentForward(prepared);
 }
 
@@ -53,12 +53,12 @@ function independentForward(prepared: Graph): Outcome {
 }
 
 /** Runs one case; `timeoutMs` marks a case that took longer as a hang (see fuzzWorker for a hard limit). */
-export function runFuzzCase(files: ModelFile[], timeoutMs: number): Outcome {
+export async function runFuzzCase(files: ModelFile[], timeoutMs: number): Promise<Outcome> {
   const before = tf.memory().numTensors;
   const t0 = performance.now();
   let out: Outcome;
   try {
-    out = forwardOnce(files);
+    out = await forwardOnce(files);
   } catch (e) {
     if (isLocalQuantError(e)) out = { kind: 'typed', code: e.code, message: e.message };
     else out = { kind: 'generic', message: `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`.slice(0, 300) };
