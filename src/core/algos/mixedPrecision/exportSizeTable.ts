@@ -17,6 +17,7 @@ import type { Graph } from '../../ir/types.js';
 import { activationGridSpec } from '../../quant/activationGrids.js';
 import type { QuantConfig } from '../../quant/config.js';
 import type { QuantLayer } from '../../quant/quantPoints.js';
+import { activationPlacement } from '../../pipeline/quantizeGraph.js';
 import { weightLayout } from '../layerWeights.js';
 
 export interface SizeTable {
@@ -42,7 +43,8 @@ export function exportSizeTable(
   cfg: Pick<QuantConfig, 'activationBits' | 'perChannel' | 'target'>,
   serialize: (qdq: Graph) => Uint8Array,
 ): SizeTable {
-  const spec = activationGridSpec(folded, cfg, new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }])));
+  // the activation points the run's quantization will place (quantizeGraph's placement rule)
+  const spec = activationGridSpec(folded, cfg, new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }])), activationPlacement(cfg));
   const activations: QuantizationPlan['activations'] = Object.fromEntries(spec.points.map((p) => [p, { scale: 1, zeroPoint: 0, bits: spec.bits.get(p)!, signed: false }]));
   const placeholder = layers.map(({ layer }) => {
     const w = folded.initializers.get(layer.weightName)!;
