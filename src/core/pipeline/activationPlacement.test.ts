@@ -4,7 +4,7 @@ import { importModel } from '../importers/index.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import { activationPointPlan } from '../quant/quantPoints.js';
 import { cifarFixture } from '../testing/fixtures.js';
-import { activationPlacement } from './quantizeGraph.js';
+import { activationPlacement } from '../quant/activationGrids.js';
 
 describe('activation placement', () => {
   it('integer-kernel grids only where they buy an integer kernel: 8-bit activations on the ort targets', () => {

@@ -22,8 +22,8 @@ import { weightAsRows } from '../quant/weightScale.js';
 import { layerBits, type QuantConfig } from '../quant/config.js';
 import { dequantizedWeight, fakeQuantTensor } from '../quant/fakeQuant.js';
 import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
-import { quantizableLayers, type PointPlacement, type QuantLayer } from '../quant/quantPoints.js';
-import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
+import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
+import { activationGridSpec, activationGrids, activationPlacement } from '../quant/activationGrids.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
@@ -140,16 +140,6 @@ export interface QuantizeGraphOptions {
  * activations at a time; batches waiting at a layer move to host memory when they do not fit), and
  * turns a memory failure into OUT_OF_MEMORY with what to do.
  */
-/**
- * Where activations get grids. For ONNX Runtime's integer kernels (8-bit activations, ort targets) every
- * node unit needs its Q/DQ (residual Adds, pools, ...); below 8 bits there is no integer kernel to gain,
- * and each extra 4-bit requantization costs accuracy (ResNet-20 W4A4 adaptive: 89.71 with integer-kernel
- * placement, 90.51 at layer inputs only, same synthetic images), so only layer inputs are quantized.
- */
-export function activationPlacement(cfg: Pick<QuantConfig, 'activationBits' | 'target'>): PointPlacement {
-  return cfg.activationBits >= 8 && cfg.target !== 'smallest' ? 'integer-kernels' : 'layer-inputs';
-}
-
 export async function quantizeGraph(
   graph: Graph,
   calibration: CalibrationSet,

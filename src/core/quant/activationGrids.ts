@@ -77,3 +77,13 @@ export function activationGrids(
   for (const p of spec.points) out.set(p, grids.get(spec.shareWith.get(p) ?? p)!);
   return out;
 }
+
+/**
+ * Where activations get grids. For ONNX Runtime's integer kernels (8-bit activations, ort targets) every
+ * node unit needs its Q/DQ (residual Adds, pools, ...); below 8 bits there is no integer kernel to gain,
+ * and each extra 4-bit requantization costs accuracy (ResNet-20 W4A4 adaptive: 89.71 with integer-kernel
+ * placement, 90.51 at layer inputs only, same synthetic images), so only layer inputs are quantized.
+ */
+export function activationPlacement(cfg: Pick<QuantConfig, 'activationBits' | 'target'>): PointPlacement {
+  return cfg.activationBits >= 8 && cfg.target !== 'smallest' ? 'integer-kernels' : 'layer-inputs';
+}

@@ -14,10 +14,9 @@ import { buildQdqGraph, type QuantizationPlan } from '../../exporters/qdq/qdqOnn
 import { qdqOptionsForTarget } from '../../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../../ir/passes/compactNames.js';
 import type { Graph } from '../../ir/types.js';
-import { activationGridSpec } from '../../quant/activationGrids.js';
+import { activationGridSpec, activationPlacement } from '../../quant/activationGrids.js';
 import type { QuantConfig } from '../../quant/config.js';
 import type { QuantLayer } from '../../quant/quantPoints.js';
-import { activationPlacement } from '../../pipeline/quantizeGraph.js';
 import { weightLayout } from '../layerWeights.js';
 
 export interface SizeTable {
