@@ -116,6 +116,29 @@ describe('views in the browser', () => {
     await t.context.close();
   }, 600_000);
 
+  it('sample model under a size budget: bits per layer and the size/error frontier, file within the budget', async () => {
+    const t = await openTracked(browser);
+    await t.page.goto(url);
+    await t.page.getByTestId('sample-model').click();
+    await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
+    await t.page.getByTestId('size-budget').fill('20');
+    expect(await t.page.getByTestId('target').inputValue()).toBe('smallest');
+    expect(await t.page.getByTestId('wbits').isDisabled()).toBe(true);
+    await quickRun(t.page, { images: 16, steps: 10, rounding: 'adaptive' });
+    await t.page.getByTestId('size-budget-result').waitFor();
+    const bits = (await t.page.getByTestId('budget-bits').textContent())!.trim().split(' ').map(Number);
+    expect(bits.length).toBeGreaterThan(1);
+    expect(bits.every((b) => [2, 3, 4, 8].includes(b))).toBe(true);
+    expect(await t.page.getByTestId('frontier-chosen').count()).toBe(1);
+    const [dl] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);
+    const report = JSON.parse(readFileSync((await dl.path())!, 'utf8'));
+    expect(report.sizes.quantizedBytes).toBeLessThanOrEqual(report.mixedPrecision.budget.bytesAllowed);
+    expect(report.config.sizeBudget).toEqual({ fraction: 0.2 });
+    await screenshotPanel(t.page, 'results-h', 'sample-size-budget.png');
+    expect(t.errors).toEqual([]);
+    await t.context.close();
+  }, 600_000);
+
   it('ResNet-20: the same views, and 1,000 own CIFAR-10 PNGs score as localquant eval --images does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lq-views-'));
     const t = await openTracked(browser);

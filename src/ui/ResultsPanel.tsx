@@ -1,6 +1,7 @@
 import type { AgreementBasis, PipelineConfig } from '../core/pipeline/types.js';
 import type { RunResult } from '../worker/protocol.js';
 import type { PageVerification } from '../worker/verifyInPage.js';
+import { FrontierChart } from './FrontierChart.js';
 import { downloadBlob, formatBytes } from './format.js';
 
 function SqnrChart({ layers }: { layers: { name: string; sqnrDb: number }[] }) {
@@ -70,6 +71,7 @@ export function ResultsPanel({ result, config }: { result: RunResult | null; con
           {result.floatTail && <><dt>Kept in float</dt><dd data-testid="float-tail">{result.floatTail}</dd></>}
         </dl>
       )}
+      {result?.mixedPrecision && <FrontierChart mp={result.mixedPrecision} />}
       {result?.notes?.length ? <ul className="notes" data-testid="report-notes">{result.notes.map((n, i) => <li key={i}>{n}</li>)}</ul> : null}
       {result?.verification && <Verification v={result.verification} />}
       {result?.layerSqnr?.length ? <SqnrChart layers={result.layerSqnr} /> : null}

@@ -14,6 +14,16 @@ interface Props {
 /** A folder input: the attribute is not in React's types. */
 const folderPicker = { webkitdirectory: '' } as Record<string, string>;
 
+/**
+ * A budget in percent of the float file (NaN or out of range: no budget). A budget picks the bits per layer
+ * and sizes the file, so the target becomes "smallest" (visibly, in the Deploy-to select).
+ */
+export function withSizeBudget(config: PipelineConfig, percent: number): PipelineConfig {
+  const { sizeBudget: _old, ...rest } = config;
+  if (!(percent > 0 && percent <= 100)) return rest;
+  return { ...rest, sizeBudget: { fraction: percent / 100 }, quant: { ...config.quant, target: 'smallest' } };
+}
+
 export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImages }: Props) {
   const [over, setOver] = useState(false);
   const q = config.quant;
@@ -38,9 +48,14 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
       <h2 id="settings-h">2. Settings</h2>
       <fieldset disabled={disabled} className="grid">
         <label>Weight bits
-          <select data-testid="wbits" value={q.weightBits} onChange={(e) => setQuant({ weightBits: Number(e.target.value) as 2 | 3 | 4 | 8 })}>
+          <select data-testid="wbits" value={q.weightBits} disabled={!!config.sizeBudget} title={config.sizeBudget ? 'The size budget chooses 2, 3, 4 or 8 bits per layer' : undefined} onChange={(e) => setQuant({ weightBits: Number(e.target.value) as 2 | 3 | 4 | 8 })}>
             <option value={8}>8</option><option value={4}>4</option><option value={3}>3</option><option value={2}>2</option>
           </select>
+        </label>
+        <label>Size budget (% of the float file)
+          <input data-testid="size-budget" type="number" min={1} max={100} step={0.5} placeholder="off: uniform bits" disabled={!config.export.onnx}
+            value={config.sizeBudget?.fraction !== undefined ? Number((config.sizeBudget.fraction * 100).toFixed(2)) : ''}
+            onChange={(e) => onChange(withSizeBudget(config, Number.parseFloat(e.target.value)))} />
         </label>
         <label>Activation bits
           <select data-testid="abits" value={q.activationBits} onChange={(e) => setQuant({ activationBits: Number(e.target.value) as 4 | 8 | 32 })}>

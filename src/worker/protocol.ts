@@ -7,6 +7,7 @@ import type { ModelFile } from '../core/ir/types.js';
 import type { ModelSummary } from '../core/ir/summary.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent, RgbaImage } from '../core/pipeline/types.js';
 import type { ModelViewData } from '../ui/ModelView.js';
+import type { MixedPrecisionReport } from '../core/algos/mixedPrecision/sizeBudget.js';
 import type { OwnImagesEvaluation } from './evaluateInPage.js';
 import type { PageVerification } from './verifyInPage.js';
 
@@ -44,6 +45,8 @@ export interface RunResult {
   config?: unknown;
   /** The report's notes: what was not done as asked, and why (fallbacks, size-only gains, skipped exports). */
   notes?: string[];
+  /** With a size budget: the chosen bits per layer and the size/error frontier. */
+  mixedPrecision?: MixedPrecisionReport;
   /** The export checked in onnxruntime-web against the float model (agreement, images/s). */
   verification?: PageVerification;
   /** The model graph with per-layer quantization facts, for the model view. */

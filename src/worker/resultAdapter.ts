@@ -2,6 +2,7 @@
  * Turns whatever runPipeline resolves to into the worker's RunResult. Written defensively against the
  * shape that is still being settled: known fields are picked, byte arrays become downloadable files.
  */
+import type { MixedPrecisionReport } from '../core/algos/mixedPrecision/sizeBudget.js';
 import { describeFloatTail, type FloatTailReport } from '../core/pipeline/floatTail.js';
 import type { AgreementBasis } from '../core/pipeline/types.js';
 import type { ResultFile, RunResult } from './protocol.js';
@@ -52,6 +53,7 @@ export function adaptResult(raw: unknown): RunResult {
     ...(isAgreementBasis(r.agreementOn) ? { agreementOn: r.agreementOn } : {}),
     ...(appliedCalibration(r.report) ? { calibration: appliedCalibration(r.report) } : {}),
     ...(tail?.startsAt ? { floatTail: describeFloatTail(tail) } : {}),
+    ...((r.report as Loose | undefined)?.mixedPrecision ? { mixedPrecision: (r.report as Loose).mixedPrecision as MixedPrecisionReport } : {}),
     notes: Array.isArray((r.report as Loose | undefined)?.notes) ? ((r.report as Loose).notes as unknown[]).map(String) : [],
     config: r.config,
   };
