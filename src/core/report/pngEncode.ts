@@ -3,6 +3,7 @@
  * synthetic images in a self-contained report (data: URLs). fflate does the zlib stream.
  */
 import { zlibSync } from 'fflate';
+import { concatBytes } from '../data/bytes.js';
 
 export interface RgbaPixels {
   width: number;
@@ -49,14 +50,7 @@ export function encodePngRgba(img: RgbaPixels): Uint8Array {
   const stride = width * 4;
   const raw = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
-  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', zlibSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', zlibSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))]);
 }
 
 export function pngDataUrl(img: RgbaPixels): string {

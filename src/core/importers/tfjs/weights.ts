@@ -1,3 +1,4 @@
+import { concatBytes } from '../../data/bytes.js';
 import { LocalQuantError } from '../../errors.js';
 import type { ModelFile, TensorData } from '../../ir/types.js';
 import type { WeightSpec, WeightsGroup } from './modelJson.js';
@@ -99,17 +100,6 @@ export function decodeWeight(spec: WeightSpec, bytes: Uint8Array): TensorData {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** All weights of all groups, by manifest name. Shards are matched by base name among `files`. */
 export function decodeWeightsManifest(manifest: WeightsGroup[], files: ModelFile[]): Map<string, TensorData> {
   const byName = new Map<string, ModelFile>();
@@ -127,7 +117,7 @@ export function decodeWeightsManifest(manifest: WeightsGroup[], files: ModelFile
         'Select the model.json together with all the .bin files listed in its weightsManifest.',
       );
     }
-    const bytes = concat(shardNames.map((s) => byName.get(s)!.bytes));
+    const bytes = concatBytes(shardNames.map((s) => byName.get(s)!.bytes));
     // Both directions: tensorflowjs_converter writes shards holding exactly the listed weights, so extra
     // bytes mean a manifest that does not describe the shards (weights would be read from wrong offsets).
     if (bytes.length !== needed) {
