@@ -4,6 +4,7 @@
  * which kernels ORT chose after its graph optimizer. Node-only (CLI `quantize`, `compare --speed`).
  */
 import { argmaxRows } from '../../src/core/data/cifar10.js';
+import { SeededRandom } from '../../src/core/synth/prng.js';
 import { kernelSummary, optimizedOpCounts } from './ortKernels.js';
 import { createOrtSession, runOrtBatched } from './ort.js';
 import { imagesPerSecond } from './ortSpeed.js';
@@ -42,17 +43,7 @@ export async function checkInOrt(floatModel: Uint8Array, exported: Uint8Array, i
   const per = imageShape.reduce((x, y) => x * y, 1);
   const n = images ? images.length / per : 0;
   const agreement = images && n > 0 ? await ortAgreement(floatModel, exported, images, [n, ...imageShape]) : null;
-  let timing = images && n > 0 ? images : null;
-  if (!timing) {
-    let s = 12345;
-    timing = Float32Array.from({ length: per }, () => {
-      // Box-Muller on an LCG: reproducible N(0,1) values
-      s = (s * 1664525 + 1013904223) >>> 0;
-      const u = (s + 1) / 2 ** 32;
-      s = (s * 1664525 + 1013904223) >>> 0;
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos((2 * Math.PI * s) / 2 ** 32);
-    });
-  }
+  const timing = images && n > 0 ? images : new SeededRandom(12345).normalArray(per);
   const threads = o.threads ?? 1;
   const [f, q] = await imagesPerSecond([floatModel, exported], timing, imageShape, { threads, batch: o.batch ?? 64, rounds: o.rounds ?? 2, minRoundSeconds: o.minRoundSeconds ?? 0.5 });
   const k = kernelSummary(await optimizedOpCounts(exported, threads));
