@@ -19,7 +19,7 @@
  * With `placement: 'layer-inputs'` only the network input, ReLU outputs and quantized-layer inputs are
  * points (weights-first placement: fewer requantizations, but ORT leaves the unmatched ops in float).
  */
-import { topologicalOrder } from '../ir/graph.js';
+import { consumerMap, topologicalOrder } from '../ir/graph.js';
 import type { Graph, Node } from '../ir/types.js';
 
 const LAYER_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
@@ -78,8 +78,7 @@ function isFloatActivation(v: string, graph: Graph): boolean {
 /** Points and grid sharing for a graph (see the file comment). */
 export function activationPointPlan(graph: Graph, o: ActivationPointOptions = {}): ActivationPointPlan {
   const order = topologicalOrder(graph);
-  const consumers = new Map<string, Node[]>();
-  for (const n of order) for (const v of n.inputs) if (v) consumers.set(v, [...(consumers.get(v) ?? []), n]);
+  const consumers = consumerMap(graph);
   const outputs = new Set(graph.outputs.map((v) => v.name));
   const points: string[] = [];
   const seen = new Set<string>();

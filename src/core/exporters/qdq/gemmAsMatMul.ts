@@ -8,6 +8,7 @@
  * added in float after it (a vector add, negligible next to the product). That pair's grid is the layer's
  * planned output grid widened by the bias spread, so it holds every pre-bias value the output grid holds.
  */
+import { consumerMap } from '../../ir/graph.js';
 import type { Graph, Node } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
 import type { ActivationPlan, QuantizationPlan } from './qdqOnnxExporter.js';
@@ -42,8 +43,7 @@ function gridFor(lo: number, hi: number, bits: number): ActivationPlan {
 }
 
 export function gemmAsMatMul(input: Graph, plan: QuantizationPlan): { graph: Graph; plan: QuantizationPlan } {
-  const consumers = new Map<string, Node[]>();
-  for (const n of input.nodes) for (const v of n.inputs) consumers.set(v, [...(consumers.get(v) ?? []), n]);
+  const consumers = consumerMap(input);
   const outputGrid = (n: Node): ActivationPlan | undefined => {
     const own = plan.activations[n.outputs[0]];
     if (own) return own;
