@@ -10,7 +10,8 @@
  */
 import { consumerMap } from '../../ir/graph.js';
 import type { Graph, Node } from '../../ir/types.js';
-import { qrange, roundHalfEven } from '../../quant/primitives.js';
+import { qparamsForRange } from '../../quant/observers.js';
+import { qrange } from '../../quant/primitives.js';
 import type { ActivationPlan, QuantizationPlan } from './qdqOnnxExporter.js';
 
 /** Gemm nodes this can rewrite: plain A x B (+ C) with a quantized weight and a planned output grid. */
@@ -36,10 +37,8 @@ function transposeCodes(codes: Int8Array, rows: number, cols: number): Int8Array
 
 /** Unsigned grid at `bits` covering [lo, hi] (lo <= 0 <= hi), zero exact. */
 function gridFor(lo: number, hi: number, bits: number): ActivationPlan {
-  const { qmin, qmax } = qrange(bits, false);
-  const scale = Math.max(hi - lo, 1e-12) / (qmax - qmin);
-  const zeroPoint = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - lo / scale)));
-  return { scale, zeroPoint, bits, signed: false };
+  const { scale, zeroPoint, signed } = qparamsForRange(lo, hi, bits, 'asymmetric');
+  return { scale, zeroPoint, bits, signed };
 }
 
 export function gemmAsMatMul(input: Graph, plan: QuantizationPlan): { graph: Graph; plan: QuantizationPlan } {
