@@ -55,15 +55,18 @@ export function readCifar10Images(path: string, limit: number): { images: RgbaIm
   }
   const set = parseCifar10(bytes, `'${basename(path)}'`);
   const n = Math.min(limit, set.count);
-  const plane = CIFAR10_IMAGE_SIZE * CIFAR10_IMAGE_SIZE;
-  const images = Array.from({ length: n }, (_, i) => {
-    const off = Math.floor((i * set.count) / n) * CIFAR10_RECORD_BYTES + 1;
-    const rgba = new Uint8Array(plane * 4);
-    for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) rgba[p * 4 + c] = bytes[off + c * plane + p];
-      rgba[p * 4 + 3] = 255;
-    }
-    return { width: CIFAR10_IMAGE_SIZE, height: CIFAR10_IMAGE_SIZE, rgba };
-  });
+  const images = Array.from({ length: n }, (_, i) => cifar10RecordRgba(bytes, Math.floor((i * set.count) / n)));
   return { images, from: `CIFAR-10 file ${basename(path)} (${n} of ${set.count} records)` };
+}
+
+/** Record `r` of a CIFAR-10 binary file (label byte, then planar R, G, B) as a 32x32 RGBA image. */
+export function cifar10RecordRgba(bytes: Uint8Array, r: number): RgbaImage {
+  const plane = CIFAR10_IMAGE_SIZE * CIFAR10_IMAGE_SIZE;
+  const off = r * CIFAR10_RECORD_BYTES + 1;
+  const rgba = new Uint8Array(plane * 4);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = bytes[off + c * plane + p];
+    rgba[p * 4 + 3] = 255;
+  }
+  return { width: CIFAR10_IMAGE_SIZE, height: CIFAR10_IMAGE_SIZE, rgba };
 }

@@ -4,22 +4,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR10_CLASSES, CIFAR10_IMAGE_SIZE, CIFAR10_RECORD_BYTES } from '../../src/core/data/cifar10.js';
+import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES } from '../../src/core/data/cifar10.js';
+import { cifar10RecordRgba } from './calibrationImages.js';
 import { encodePng } from './png.js';
 
 export function writeCifarPngFolder(bytes: Uint8Array, records: readonly number[], outDir: string): string[] {
-  const plane = CIFAR10_IMAGE_SIZE * CIFAR10_IMAGE_SIZE;
   return records.map((r) => {
-    const off = r * CIFAR10_RECORD_BYTES;
-    const cls = CIFAR10_CLASSES[bytes[off]];
-    const rgba = new Uint8Array(plane * 4);
-    for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) rgba[p * 4 + c] = bytes[off + 1 + c * plane + p];
-      rgba[p * 4 + 3] = 255;
-    }
+    const cls = CIFAR10_CLASSES[bytes[r * CIFAR10_RECORD_BYTES]];
     mkdirSync(join(outDir, cls), { recursive: true });
     const path = join(outDir, cls, `${String(r).padStart(5, '0')}.png`);
-    writeFileSync(path, encodePng({ width: CIFAR10_IMAGE_SIZE, height: CIFAR10_IMAGE_SIZE, rgba }));
+    writeFileSync(path, encodePng(cifar10RecordRgba(bytes, r)));
     return path;
   });
 }
