@@ -1,18 +1,11 @@
 import { useMemo, useState } from 'react';
 import type { GraphOutline } from '../core/ir/outline.js';
+import type { QuantizationReport } from '../core/pipeline/types.js';
 import type { WeightHistogram } from '../core/report/weightHistograms.js';
 import { layoutOutline, NODE_H, NODE_W } from './graphLayout.js';
 
-/** What the view knows of a quantized layer (from the report). */
-export interface LayerInfo {
-  weightBits: number | null;
-  activationBits: number;
-  rounding: string;
-  scales: number[];
-  nearestError?: number;
-  adaptiveError?: number;
-  sqnrDb?: number;
-}
+/** What the view knows of a quantized layer: its row of the report. */
+export type LayerInfo = Pick<QuantizationReport['layers'][number], 'weightBits' | 'activationBits' | 'rounding' | 'scales' | 'nearestError' | 'adaptiveError' | 'sqnrDb'>;
 
 export interface ModelViewData {
   outline: GraphOutline;

@@ -6,18 +6,14 @@
 import type { QuantizationPlan } from '../core/exporters/qdq/qdqOnnxExporter.js';
 import { graphOutline } from '../core/ir/outline.js';
 import type { Graph } from '../core/ir/types.js';
-import type { PipelineConfig, QuantizationReport, RgbaImage } from '../core/pipeline/types.js';
-import { calibrationImagesOf, htmlReportOf } from '../core/report/runArtifacts.js';
+import type { RgbaImage } from '../core/pipeline/types.js';
+import { calibrationImagesOf, htmlReportOf, type ReportableRun } from '../core/report/runArtifacts.js';
 import { weightHistograms } from '../core/report/weightHistograms.js';
 import type { ModelViewData } from '../ui/ModelView.js';
 
-export interface ViewableRun {
-  report: QuantizationReport;
-  config: PipelineConfig;
+export interface ViewableRun extends ReportableRun {
   plan?: QuantizationPlan;
-  folded?: Graph;
   floatModel?: Graph;
-  calibration?: { images: Float32Array; shape: number[]; method: string };
 }
 
 /** The gallery shows every image up to this many (a 224-px image is 200 KB of RGBA). */
@@ -26,7 +22,7 @@ const GALLERY_LIMIT = 1024;
 export function modelViewData(run: ViewableRun): ModelViewData | undefined {
   const graph = run.floatModel ?? run.folded;
   if (!graph) return undefined;
-  const layers = Object.fromEntries(run.report.layers.map((l) => [l.name, { weightBits: l.weightBits, activationBits: l.activationBits, rounding: l.rounding, scales: l.scales, nearestError: l.nearestError, adaptiveError: l.adaptiveError, sqnrDb: l.sqnrDb }]));
+  const layers = Object.fromEntries(run.report.layers.map((l) => [l.name, l]));
   const tail = run.report.floatTail;
   const why = tail ? `post-processing after ${tail.startsAt.map((s) => `${s.node} (${s.reason})`).join(', ')}` : '';
   return {
