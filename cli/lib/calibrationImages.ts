@@ -12,7 +12,7 @@ import { LocalQuantError } from '../../src/core/errors.js';
 import type { RgbaImage } from '../../src/core/pipeline/types.js';
 import { decodePng } from './png.js';
 
-const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
 
 /** Pixel budget per JPEG (jpeg-js refuses to allocate more): 64 megapixels. */
 const MAX_JPEG_MEGAPIXELS = 64;

@@ -7,15 +7,13 @@ import { extname, join, relative } from 'node:path';
 import { labelsFromCsv, labelsFromFolders, type ImageLabels } from '../../src/core/data/imageLabels.js';
 import { LocalQuantError } from '../../src/core/errors.js';
 import type { RgbaImage } from '../../src/core/pipeline/types.js';
-import { decodeImageFile } from './calibrationImages.js';
-
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+import { decodeImageFile, IMAGE_EXTENSIONS } from './calibrationImages.js';
 
 function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) out.push(p);
+    else if (IMAGE_EXTENSIONS.includes(extname(name).toLowerCase())) out.push(p);
   }
 }
 
