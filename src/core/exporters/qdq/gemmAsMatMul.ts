@@ -29,9 +29,12 @@ function rewritable(n: Node, g: Graph, plan: QuantizationPlan, outGrid: Activati
   );
 }
 
-function transposeCodes(codes: Int8Array, rows: number, cols: number): Int8Array {
-  const out = new Int8Array(codes.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = codes[r * cols + c];
+/** A row-major [rows, cols] matrix as [cols, rows] (codes or floats: a transB weight as MatMul's [K, N]). */
+export function transposeMatrix(data: Int8Array, rows: number, cols: number): Int8Array;
+export function transposeMatrix(data: ArrayLike<number>, rows: number, cols: number): Float32Array;
+export function transposeMatrix(data: ArrayLike<number>, rows: number, cols: number): Int8Array | Float32Array {
+  const out = data instanceof Int8Array ? new Int8Array(data.length) : new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
 }
 
@@ -73,13 +76,8 @@ export function gemmAsMatMul(input: Graph, plan: QuantizationPlan): { graph: Gra
     // MatMul's B is [K, N]: a transB weight is stored transposed, codes and float alike
     const [k, nOut] = transB ? [w.dims[1], w.dims[0]] : [w.dims[0], w.dims[1]];
     const wName = transB ? fresh(`${n.inputs[1]}_kn`) : n.inputs[1];
-    if (transB) {
-      const src = w.data as Float32Array;
-      const t = new Float32Array(src.length);
-      for (let r = 0; r < nOut; r++) for (let c = 0; c < k; c++) t[c * nOut + r] = src[r * k + c];
-      g.initializers.set(wName, { dtype: 'float32', dims: [k, nOut], data: t });
-    }
-    layers[li] = { ...layer, weightCodes: transB ? transposeCodes(layer.weightCodes, nOut, k) : layer.weightCodes, axis: 1 };
+    if (transB) g.initializers.set(wName, { dtype: 'float32', dims: [k, nOut], data: transposeMatrix(w.data, nOut, k) });
+    layers[li] = { ...layer, weightCodes: transB ? transposeMatrix(layer.weightCodes, nOut, k) : layer.weightCodes, axis: 1 };
     const bias = layer.bias ?? (n.inputs[2] ? (input.initializers.get(n.inputs[2])!.data as Float32Array) : undefined);
     if (!bias) {
       g.nodes.push({ ...n, opType: 'MatMul', inputs: [n.inputs[0], wName], attrs: {} });
