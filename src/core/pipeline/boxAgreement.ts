@@ -1,4 +1,5 @@
 import type { Graph } from '../ir/types.js';
+import { iou } from '../runtime/ops/postprocess.js';
 
 /**
  * Detection fidelity: a float detection (score >= threshold) counts as kept when the quantized model
@@ -31,17 +32,10 @@ export interface OutputTensor {
   dims: number[];
 }
 
-/** IoU of two boxes given by opposite corners. */
+/** IoU of two boxes given by opposite corners (in either order). */
 export function boxIou(a: readonly number[], b: readonly number[]): number {
-  const [ay1, ay2] = [Math.min(a[0], a[2]), Math.max(a[0], a[2])];
-  const [ax1, ax2] = [Math.min(a[1], a[3]), Math.max(a[1], a[3])];
-  const [by1, by2] = [Math.min(b[0], b[2]), Math.max(b[0], b[2])];
-  const [bx1, bx2] = [Math.min(b[1], b[3]), Math.max(b[1], b[3])];
-  const ih = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
-  const iw = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1));
-  const inter = ih * iw;
-  const union = (ay2 - ay1) * (ax2 - ax1) + (by2 - by1) * (bx2 - bx1) - inter;
-  return union > 0 ? inter / union : 0;
+  const ordered = (v: readonly number[]) => [Math.min(v[0], v[2]), Math.min(v[1], v[3]), Math.max(v[0], v[2]), Math.max(v[1], v[3])];
+  return iou(ordered(a), ordered(b));
 }
 
 /** Matches one image's float detections to quantized ones; returns how many float detections were matched. */
