@@ -8,20 +8,19 @@
  * same layer while the accelerator (or the 4 GB wasm heap) holds one batch at a time.
  */
 import * as tf from '@tensorflow/tfjs';
+import { consumerMap, producerMap } from '../ir/graph.js';
 import type { Graph, Node } from '../ir/types.js';
 import type { GraphExecutor } from './executor.js';
 import type { CapturedTensor, ValueHook } from './types.js';
 
 /** Producers and consumers of a graph's values, shared by all streams over it. */
 export class GraphWalk {
-  readonly producer = new Map<string, Node>();
-  readonly consumers = new Map<string, Node[]>();
+  readonly producer: Map<string, Node>;
+  readonly consumers: Map<string, Node[]>;
 
   constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o) this.producer.set(o, n);
-      for (const i of n.inputs) if (i) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
-    }
+    this.producer = producerMap(graph);
+    this.consumers = consumerMap(graph);
   }
 
   /** Nodes (by name) that must run to get `targets` from the values in `known`. */
