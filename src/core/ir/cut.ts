@@ -1,5 +1,5 @@
 import { LocalQuantError } from '../errors.js';
-import { producerMap, topologicalOrder } from './graph.js';
+import { consumerMap, producerMap, topologicalOrder } from './graph.js';
 import type { Graph, Node, TensorData, ValueInfo } from './types.js';
 
 /**
@@ -96,8 +96,7 @@ export function cutFloatTail(graph: Graph, opts: CutOptions = {}): FloatTailCut 
   // Constant/shape arithmetic and pure re-layouts (Reshape, Transpose, ...) that only the tail reads go
   // with the tail: they are no network, and a tail's reshape to a fixed batch of 1 would break batched
   // calibration of the head.
-  const readers = new Map<string, Node[]>();
-  for (const n of order) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = consumerMap(graph);
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k];
     if (tailNodes.has(n) || n.outputs.some((o) => graph.outputs.some((g) => g.name === o))) continue;
