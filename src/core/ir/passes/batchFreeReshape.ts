@@ -33,6 +33,7 @@ export function batchFreeReshapes(graph: Graph): { graph: Graph; changed: number
     n.inputs = [n.inputs[0], name];
     changed++;
   }
-  for (const [k] of out.initializers) if (!out.nodes.some((n) => n.inputs.includes(k))) out.initializers.delete(k);
+  const read = new Set(out.nodes.flatMap((n) => n.inputs));
+  for (const k of [...out.initializers.keys()]) if (!read.has(k)) out.initializers.delete(k);
   return { graph: changed ? out : graph, changed };
 }
