@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
+import { createOrtSession } from './ort.js';
 
 /**
  * After quantizing a detector: the export and the float model (the imported graph, post-processing
@@ -12,7 +13,7 @@ export async function detectorExportCheck(original: Graph, exported: Uint8Array)
   const shape = (input.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
   const x = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5), shape);
   const run = async (bytes: Uint8Array) => {
-    const s = await ort.InferenceSession.create(bytes);
+    const s = await createOrtSession(bytes);
     try {
       return await s.run({ [input.name]: x });
     } finally {
