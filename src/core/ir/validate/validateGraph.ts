@@ -1,5 +1,5 @@
 import { LocalQuantError } from '../../errors.js';
-import { topologicalOrder } from '../graph.js';
+import { consumerMap, topologicalOrder } from '../graph.js';
 import type { Graph, Node } from '../types.js';
 import { MAX_DIM, MAX_TENSOR_ELEMENTS } from './limits.js';
 import { checkNodeAttributes } from './opChecks.js';
@@ -71,8 +71,7 @@ function infinityAllowed(consumers: Node[] | undefined, name: string): boolean {
 }
 
 function checkWeights(g: Graph): void {
-  const consumers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const consumers = consumerMap(g);
   for (const [name, t] of g.initializers) {
     const count = t.dims.reduce((a, b) => a * b, 1);
     if (t.data.length !== count) throw structural(`The model's initializer '${name}' has shape [${t.dims.join(', ')}] (${count} values) but holds ${t.data.length}.`);
