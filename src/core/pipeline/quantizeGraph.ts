@@ -272,11 +272,13 @@ async function quantizeInBatches(
       const dq = dequantizedWeight(res.codes, res.scales, weight.dims, res.axis);
       overrides.set(ql.weightName, tf.tensor(dq, weight.dims));
       const layerPlan: QuantizationPlan['layers'][number] = { node: node.name, weightCodes: res.codes, weightScales: res.scales, weightBits: bits.weightBits, axis: res.axis };
+      // the float weight as C_out x K rows, for bias correction and the SQNR (one transposed copy at most)
+      const rows = biasName || moments ? weightAsRows(weight.data as Float32Array, weight.dims, lay.axis).rows : new Float32Array(0);
       if (biasName && inputs.meanX && inputs.meanXq) {
         const old = folded.initializers.get(biasName)!;
         const oldData = old.data as Float32Array;
         const bias = correctedLayerBias({
-          rows: weightAsRows(weight.data as Float32Array, weight.dims, lay.axis).rows,
+          rows,
           quantRows: weightAsRows(dq, weight.dims, lay.axis).rows,
           cOut: lay.cOut,
           groups: lay.groups,
@@ -293,7 +295,6 @@ async function quantizeInBatches(
       plan.layers.push(layerPlan);
       let sqnrDb: number | undefined;
       if (moments && res.adaptiveLoss !== undefined) {
-        const { rows } = weightAsRows(weight.data as Float32Array, weight.dims, lay.axis);
         const per = (lay.cOut / lay.groups) * lay.k;
         const signalEnergy = moments.reduce((a, m, g) => a + quadraticTrace(rows.subarray(g * per, (g + 1) * per), lay.cOut / lay.groups, lay.k, m.H), 0);
         if (res.adaptiveLoss > 0) sqnrDb = 10 * Math.log10(signalEnergy / res.adaptiveLoss);
