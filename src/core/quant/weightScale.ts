@@ -53,7 +53,8 @@ export function fromRows<T extends Float32Array | Int8Array | Int32Array>(rows: 
   return transpose(rows, dims[1], dims[0]);
 }
 
-function transpose<T extends Float32Array | Int8Array | Int32Array>(a: T, r: number, c: number): T {
+/** A row-major r x c matrix as c x r (same array type). */
+export function transpose<T extends Float32Array | Int8Array | Int32Array>(a: T, r: number, c: number): T {
   const out = new (a.constructor as { new (n: number): T })(a.length);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
   return out;

@@ -10,7 +10,7 @@
  * DequantizeLinear + Gemm it replaces (~1e-4 relative in our test).
  */
 import type { Node } from '../../ir/types.js';
-import { transposeMatrix } from './gemmAsMatMul.js';
+import { transpose } from '../../quant/weightScale.js';
 import type { QuantizedLayerPlan } from './qdqOnnxExporter.js';
 
 export interface BlockedInt4Weight {
@@ -29,7 +29,7 @@ export function blockedInt4Weight(node: Node, dims: number[], l: QuantizedLayerP
   if (gemm && (Number(node.attrs.alpha ?? 1) !== 1 || Number(node.attrs.beta ?? 1) !== 1 || Number(node.attrs.transA ?? 0) !== 0)) return null;
   const transB = gemm && Number(node.attrs.transB ?? 0) === 1;
   const [k, n] = transB ? [dims[1], dims[0]] : [dims[0], dims[1]];
-  const codes = transB ? transposeMatrix(l.weightCodes, n, k) : l.weightCodes;
+  const codes = transB ? transpose(l.weightCodes, n, k) : l.weightCodes;
   const scales = l.weightScales.length === 1 ? new Float32Array(n).fill(l.weightScales[0]) : Float32Array.from(l.weightScales);
   let block = 16;
   while (block < k) block *= 2;

@@ -12,6 +12,7 @@ import { consumerMap } from '../../ir/graph.js';
 import type { Graph, Node } from '../../ir/types.js';
 import { qparamsForRange } from '../../quant/observers.js';
 import { qrange } from '../../quant/primitives.js';
+import { transpose } from '../../quant/weightScale.js';
 import type { ActivationPlan, QuantizationPlan } from './qdqOnnxExporter.js';
 
 /** Gemm nodes this can rewrite: plain A x B (+ C) with a quantized weight and a planned output grid. */
@@ -27,15 +28,6 @@ function rewritable(n: Node, g: Graph, plan: QuantizationPlan, outGrid: Activati
     !!outGrid &&
     (!n.inputs[2] || (!!bias && bias.dims.length === 1))
   );
-}
-
-/** A row-major [rows, cols] matrix as [cols, rows] (codes or floats: a transB weight as MatMul's [K, N]). */
-export function transposeMatrix(data: Int8Array, rows: number, cols: number): Int8Array;
-export function transposeMatrix(data: ArrayLike<number>, rows: number, cols: number): Float32Array;
-export function transposeMatrix(data: ArrayLike<number>, rows: number, cols: number): Int8Array | Float32Array {
-  const out = data instanceof Int8Array ? new Int8Array(data.length) : new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
 }
 
 /** Unsigned grid at `bits` covering [lo, hi] (lo <= 0 <= hi), zero exact. */
@@ -76,8 +68,8 @@ export function gemmAsMatMul(input: Graph, plan: QuantizationPlan): { graph: Gra
     // MatMul's B is [K, N]: a transB weight is stored transposed, codes and float alike
     const [k, nOut] = transB ? [w.dims[1], w.dims[0]] : [w.dims[0], w.dims[1]];
     const wName = transB ? fresh(`${n.inputs[1]}_kn`) : n.inputs[1];
-    if (transB) g.initializers.set(wName, { dtype: 'float32', dims: [k, nOut], data: transposeMatrix(w.data, nOut, k) });
-    layers[li] = { ...layer, weightCodes: transB ? transposeMatrix(layer.weightCodes, nOut, k) : layer.weightCodes, axis: 1 };
+    if (transB) g.initializers.set(wName, { dtype: 'float32', dims: [k, nOut], data: transpose(w.data as Float32Array, nOut, k) });
+    layers[li] = { ...layer, weightCodes: transB ? transpose(layer.weightCodes, nOut, k) : layer.weightCodes, axis: 1 };
     const bias = layer.bias ?? (n.inputs[2] ? (input.initializers.get(n.inputs[2])!.data as Float32Array) : undefined);
     if (!bias) {
       g.nodes.push({ ...n, opType: 'MatMul', inputs: [n.inputs[0], wName], attrs: {} });
