@@ -85,16 +85,19 @@ export function sampledColumnsNHWC(x: tf.Tensor4D, g: ConvGeometry, rows: Int32A
   if (rows.some((r) => r < 0 || r >= n * ho * wo)) throw new RangeError(`row index outside 0..${n * ho * wo - 1}`);
   // one index list for all taps and one gather: tfjs-wasm's concat/stack (kernel taps) runs in JS, slowly
   const s = rows.length;
+  // each row's window origin in the padded input, once; a tap adds its own offset
+  const origin = Int32Array.from(rows, (r) => {
+    const b = Math.floor(r / (ho * wo));
+    const oy = Math.floor(r / wo) % ho;
+    const ox = r % wo;
+    return (b * hp + oy * sh) * wp + ox * sw;
+  });
   const idx = new Int32Array(kh * kw * s);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const base = (i * kw + j) * s;
-      rows.forEach((r, t) => {
-        const b = Math.floor(r / (ho * wo));
-        const oy = Math.floor(r / wo) % ho;
-        const ox = r % wo;
-        idx[base + t] = (b * hp + oy * sh + i * dh) * wp + ox * sw + j * dw;
-      });
+      const offset = i * dh * wp + j * dw;
+      for (let t = 0; t < s; t++) idx[base + t] = origin[t] + offset;
     }
   }
   return tf.tidy(() => {
