@@ -40,3 +40,12 @@ export class LocalQuantError extends Error {
 export function isLocalQuantError(e: unknown): e is LocalQuantError {
   return e instanceof LocalQuantError || (typeof e === 'object' && e !== null && (e as { name?: string }).name === 'LocalQuantError');
 }
+
+/** The one error a cancel ends in, at every stage. */
+export function cancelledError(message = 'The run was cancelled.'): LocalQuantError {
+  return new LocalQuantError('CANCELLED', message);
+}
+
+export function throwIfCancelled(signal: AbortSignal | undefined, message?: string): void {
+  if (signal?.aborted) throw cancelledError(message);
+}

@@ -4,7 +4,7 @@
  * what it was measured on (AgreementBasis).
  */
 import * as tf from '@tensorflow/tfjs';
-import { LocalQuantError } from '../errors.js';
+import { throwIfCancelled } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import type { CalibrationSet } from './quantizeGraph.js';
@@ -20,7 +20,7 @@ export async function topOneAgreement(a: Graph, b: Graph, cal: CalibrationSet, l
   try {
     let same = 0;
     for (let s = 0; s < n; s += CHUNK) {
-      if (signal?.aborted) throw new LocalQuantError('CANCELLED', 'The run was cancelled.');
+      throwIfCancelled(signal);
       const m = Math.min(CHUNK, n - s);
       const x = tf.tensor(cal.images.subarray(s * per, (s + m) * per), [m, ...cal.shape.slice(1)]);
       const ra = ea.execute({ [a.inputs[0].name]: x });

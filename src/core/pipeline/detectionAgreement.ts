@@ -3,7 +3,7 @@
  * time (detector tails reshape to a fixed batch of 1, as exported).
  */
 import * as tf from '@tensorflow/tfjs';
-import { LocalQuantError } from '../errors.js';
+import { LocalQuantError, throwIfCancelled } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type BoxAgreement, type Detection, type OutputTensor } from './boxAgreement.js';
@@ -39,7 +39,7 @@ export async function measureBoxAgreement(
     const fd: Detection[][] = [];
     const qd: Detection[][] = [];
     for (let i = 0; i < n; i++) {
-      if (opts.signal?.aborted) throw new LocalQuantError('CANCELLED', 'The run was cancelled.');
+      throwIfCancelled(opts.signal);
       const x = tf.tensor(cal.images.subarray(i * per, (i + 1) * per), [1, ...cal.shape.slice(1)]);
       try {
         fd.push(await run(ef, float, x));

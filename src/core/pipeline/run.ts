@@ -4,7 +4,7 @@
  * The caller selects the tfjs backend first (initBackend), since only it knows where the wasm files live.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isLocalQuantError, LocalQuantError } from '../errors.js';
+import { cancelledError, isLocalQuantError } from '../errors.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import { exportTfjsGraphModel } from '../exporters/tfjs/tfjsGraphExporter.js';
 import { importModel } from '../importers/index.js';
@@ -34,7 +34,6 @@ export interface RunOptions {
 /** Most calibration images the float-vs-quantized agreement is measured on. */
 const AGREEMENT_IMAGES = 128;
 
-const cancelled = () => new LocalQuantError('CANCELLED', 'The run was cancelled.');
 
 export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): QuantConfig {
   const d = defaultQuantConfig();
@@ -68,7 +67,7 @@ export async function runPipeline(
     return await runStages(files, config, onEvent, signal, options);
   } catch (e) {
     // Whatever a stage threw after a cancel (tfjs errors, an AbortSignal's DOMException) is a cancel.
-    if (signal?.aborted && !(isLocalQuantError(e) && e.code === 'CANCELLED')) throw cancelled();
+    if (signal?.aborted && !(isLocalQuantError(e) && e.code === 'CANCELLED')) throw cancelledError();
     throw e;
   }
 }
@@ -76,12 +75,12 @@ export async function runPipeline(
 async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e: PipelineEvent) => void, signal: AbortSignal | undefined, options: RunOptions): Promise<PipelineResult> {
   const seconds: Record<string, number> = {};
   const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted) throw cancelledError();
     onEvent({ type: 'stage', stage, status: 'start' });
     const t = performance.now();
     const r = await f();
     seconds[stage] = (performance.now() - t) / 1000;
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted) throw cancelledError();
     onEvent({ type: 'stage', stage, status: 'end', seconds: seconds[stage] });
     return r;
   };

@@ -8,7 +8,7 @@ import { findImageInput } from './graphInput.js';
 import { noiseImages } from './noise.js';
 import { resolveSynthesisOptions, type SynthesisOptions } from './options.js';
 import type { SynthProgressCallback } from './progress.js';
-import { synthesizeWithModel, throwIfCancelled, type SynthesisModel, type SynthesisResult } from './synthesizer.js';
+import { synthesizeWithModel, throwIfSynthesisCancelled, type SynthesisModel, type SynthesisResult } from './synthesizer.js';
 
 export interface SynthesizeImagesOptions extends Partial<SynthesisOptions> {
   /** Default 'auto': BN statistics when the model has BatchNorm, else image-prior-only (with a message). */
@@ -28,7 +28,7 @@ export async function synthesizeImages(
 ): Promise<SynthesisResult> {
   const { method: requested = 'auto', ...rest } = options;
   const o = resolveSynthesisOptions(rest);
-  throwIfCancelled(signal);
+  throwIfSynthesisCancelled(signal);
   const plan = planCalibration(graph, requested);
   const input = findImageInput(graph, o.imageSize);
   let result: SynthesisResult;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CapturedTensor } from '../runtime/types.js';
-import { LocalQuantError } from '../errors.js';
+import { throwIfCancelled } from '../errors.js';
 import type { BatchNormStats } from './batchNormStats.js';
 import { batchNormLoss, makeBatchNormTargets, type BatchNormTargets } from './bnLoss.js';
 import { augment, clampToPixelRange, imagePriorLoss, type Augmentation } from './imagePrior.js';
@@ -57,8 +57,8 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-export function throwIfCancelled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new LocalQuantError('CANCELLED', 'Image synthesis was cancelled.');
+export function throwIfSynthesisCancelled(signal?: AbortSignal): void {
+  throwIfCancelled(signal, 'Image synthesis was cancelled.');
 }
 
 /** Seeded N(0,1) images in normalized space: the starting point of synthesis, and the 'noise' method. */
@@ -131,7 +131,7 @@ export async function synthesizeWithModel(
 ): Promise<SynthesisResult> {
   const o = resolveSynthesisOptions(options);
   const started = performance.now();
-  throwIfCancelled(signal);
+  throwIfSynthesisCancelled(signal);
   const [c, h, w] = model.imageShape;
   const per = c * h * w;
   const method: CalibrationMethod = model.batchNorms.length > 0 ? 'bn-statistics' : 'prior-only';
@@ -176,7 +176,7 @@ export async function synthesizeWithModel(
         startLoss += l0 / batches;
         startBnLoss += bn0 / batches;
         for (let step = 0; step < o.steps; step++) {
-          throwIfCancelled(signal);
+          throwIfSynthesisCancelled(signal);
           currentAug = {
             dy: o.jitter > 0 ? rng.int(-o.jitter, o.jitter) : 0,
             dx: o.jitter > 0 ? rng.int(-o.jitter, o.jitter) : 0,

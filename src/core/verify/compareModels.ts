@@ -4,7 +4,7 @@
  * disagree, and images/s of each measured in the same session. Classification outputs only: the first
  * output is read as [N, classes] scores.
  */
-import { LocalQuantError } from '../errors.js';
+import { LocalQuantError, throwIfCancelled } from '../errors.js';
 import { outputAsFloat, type OrtLike, type OrtSessionLike } from './ortLike.js';
 
 export interface CompareInput {
@@ -60,7 +60,7 @@ async function classify(ort: OrtLike, session: OrtSessionLike, input: CompareInp
   const classes: number[] = [];
   let seconds = 0;
   for (let s = 0; s < n; s += batch) {
-    if (input.signal?.aborted) throw new LocalQuantError('CANCELLED', 'The run was cancelled.');
+    throwIfCancelled(input.signal);
     const m = Math.min(batch, n - s);
     const feed = ort.tensor(input.images.subarray(s * per, (s + m) * per), [m, ...input.shape.slice(1)]);
     const t0 = performance.now();
