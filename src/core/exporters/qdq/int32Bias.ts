@@ -1,3 +1,4 @@
+import { qrange } from '../../quant/primitives.js';
 import type { QuantizedLayerPlan } from './qdqOnnxExporter.js';
 
 /** Largest int32 bias code we write: a little headroom below 2^31 - 1 for the accumulation. */
@@ -29,8 +30,7 @@ export function fitBiasToInt32(
     if (worst > scales[0]) [scales[0], changed] = [Math.fround(worst * 1.001), true];
   }
   if (!changed) return undefined;
-  const qmax = 2 ** (layer.weightBits - 1) - 1;
-  const qmin = -qmax - 1;
+  const { qmin, qmax } = qrange(layer.weightBits, true);
   const inner = dims.slice(layer.axis + 1).reduce((a, b) => a * b, 1);
   const channels = dims[layer.axis];
   const codes = Int8Array.from(layer.weightCodes);
