@@ -1,6 +1,7 @@
 import { cloneGraph } from '../graph.js';
 import { inferShapes } from '../shapeInference.js';
 import type { Graph } from '../types.js';
+import { dropUnusedInitializers } from './foldBatchNorm.js';
 
 /**
  * Exports with a fixed batch of 1 reshape to constants such as [1, 7, 256]; calibration runs the
@@ -33,7 +34,5 @@ export function batchFreeReshapes(graph: Graph): { graph: Graph; changed: number
     n.inputs = [n.inputs[0], name];
     changed++;
   }
-  const read = new Set(out.nodes.flatMap((n) => n.inputs));
-  for (const k of [...out.initializers.keys()]) if (!read.has(k)) out.initializers.delete(k);
-  return { graph: changed ? out : graph, changed };
+  return { graph: changed ? dropUnusedInitializers(out) : graph, changed };
 }
