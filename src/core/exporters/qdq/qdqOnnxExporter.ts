@@ -136,11 +136,11 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
 
   // Weight-only int4 layers (MatMulNBits form): ORT matches DQ(weight) -> MatMul/Gemm only with a float
   // input and no Q right after, so their input is read before its Q and their output gets no Q/DQ.
-  const nodeByName = new Map(g.nodes.map((n) => [n.name, n]));
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const weightOnly = new Set<string>();
   if (int4Weights && opts.int4MatMulBlocks) {
     for (const l of plan.layers) {
-      const n = nodeByName.get(l.node);
+      const n = byName.get(l.node);
       const w = n && g.initializers.get(n.inputs[1]);
       if (n && w && blockedInt4Weight(n, w.dims, l)) weightOnly.add(n.name);
     }
@@ -187,7 +187,6 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   for (const n of g.nodes) n.inputs = n.inputs.map((v) => rename.get(v) ?? v);
 
   // ---- weights and biases
-  const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const replacedWeights = new Set<string>();
   const packing: PackedWeightContext = { addInit, fresh };
   for (const planned of plan.layers) {
