@@ -51,7 +51,6 @@ function param(ctx: OpContext, i: number, x: tf.Tensor, nhwc: boolean): tf.Tenso
 
 function quantizeLinear(ctx: OpContext): HeldValue[] {
   const x = ctx.held(0);
-  const rank = x.tensor.rank;
   const zpKnown = ctx.has(2) ? ctx.known(2) : undefined;
   const outAttr = attrInt(ctx.node, 'output_dtype', 0);
   const dtype: DType = zpKnown?.dtype ?? (outAttr ? ONNX_TO_DTYPE[outAttr] : undefined) ?? 'uint8';
@@ -66,7 +65,6 @@ function quantizeLinear(ctx: OpContext): HeldValue[] {
 
 function dequantizeLinear(ctx: OpContext): HeldValue[] {
   const x = ctx.held(0);
-  const rank = x.tensor.rank;
   let v = tf.cast(x.tensor, 'float32');
   if (ctx.has(2)) v = tf.sub(v, param(ctx, 2, x.tensor, x.nhwc));
   return [{ tensor: tf.mul(v, param(ctx, 1, x.tensor, x.nhwc)), nhwc: x.nhwc }];
