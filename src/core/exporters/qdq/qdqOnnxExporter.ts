@@ -15,7 +15,7 @@ import { LocalQuantError } from '../../errors.js';
 import { cloneGraph } from '../../ir/graph.js';
 import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
-import { blockedInt4Weight } from './blockedInt4Weight.js';
+import { blockedInt4Weight, type BlockedInt4Weight } from './blockedInt4Weight.js';
 import { gemmAsMatMul } from './gemmAsMatMul.js';
 import { fitBiasToInt32 } from './int32Bias.js';
 import { finishPackedWeights, packedLowBitWeight, type PackedWeightContext } from './packedLowBitWeight.js';
@@ -137,12 +137,14 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   // Weight-only int4 layers (MatMulNBits form): ORT matches DQ(weight) -> MatMul/Gemm only with a float
   // input and no Q right after, so their input is read before its Q and their output gets no Q/DQ.
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
-  const weightOnly = new Set<string>();
+  // (node name -> its blocked weight; the weights pass below writes these)
+  const weightOnly = new Map<string, BlockedInt4Weight>();
   if (int4Weights && opts.int4MatMulBlocks) {
     for (const l of plan.layers) {
       const n = byName.get(l.node);
       const w = n && g.initializers.get(n.inputs[1]);
-      if (n && w && blockedInt4Weight(n, w.dims, l)) weightOnly.add(n.name);
+      const blocked = n && w ? blockedInt4Weight(n, w.dims, l) : null;
+      if (blocked) weightOnly.set(n!.name, blocked);
     }
   }
   for (const [value, a] of Object.entries(plan.activations)) {
@@ -207,7 +209,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     if (fitted) l = { ...l, ...fitted };
     for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
     const four = l.weightBits <= 4 && int4Weights;
-    const blocked = four && opts.int4MatMulBlocks ? blockedInt4Weight(node, w.dims, l) : null;
+    const blocked = four && opts.int4MatMulBlocks ? (weightOnly.get(node.name) ?? null) : null;
     const dense = four && !blocked && opts.packBelowFourBits && l.weightBits < 4 ? packedLowBitWeight(packing, wName, l.weightCodes, l.weightBits, l.weightScales, w.dims, l.axis) : null;
     const codesName = dense ? '' : addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: blocked ? blocked.dims : w.dims.slice(), data: Int8Array.from(blocked ? blocked.codes : l.weightCodes) });
     const sDims = blocked ? blocked.scaleDims : perChannel ? [l.weightScales.length] : [];
