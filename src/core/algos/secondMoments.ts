@@ -5,6 +5,7 @@
  * values; the column order here is (c, i, j), matching ONNX OIHW weights flattened per output channel.
  * Inputs are NHWC tensors (how the executor holds 4-D values).
  */
+import { windowOut } from '../ir/shapeInference.js';
 import * as tf from '@tensorflow/tfjs';
 import type { SecondMoments } from './adaptiveRounding';
 
@@ -41,10 +42,8 @@ export function im2colNHWC(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor2D {
     const [dh, dw] = g.dilations ?? [1, 1];
     let xs: tf.Tensor4D = c0 === 0 && c === cAll ? x : tf.slice(x, [0, 0, 0, c0], [n, h, w, c]);
     if (pt || pl || pb || pr) xs = tf.pad(xs, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
-    const hp = h + pt + pb;
-    const wp = w + pl + pr;
-    const ho = Math.floor((hp - dh * (kh - 1) - 1) / sh) + 1;
-    const wo = Math.floor((wp - dw * (kw - 1) - 1) / sw) + 1;
+    const ho = windowOut(h, kh, sh, dh, pt, pt + pb, 'NOTSET', false);
+    const wo = windowOut(w, kw, sw, dw, pl, pl + pr, 'NOTSET', false);
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1) return xs.reshape([n * ho * wo, c]) as tf.Tensor2D;
     const taps: tf.Tensor4D[] = [];
     for (let i = 0; i < kh; i++) {
@@ -64,8 +63,8 @@ function resolved(shape: number[], g: ConvGeometry) {
   const [sh, sw] = g.strides ?? [1, 1];
   const [pt, pl, pb, pr] = g.pads ?? [0, 0, 0, 0];
   const [dh, dw] = g.dilations ?? [1, 1];
-  const ho = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
-  const wo = Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  const ho = windowOut(h, kh, sh, dh, pt, pt + pb, 'NOTSET', false);
+  const wo = windowOut(w, kw, sw, dw, pl, pl + pr, 'NOTSET', false);
   return { n, c, kh, kw, sh, sw, dh, dw, ho, wo, hp: h + pt + pb, wp: w + pl + pr, padding: [[0, 0], [pt, pb], [pl, pr], [0, 0]] as [number, number][], padded: !!(pt || pl || pb || pr) };
 }
 

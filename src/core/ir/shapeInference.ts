@@ -93,7 +93,8 @@ const UNARY = new Set([
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
 
 /** Output spatial size of a convolution/pool along one axis (ONNX formulas). */
-function windowOut(inSize: number, k: number, stride: number, dil: number, padHead: number, padSum: number, autoPad: string, ceil: boolean): number {
+/** Output size of a conv/pool window along one axis (ONNX rules: auto_pad, dilation, ceil_mode). */
+export function windowOut(inSize: number, k: number, stride: number, dil: number, padHead: number, padSum: number, autoPad: string, ceil: boolean): number {
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(inSize / stride);
   const eff = dil * (k - 1) + 1;
   if (autoPad === 'VALID') return Math.floor((inSize - eff) / stride) + 1;
