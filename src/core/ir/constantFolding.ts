@@ -1,5 +1,5 @@
 import { isLocalQuantError, LocalQuantError } from '../errors.js';
-import { dtypeFromOnnx } from '../exporters/onnx/dataTypes.js';
+import { dtypeFromOnnx } from './onnxDataTypes.js';
 import { topologicalOrder } from './graph.js';
 import { broadcastShapes, knownShape, reshapeTarget, shapeRange, sliceRanges, splitSizes, unsqueezeShape } from './shapeInference.js';
 import type { DType, Graph, Node, TensorData, TypedArray } from './types.js';

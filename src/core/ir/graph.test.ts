@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloneGraph, consumerMap, consumersOf, lastUse, producerMap, producerOf, topologicalOrder } from './graph.js';
+import { cloneGraph, consumerMap, consumersOf, lastReads, lastUse, nodesNeededFor, producerMap, producerOf, topologicalOrder } from './graph.js';
 import type { Graph, Node } from './types.js';
 
 const node = (name: string, opType: string, inputs: string[], outputs: string[]): Node => ({ name, opType, inputs, outputs, attrs: {} });
@@ -44,6 +44,18 @@ describe('graph utilities', () => {
     expect(live.get('b')).toBe(3);
     expect(live.get('x')).toBe(0);
     expect(live.get('y')).toBe(4); // graph output: alive to the end
+  });
+
+  it('nodesNeededFor stops at known values; lastReads works on any schedule of steps', () => {
+    const g = diamond();
+    const producer = producerMap(g);
+    const names = (s: Set<Node>) => [...s].map((n) => n.name).sort();
+    expect(names(nodesNeededFor(producer, ['y'], new Set()))).toEqual(['A', 'B', 'C', 'D']);
+    expect(names(nodesNeededFor(producer, ['y'], new Set(['a'])))).toEqual(['B', 'C', 'D']);
+    expect(names(nodesNeededFor(producer, ['b', 'x', 'w'], new Set()))).toEqual(['A', 'B']);
+    // an executor step fusing B and C reads a once; D reads their outputs
+    const steps = [{ inputs: ['x', 'w'] }, { inputs: ['a'] }, { inputs: ['b', 'c', ''] }];
+    expect([...lastReads(steps)]).toEqual([['x', 0], ['w', 0], ['a', 1], ['b', 2], ['c', 2]]);
   });
 
   it('cloneGraph copies deeply (or shares tensor data when asked)', () => {

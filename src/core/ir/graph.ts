@@ -72,15 +72,15 @@ export function topologicalOrder(graph: Graph): Node[] {
   return order;
 }
 
-/** value name -> the node producing it. */
-export function producerMap(graph: Graph): Map<string, Node> {
+/** value name -> the node producing it (of a graph, or of any list of nodes such as a schedule). */
+export function producerMap(graph: Pick<Graph, 'nodes'>): Map<string, Node> {
   const m = new Map<string, Node>();
   for (const n of graph.nodes) for (const o of n.outputs) if (o) m.set(o, n);
   return m;
 }
 
 /** value name -> the nodes reading it (in graph order; a node reading a value twice appears once). */
-export function consumerMap(graph: Graph): Map<string, Node[]> {
+export function consumerMap(graph: Pick<Graph, 'nodes'>): Map<string, Node[]> {
   const m = new Map<string, Node[]>();
   for (const n of graph.nodes) {
     for (const i of new Set(n.inputs)) {
@@ -104,15 +104,43 @@ export function consumersOf(graph: Graph, value: string): Node[] {
 }
 
 /**
+ * The nodes that must run to obtain `targets` when the values in `known` are already at hand (graph
+ * inputs and initializers have no producer and end the search). Used by the executor to run part of a
+ * graph and by value streams to advance it step by step.
+ */
+export function nodesNeededFor(producer: Map<string, Node>, targets: Iterable<string>, known: { has(value: string): boolean }): Set<Node> {
+  const need = new Set<Node>();
+  const stack = [...targets];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (known.has(v)) continue;
+    const p = producer.get(v);
+    if (!p || need.has(p)) continue;
+    need.add(p);
+    for (const i of p.inputs) if (i) stack.push(i);
+  }
+  return need;
+}
+
+/**
+ * Liveness over any schedule of steps that read values (nodes, or an executor's fused node groups):
+ * value -> index of the last step reading it. Values no step reads are absent.
+ */
+export function lastReads(steps: readonly { inputs: readonly string[] }[]): Map<string, number> {
+  const m = new Map<string, number>();
+  steps.forEach((s, idx) => {
+    for (const i of s.inputs) if (i) m.set(i, idx);
+  });
+  return m;
+}
+
+/**
  * Liveness: value -> index (in `order`) of the last node that reads it. Graph outputs map to
  * order.length (alive to the end). Values nobody reads are absent. An executor can free a value
  * right after running node lastUse.get(value).
  */
 export function lastUse(graph: Graph, order: Node[] = topologicalOrder(graph)): Map<string, number> {
-  const m = new Map<string, number>();
-  order.forEach((n, idx) => {
-    for (const i of n.inputs) if (i) m.set(i, idx);
-  });
+  const m = lastReads(order);
   for (const o of graph.outputs) m.set(o.name, order.length);
   return m;
 }

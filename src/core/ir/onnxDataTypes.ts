@@ -1,8 +1,9 @@
-import type { DType } from '../../ir/types.js';
+import type { DType } from './types.js';
 
 /**
  * ONNX TensorProto.DataType numbers. onnx-proto (ONNX 1.10) lacks the enum members for the 4-bit types,
- * but the numbers are what goes on the wire: UINT4 = 21, INT4 = 22.
+ * but the numbers are what goes on the wire: UINT4 = 21, INT4 = 22. In ir/ because the IR's dtypes are
+ * ONNX's: the importers, the exporters and ir's own shape inference and constant folding all map through it.
  */
 export const ONNX_DTYPE: Record<DType, number> = {
   float32: 1,

@@ -1,5 +1,5 @@
 import { LocalQuantError } from '../errors.js';
-import { dtypeFromOnnx } from '../exporters/onnx/dataTypes.js';
+import { dtypeFromOnnx } from './onnxDataTypes.js';
 import { topologicalOrder } from './graph.js';
 import { inferPostprocessShapes } from './postprocessShapes.js';
 import type { DType, Graph, Node, TensorData, ValueInfo } from './types.js';

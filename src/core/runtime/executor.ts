@@ -3,8 +3,11 @@ import { LocalQuantError } from '../errors.js';
 import type { Graph, Node, TensorData } from '../ir/types.js';
 import { asPlain, nchwToNhwc, nhwcToNchw, plainShape } from './ops/layout.js';
 import { OPS } from './ops/index.js';
+import { attrFloat } from './ops/attrs.js';
 import { convWeightTransform, convWith } from './ops/conv.js';
-import { findConvGroups, foldBatchNorm, type ConvGroup } from './ops/fusion.js';
+import { findConvGroups, type ConvGroup } from './ops/fusion.js';
+import { lastReads, nodesNeededFor, producerMap, topologicalOrder } from '../ir/graph.js';
+import { foldedLayerParams } from '../ir/passes/foldBatchNorm.js';
 import type { HeldValue, OpContext, OpSpec } from './ops/types.js';
 import type { CapturedTensor, ExecuteOptions, ExecuteResult, TensorLayout } from './types.js';
 import { executionError } from './executionError.js';
@@ -50,27 +53,6 @@ function tensorFromData(d: TensorData): tf.Tensor {
   return tf.tensor(values, d.dims, dtype);
 }
 
-function topologicalOrder(graph: Graph): Node[] {
-  const produced = new Map<string, number>();
-  graph.nodes.forEach((n, i) => n.outputs.forEach((o) => o && produced.set(o, i)));
-  const state = new Uint8Array(graph.nodes.length); // 0 new, 1 visiting, 2 done
-  const order: Node[] = [];
-  const visit = (i: number) => {
-    if (state[i] === 2) return;
-    if (state[i] === 1) throw new LocalQuantError('INVALID_MODEL', `graph has a cycle through node '${graph.nodes[i].name}'`);
-    state[i] = 1;
-    for (const inp of graph.nodes[i].inputs) {
-      const p = inp ? produced.get(inp) : undefined;
-      if (p !== undefined) visit(p);
-    }
-    state[i] = 2;
-    order.push(graph.nodes[i]);
-  };
-  // iterative outer loop keeps the original order when it is already topological
-  for (let i = 0; i < graph.nodes.length; i++) visit(i);
-  return order;
-}
-
 export class GraphExecutor {
   readonly graph: Graph;
   private readonly order: Node[];
@@ -81,7 +63,9 @@ export class GraphExecutor {
   private readonly initTensors = new Map<string, tf.Tensor>();
   /** Weight-transformed initializers, by `${node name}:${input index}`. */
   private readonly prepared = new Map<string, tf.Tensor>();
-  private readonly producer = new Map<string, number>();
+  /** value -> producing node, and node -> its index in `order` (the graph index from ir/graph.ts). */
+  private readonly producer: Map<string, Node>;
+  private readonly indexOf: Map<Node, number>;
   /** Conv(+BN)(+Relu) chains that run fused when no hook is given (see ops/fusion.ts). */
   private readonly groups: ConvGroup[];
   private disposed = false;
@@ -105,7 +89,8 @@ export class GraphExecutor {
       }
       return spec;
     });
-    nodes.forEach((n, i) => n.outputs.forEach((o) => o && this.producer.set(o, i)));
+    this.producer = producerMap({ nodes });
+    this.indexOf = new Map(nodes.map((n, i) => [n, i]));
     this.groups = findConvGroups(nodes, new Set(graph.outputs.map((o) => o.name)));
 
     // Decide which initializers need a raw tensor, and prepare transformed weights once.
@@ -129,20 +114,19 @@ export class GraphExecutor {
       });
       // kept: an executor built inside someone's tf.tidy must not lose its weights
       for (const name of rawNeeded) this.initTensors.set(name, tf.keep(tensorFromData(this.constants.get(name)!)));
+      // Conv+BN groups get their folded filter and bias once, by ir's folding rule (float32 constants
+      // only; a group whose parameters are computed or overridden runs unfused, see steps()).
       for (const g of this.groups) {
         if (g.bn === undefined) continue;
-        const names = this.foldInputs(g);
-        if (!names.every((n) => this.constants.has(n))) continue;
+        const [w, b, ...bnp] = this.foldInputs(g).map((n) => (n ? this.constants.get(n) : undefined));
+        const f32 = (t: TensorData | undefined) => (t && t.dtype === 'float32' ? (t.data as Float32Array) : undefined);
+        const [gamma, beta, mean, variance] = bnp.map(f32);
         const conv = nodes[g.conv];
+        if (!f32(w) || (this.foldInputs(g)[1] && !f32(b)) || !gamma || !beta || !mean || !variance || w!.dims[0] !== gamma.length) continue;
         preparing = [conv, nodes[g.bn]];
-        const [w, b] = tf.tidy(() => {
-          const t = (n: string) => tensorFromData(this.constants.get(n)!);
-          const [wn, bn, ...p] = names.length === 6 ? names : [names[0], '', ...names.slice(1)];
-          const f = foldBatchNorm(nodes[g.bn!], t(wn), bn ? t(bn) : undefined, t(p[0]), t(p[1]), t(p[2]), t(p[3]));
-          return [convWeightTransform(conv, 1, this.constants.get(wn)!.dims)!(f.w), f.b];
-        });
-        this.prepared.set(`fold:${conv.name}:w`, tf.keep(w));
-        this.prepared.set(`fold:${conv.name}:b`, tf.keep(b));
+        const folded = foldedLayerParams({ gamma, beta, mean, variance, epsilon: attrFloat(nodes[g.bn], 'epsilon', 1e-5) }, f32(w)!, w!.dims, 0, f32(b) ?? null);
+        this.prepared.set(`fold:${conv.name}:w`, tf.keep(tf.tidy(() => convWeightTransform(conv, 1, w!.dims)!(tf.tensor(folded.w, w!.dims)))));
+        this.prepared.set(`fold:${conv.name}:b`, tf.keep(tf.tensor1d(folded.b)));
       }
     } catch (e) {
       this.dispose();
@@ -159,15 +143,15 @@ export class GraphExecutor {
     this.disposed = true;
   }
 
-  /** Conv weight, conv bias (when given) and the BN's scale, bias, mean, var of a fused group. */
+  /** Conv weight, conv bias ('' when none) and the BN's scale, bias, mean, var of a fused group. */
   private foldInputs(g: ConvGroup): string[] {
     const conv = this.order[g.conv];
     const bn = this.order[g.bn!];
-    return [conv.inputs[1], ...(conv.inputs[2] ? [conv.inputs[2]] : []), ...bn.inputs.slice(1, 5)];
+    return [conv.inputs[1], conv.inputs[2] ?? '', ...bn.inputs.slice(1, 5)];
   }
 
   /** What to run: single nodes, or fused groups (at the position of their last node). */
-  private steps(plan: number[], watched: Set<string>, fuse: boolean): { nodes: number[]; group?: ConvGroup; inputs: string[] }[] {
+  private steps(plan: number[], watched: Set<string>, fuse: boolean, overrides: Map<string, tf.Tensor>): { nodes: number[]; group?: ConvGroup; inputs: string[] }[] {
     const inPlan = new Set(plan);
     const byLast = new Map<number, ConvGroup>();
     const member = new Set<number>();
@@ -175,6 +159,8 @@ export class GraphExecutor {
       for (const g of this.groups) {
         const ks = [g.conv, g.bn, g.relu].filter((k): k is number => k !== undefined);
         if (!ks.every((k) => inPlan.has(k)) || g.hidden.some((h) => watched.has(h))) continue;
+        // a BN is fused only with its folded parameters prepared and none of them overridden
+        if (g.bn !== undefined && (!this.prepared.has(`fold:${this.order[g.conv].name}:w`) || this.foldInputs(g).some((n) => overrides.has(n)))) continue;
         byLast.set(Math.max(...ks), g);
         ks.forEach((k) => member.add(k));
       }
@@ -191,25 +177,12 @@ export class GraphExecutor {
     return steps;
   }
 
-  /** A fused Conv(+BN)(+Relu) group: filter and bias folded (cached unless an override touches them). */
-  private runGroup(g: ConvGroup, ctxOf: (k: number) => OpContext, overrides: Map<string, tf.Tensor>): HeldValue {
+  /** A fused Conv(+BN)(+Relu) group: with a BN, the filter and bias folded at construction. */
+  private runGroup(g: ConvGroup, ctx: OpContext): HeldValue {
     const conv = this.order[g.conv];
-    const ctx = ctxOf(g.conv);
-    let w: tf.Tensor4D;
-    let b: tf.Tensor1D | undefined;
-    const cachedW = this.prepared.get(`fold:${conv.name}:w`);
-    if (g.bn === undefined) {
-      w = ctx.weight(1) as tf.Tensor4D;
-      b = ctx.has(2) ? (ctx.plain(2) as tf.Tensor1D) : undefined;
-    } else if (cachedW && !this.foldInputs(g).some((n) => overrides.has(n))) {
-      w = cachedW as tf.Tensor4D;
-      b = this.prepared.get(`fold:${conv.name}:b`) as tf.Tensor1D;
-    } else {
-      const bnCtx = ctxOf(g.bn);
-      const f = foldBatchNorm(this.order[g.bn], ctx.plain(1), ctx.has(2) ? ctx.plain(2) : undefined, bnCtx.plain(1), bnCtx.plain(2), bnCtx.plain(3), bnCtx.plain(4));
-      w = convWeightTransform(conv, 1, ctx.shape(1))!(f.w) as tf.Tensor4D;
-      b = f.b;
-    }
+    const folded = g.bn !== undefined;
+    const w = (folded ? this.prepared.get(`fold:${conv.name}:w`)! : ctx.weight(1)) as tf.Tensor4D;
+    const b = folded ? (this.prepared.get(`fold:${conv.name}:b`) as tf.Tensor1D) : ctx.has(2) ? (ctx.plain(2) as tf.Tensor1D) : undefined;
     return convWith(ctx, w, b, g.relu !== undefined ? 'relu' : 'linear');
   }
 
@@ -236,9 +209,8 @@ export class GraphExecutor {
     const keep = new Set<string>([...capture, ...(opts.stopAfterCaptures && capture.size ? [] : this.graph.outputs.map((o) => o.name))]);
     // fusion hides the values inside a group: only when nobody may look at them
     const watched = hookValues ? new Set([...capture, ...hookValues]) : capture;
-    const steps = this.steps(plan, watched, !hook || !!hookValues);
-    const lastUse = new Map<string, number>();
-    steps.forEach((st, i) => st.inputs.forEach((n) => lastUse.set(n, i)));
+    const steps = this.steps(plan, watched, !hook || !!hookValues, overrides);
+    const lastUse = lastReads(steps);
 
     const slots = new Map<string, Slot>();
     const freeSlot = (name: string) => {
@@ -294,7 +266,7 @@ export class GraphExecutor {
         let outs: tf.Tensor[];
         try {
           outs = tf.tidy(() => {
-            const r = st.group ? [this.runGroup(st.group, ctxOf, overrides)] : this.specs[st.nodes[0]].run(ctxOf(st.nodes[0]));
+            const r = st.group ? [this.runGroup(st.group, ctxOf(st.group.conv))] : this.specs[st.nodes[0]].run(ctxOf(st.nodes[0]));
             outFlags = r.map((v) => v.nhwc);
             return r.map((v) => v.tensor);
           });
@@ -360,17 +332,7 @@ export class GraphExecutor {
 
   /** Node indices (in order) needed to produce the given values from the graph inputs and `known` values. */
   private ancestorsOf(names: Iterable<string>, known: Map<string, unknown> = new Map()): number[] {
-    const need = new Set<number>();
-    const stack = [...names];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (known.has(n)) continue;
-      const k = this.producer.get(n);
-      if (k === undefined || need.has(k)) continue;
-      need.add(k);
-      for (const i of this.order[k].inputs) if (i) stack.push(i);
-    }
-    return [...need].sort((a, b) => a - b);
+    return [...nodesNeededFor(this.producer, names, known)].map((n) => this.indexOf.get(n)!).sort((a, b) => a - b);
   }
 
   private context(node: Node, spec: OpSpec, slotOf: (n: string) => Slot, overrides: Map<string, tf.Tensor>, used: Set<tf.Tensor>): OpContext {

@@ -8,7 +8,7 @@
  * same layer while the accelerator (or the 4 GB wasm heap) holds one batch at a time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { consumerMap, producerMap } from '../ir/graph.js';
+import { consumerMap, nodesNeededFor, producerMap } from '../ir/graph.js';
 import type { Graph, Node } from '../ir/types.js';
 import type { GraphExecutor } from './executor.js';
 import type { CapturedTensor, ValueHook } from './types.js';
@@ -23,19 +23,9 @@ export class GraphWalk {
     this.consumers = consumerMap(graph);
   }
 
-  /** Nodes (by name) that must run to get `targets` from the values in `known`. */
-  nodesFor(targets: Iterable<string>, known: Set<string> | Map<string, unknown>): Set<string> {
-    const need = new Set<string>();
-    const stack = [...targets];
-    while (stack.length) {
-      const v = stack.pop()!;
-      if (known.has(v)) continue;
-      const p = this.producer.get(v);
-      if (!p || need.has(p.name)) continue;
-      need.add(p.name);
-      for (const i of p.inputs) if (i) stack.push(i);
-    }
-    return need;
+  /** Nodes that must run to get `targets` from the values in `known`. */
+  nodesFor(targets: Iterable<string>, known: Set<string> | Map<string, unknown>): Set<Node> {
+    return nodesNeededFor(this.producer, targets, known);
   }
 }
 
@@ -56,7 +46,7 @@ interface HostValue {
 export class ValueStream {
   private values = new Map<string, CapturedTensor>();
   private host = new Map<string, HostValue>();
-  private readonly ran = new Set<string>();
+  private readonly ran = new Set<Node>();
   /** Kept as an array: an iterator (e.g. map.keys()) would be used up by the first step. */
   private readonly hookValues?: string[];
 
@@ -80,9 +70,9 @@ export class ValueStream {
     const plan = this.walk.nodesFor(targets, this.values);
     for (const n of plan) this.ran.add(n);
     const candidates = new Set([...this.values.keys()]);
-    for (const n of this.exec.graph.nodes) if (plan.has(n.name)) for (const o of n.outputs) if (o) candidates.add(o);
+    for (const n of plan) for (const o of n.outputs) if (o) candidates.add(o);
     const live = new Set(targets);
-    for (const v of candidates) if ((this.walk.consumers.get(v) ?? []).some((c) => !this.ran.has(c.name))) live.add(v);
+    for (const v of candidates) if ((this.walk.consumers.get(v) ?? []).some((c) => !this.ran.has(c))) live.add(v);
     const r = this.exec.execute(new Map(), {
       capture: live,
       stopAfterCaptures: true,

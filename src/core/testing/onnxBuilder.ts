@@ -15,7 +15,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { DType, Dim, TensorData, TypedArray } from '../ir/types.js';
-import { ONNX_DTYPE, irVersionForOpset } from '../exporters/onnx/dataTypes.js';
+import { ONNX_DTYPE, irVersionForOpset } from '../ir/onnxDataTypes.js';
 
 export { irVersionForOpset };
 import { encodeRawData, floatToHalfBits, tensorToProto } from '../exporters/onnx/tensorEncoding.js';

@@ -2,7 +2,7 @@ import onnxProto from 'onnx-proto';
 import { LocalQuantError } from '../../errors.js';
 import type { AttrValue, Graph, Node, TensorData, ValueInfo } from '../../ir/types.js';
 import { attrKind } from './attributeSchema.js';
-import { ONNX_DTYPE, irVersionForOpset } from './dataTypes.js';
+import { ONNX_DTYPE, irVersionForOpset } from '../../ir/onnxDataTypes.js';
 import { tensorToProto } from './tensorEncoding.js';
 
 const { onnx } = onnxProto;

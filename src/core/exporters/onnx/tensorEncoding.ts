@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import type { DType, TensorData, TypedArray } from '../../ir/types.js';
-import { ONNX_DTYPE } from './dataTypes.js';
+import { ONNX_DTYPE } from '../../ir/onnxDataTypes.js';
 
 const { onnx } = onnxProto;
 

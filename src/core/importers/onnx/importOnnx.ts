@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { isLocalQuantError, LocalQuantError } from '../../errors.js';
 import type { Dim, Graph, ModelFile, Node, TensorData, ValueInfo } from '../../ir/types.js';
-import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
+import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../ir/onnxDataTypes.js';
 import { decodeAttribute } from './attributes.js';
 import { decodeModelProto } from './decodeModel.js';
 import { constantValue, normalizeNode, type NormalizeContext } from './normalize.js';

@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { LocalQuantError } from '../../errors.js';
 import type { DType, ModelFile, TensorData, TypedArray } from '../../ir/types.js';
-import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../exporters/onnx/dataTypes.js';
+import { ONNX_DTYPE_NAMES, dtypeFromOnnx } from '../../ir/onnxDataTypes.js';
 import { unpackInt4 } from '../../quant/primitives.js';
 import { checkedElementCount } from '../../ir/validate/tensorChecks.js';
 

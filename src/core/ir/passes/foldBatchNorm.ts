@@ -6,7 +6,7 @@
  * output, and all parameters are initializers. Returns a new Graph; the input graph is not touched
  * (initializer data arrays that did not change are shared).
  */
-import { cloneGraph } from '../graph.js';
+import { cloneGraph, producerMap } from '../graph.js';
 import type { Graph, Node, TensorData } from '../types.js';
 
 export interface FoldBatchNormResult {
@@ -29,6 +29,33 @@ function uniqueName(g: Graph, hint: string, taken: Set<string>): string {
   return name;
 }
 
+/** An inference BatchNormalization's parameters (one value per channel) and its epsilon. */
+export interface BatchNormParams {
+  gamma: Float32Array;
+  beta: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  epsilon: number;
+}
+
+/**
+ * The one BN-folding rule (this pass and the executor's fused Conv+BN kernels both use it):
+ * W' = a * W along the output-channel `axis` of `wDims`, b' = a * (biasScale * b - mean) + beta,
+ * a = gamma / sqrt(var + eps). `bias` null means no bias (zeros).
+ */
+export function foldedLayerParams(bn: BatchNormParams, w: Float32Array, wDims: number[], axis: number, bias: Float32Array | null, biasScale = 1): { w: Float32Array; b: Float32Array } {
+  const c = bn.gamma.length;
+  const a = new Float32Array(c);
+  for (let i = 0; i < c; i++) a[i] = bn.gamma[i] / Math.sqrt(bn.variance[i] + bn.epsilon);
+  let inner = 1;
+  for (let d = axis + 1; d < wDims.length; d++) inner *= wDims[d];
+  const newW = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) newW[i] = w[i] * a[Math.floor(i / inner) % c];
+  const newB = new Float32Array(c);
+  for (let i = 0; i < c; i++) newB[i] = a[i] * ((bias ? biasScale * bias[i] : 0) - bn.mean[i]) + bn.beta[i];
+  return { w: newW, b: newB };
+}
+
 export function foldBatchNorm(input: Graph): FoldBatchNormResult {
   const g = cloneGraph(input, { shareTensors: true });
   const folded: FoldBatchNormResult['folded'] = [];
@@ -37,8 +64,7 @@ export function foldBatchNorm(input: Graph): FoldBatchNormResult {
   const taken = new Set<string>();
   for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
   const uses = (value: string): Node[] => g.nodes.filter((n) => n.inputs.includes(value));
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const producer = producerMap(g);
   const removed = new Set<Node>();
   const bnParams = new Set<string>();
 
@@ -67,8 +93,6 @@ export function foldBatchNorm(input: Graph): FoldBatchNormResult {
     if (!w || !wData) return `weight of ${layer.name} is not a float32 initializer`;
     const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
     const c = gamma.length;
-    const a = new Float32Array(c);
-    for (let i = 0; i < c; i++) a[i] = gamma[i] / Math.sqrt(varr[i] + eps);
 
     // where the output channel sits in the weight
     let axis: number;
@@ -83,10 +107,6 @@ export function foldBatchNorm(input: Graph): FoldBatchNormResult {
       biasScale = typeof layer.attrs.beta === 'number' ? layer.attrs.beta : 1;
     }
     if (w.dims[axis] !== c) return `${layer.name} has ${w.dims[axis]} output channels, BN has ${c}`;
-    let inner = 1;
-    for (let d = axis + 1; d < w.dims.length; d++) inner *= w.dims[d];
-    const newW = new Float32Array(wData.length);
-    for (let i = 0; i < wData.length; i++) newW[i] = wData[i] * a[Math.floor(i / inner) % c];
 
     const biasName = layer.inputs[2] ?? '';
     let oldBias: Float32Array | null = null;
@@ -96,8 +116,7 @@ export function foldBatchNorm(input: Graph): FoldBatchNormResult {
       if (!bt || !oldBias) return `bias of ${layer.name} is not a float32 initializer`;
       if (oldBias.length !== c) return `bias of ${layer.name} is not one value per output channel`;
     }
-    const newB = new Float32Array(c);
-    for (let i = 0; i < c; i++) newB[i] = a[i] * ((oldBias ? biasScale * oldBias[i] : 0) - mean[i]) + beta[i];
+    const { w: newW, b: newB } = foldedLayerParams({ gamma, beta, mean, variance: varr, epsilon: eps }, wData, w.dims, axis, oldBias, biasScale);
 
     // Initializers shared with other nodes get new names; exclusive ones are replaced in place.
     const wName = uses(layer.inputs[1]).length === 1 ? layer.inputs[1] : uniqueName(g, `${layer.inputs[1]}_bnfold`, taken);

@@ -1,11 +1,11 @@
-import * as tf from '@tensorflow/tfjs';
+import { consumerMap } from '../../ir/graph.js';
 import type { Node } from '../../ir/types.js';
-import { attrFloat } from './attrs.js';
 
 /**
  * Conv -> BatchNormalization -> Relu chains the executor may run as one fused tfjs convolution (BN folded
  * into filter and bias, Relu as the fused activation). Only used when nobody can observe the values in
- * between: no hook, not captured, single consumer, not a graph output.
+ * between: no hook, not captured, single consumer, not a graph output. The BN is folded by ir's rule
+ * (ir/passes/foldBatchNorm.ts foldedLayerParams), once, when the executor is built.
  */
 export interface ConvGroup {
   /** Indices into the executor's node order. */
@@ -18,11 +18,12 @@ export interface ConvGroup {
 }
 
 export function findConvGroups(nodes: Node[], graphOutputs: Set<string>): ConvGroup[] {
-  const consumers = new Map<string, number[]>();
-  nodes.forEach((n, i) => n.inputs.forEach((v) => v && consumers.set(v, [...(consumers.get(v) ?? []), i])));
+  const consumers = consumerMap({ nodes });
+  const indexOf = new Map(nodes.map((n, i) => [n, i]));
   const soleConsumer = (v: string): number | undefined => {
     const c = consumers.get(v);
-    return c && c.length === 1 && !graphOutputs.has(v) ? c[0] : undefined;
+    // a node reading v twice counts once in consumerMap, but it is no chain link either
+    return c && c.length === 1 && !graphOutputs.has(v) && c[0].inputs.filter((i) => i === v).length === 1 ? indexOf.get(c[0]) : undefined;
   };
   const groups: ConvGroup[] = [];
   nodes.forEach((n, i) => {
@@ -43,16 +44,4 @@ export function findConvGroups(nodes: Node[], graphOutputs: Set<string>): ConvGr
     if (g.hidden.length) groups.push(g);
   });
   return groups;
-}
-
-/**
- * Conv weight [O, ...] and bias with an inference BatchNormalization folded in:
- * w' = w * a, b' = (b - mean) * a + beta, a = scale / sqrt(var + eps). Differentiable.
- */
-export function foldBatchNorm(bn: Node, w: tf.Tensor, b: tf.Tensor | undefined, scale: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor): { w: tf.Tensor; b: tf.Tensor1D } {
-  const eps = attrFloat(bn, 'epsilon', 1e-5);
-  const a = tf.div(scale, tf.sqrt(tf.add(variance, tf.scalar(eps))));
-  const wf = tf.mul(w, tf.reshape(a, [a.shape[0], ...new Array(w.rank - 1).fill(1)]));
-  const bf = tf.add(tf.mul(b ? tf.sub(b, mean) : tf.neg(mean), a), beta) as tf.Tensor1D;
-  return { w: wf, b: bf };
 }
