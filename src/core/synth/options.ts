@@ -63,6 +63,12 @@ export interface SynthesisOptions {
   clampToPixelRange: boolean;
   /** Image height/width when the model's input leaves them symbolic. */
   imageSize?: [number, number];
+  /**
+   * Weight of the class-conditional cross-entropy term (DeepInversion): image i gets target class
+   * i mod classes and the loss adds classWeight * CE(logits, target). 0 (default): off. Needs a model
+   * with a classifier output (see classifierOutput.ts).
+   */
+  classWeight: number;
 }
 
 /**
@@ -95,7 +101,14 @@ export const DEFAULT_SYNTHESIS_OPTIONS: Readonly<SynthesisOptions> = Object.free
   previewEvery: 10,
   previewCount: 8,
   clampToPixelRange: true,
+  classWeight: 0,
 });
+
+/**
+ * The cross-entropy weight used when class-conditional synthesis is turned on without one (measured with
+ * bench/classConditional.ts on ResNet-20: see the notes there).
+ */
+export const DEFAULT_CLASS_WEIGHT = 0.1;
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new LocalQuantError('BAD_CONFIG', `Invalid synthesis setting: ${what}.`);
@@ -113,7 +126,7 @@ export function resolveSynthesisOptions(opts: Partial<SynthesisOptions> = {}): S
   check(['cosine', 'step', 'constant'].includes(o.lrSchedule), `lrSchedule must be cosine, step or constant (got ${o.lrSchedule})`);
   check(o.lrMinFactor >= 0 && o.lrMinFactor <= 1, `lrMinFactor must be in [0, 1] (got ${o.lrMinFactor})`);
   check(Number.isInteger(o.seed), `seed must be an integer (got ${o.seed})`);
-  for (const k of ['bnWeight', 'firstBnMultiplier', 'inputStatsWeight', 'tvWeight', 'l2Weight'] as const) {
+  for (const k of ['bnWeight', 'firstBnMultiplier', 'inputStatsWeight', 'tvWeight', 'l2Weight', 'classWeight'] as const) {
     check(nonNeg(o[k]), `${k} must be >= 0 (got ${o[k]})`);
   }
   check(Number.isInteger(o.jitter) && o.jitter >= 0, `jitter must be a non-negative integer (got ${o.jitter})`);

@@ -33,14 +33,25 @@ export interface SynthStepEvent {
   priorLoss: number;
   /** Absent when the model has no BatchNorm (prior-only synthesis). */
   perLayer?: PerLayerLossSummary;
+  /** Class-conditional synthesis only: the unweighted cross-entropy of the logits against the target classes. */
+  classLoss?: number;
 }
 
+/** The class an image is synthesized for: its index in the model's output, and its name when the model gives one. */
+export interface TargetClass {
+  index: number;
+  name?: string;
+}
+
+/** Version 2 added `classes`. */
 export interface SynthPreviewEvent {
   type: 'synth-preview';
-  version: 1;
+  version: 2;
   batch: number;
   step: number;
   images: PreviewImage[];
+  /** Class-conditional synthesis: the target class of each image, in the order of `images`. */
+  classes?: TargetClass[];
 }
 
 /** One BatchNorm layer: the batch's channel statistics against the stored running statistics. */

@@ -2,6 +2,7 @@ import { LocalQuantError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import { collectBatchNormStats } from './batchNormStats.js';
+import { classifierOutput } from './classifierOutput.js';
 import { planCalibration, type RequestedCalibration } from './fallback.js';
 import { graphSynthesisModel } from './graphModel.js';
 import { findImageInput } from './graphInput.js';
@@ -31,18 +32,27 @@ export async function synthesizeImages(
   throwIfSynthesisCancelled(signal);
   const plan = planCalibration(graph, requested);
   const input = findImageInput(graph, o.imageSize);
+  const optimized = plan.method === 'prior-only' || plan.method === 'bn-statistics';
+  if (o.classWeight > 0 && !optimized) {
+    throw new LocalQuantError('BAD_CONFIG', `Class-conditional synthesis optimizes images, and ${plan.method} calibration optimizes none.`, 'Turn class-conditional synthesis off, or synthesize the images.');
+  }
+  // Refused here, before any synthesis step, when the model is no classifier.
+  const classifier = o.classWeight > 0 ? classifierOutput(graph, input) : undefined;
   let result: SynthesisResult;
   switch (plan.method) {
     case 'noise':
       result = noiseImages(input.imageShape, o);
       break;
     case 'prior-only': {
-      const model: SynthesisModel = {
-        imageShape: input.imageShape,
-        batchNorms: [],
-        captureBatchNormInputs: () => new Map(),
-      };
-      result = await synthesizeWithModel(model, o, onProgress, signal);
+      // The class term needs the model's logits; the image prior alone needs no forward pass.
+      const model: SynthesisModel & { dispose?(): void } = classifier
+        ? graphSynthesisModel(graph, [], input, classifier)
+        : { imageShape: input.imageShape, batchNorms: [], captureBatchNormInputs: () => new Map() };
+      try {
+        result = await synthesizeWithModel(model, o, onProgress, signal);
+      } finally {
+        model.dispose?.();
+      }
       break;
     }
     case 'bn-statistics': {
@@ -50,7 +60,7 @@ export async function synthesizeImages(
       const [c, h, w] = input.imageShape;
       const perImage = tryActivationBytesPerImage(graph, { [input.name]: input.layout === 'NHWC' ? [h, w, c] : [c, h, w] });
       const choice = chooseBatch({ perImage, budget: memoryBudget(), purpose: 'synthesis', requested: o.batchSize });
-      const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input);
+      const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input, classifier);
       try {
         result = await synthesizeWithModel(model, { ...o, batchSize: choice.batch }, onProgress, signal);
       } catch (e) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CapturedTensor } from '../runtime/types.js';
-import { throwIfCancelled } from '../errors.js';
+import { LocalQuantError, throwIfCancelled } from '../errors.js';
 import type { BatchNormStats } from './batchNormStats.js';
 import { batchNormLoss, makeBatchNormTargets, type BatchNormTargets } from './bnLoss.js';
 import { augment, clampToPixelRange, imagePriorLoss, type Augmentation } from './imagePrior.js';
@@ -10,8 +10,10 @@ import {
 } from './options.js';
 import { batchToRgba } from './preview.js';
 import { bnChannelStats } from './bnChannelStats.js';
+import { classCrossEntropy, countTargetHits, oneHotBatch, roundRobinTargets } from './classTargets.js';
+import type { ClassifierOutput } from './classifierOutput.js';
 import { SeededRandom } from './prng.js';
-import type { PerLayerLossSummary, SynthProgressCallback } from './progress.js';
+import type { PerLayerLossSummary, SynthProgressCallback, TargetClass } from './progress.js';
 
 /**
  * What synthesis needs from a model: the image shape, its BatchNorm statistics, and a differentiable
@@ -27,6 +29,27 @@ export interface SynthesisModel {
    * Must be differentiable w.r.t. `images`; may skip the layers after the last BN.
    */
   captureBatchNormInputs(images: tf.Tensor4D): Map<string, CapturedTensor>;
+  /**
+   * Classifiers: where the logits are and how many classes. When present, `captureBatchNormInputs` also
+   * returns the logits under `classifier.value` (class-conditional synthesis needs them).
+   */
+  classifier?: ClassifierOutput;
+}
+
+/** What class-conditional synthesis applied and reached (absent when it was off). */
+export interface ClassConditionalResult {
+  /** Weight of the cross-entropy term. */
+  weight: number;
+  classes: number;
+  /** Class names from the model's metadata, when it gives them. */
+  names?: string[];
+  /** Target class of every image (round robin: image i gets class i mod classes). */
+  targets: number[];
+  /** Unweighted cross-entropy before / after, without augmentation, averaged over batches. */
+  startClassLoss: number;
+  endClassLoss: number;
+  /** Share of the images the model classifies as their target class after synthesis (no augmentation). */
+  targetHitRate: number;
 }
 
 export interface SynthesisResult {
@@ -50,6 +73,7 @@ export interface SynthesisResult {
   imagesPerSecond: number;
   /** The settings used (defaults filled in), to record with the images. */
   options: SynthesisOptions;
+  classConditional?: ClassConditionalResult;
 }
 
 /** Next macrotask: lets a worker receive an abort message between steps. */
@@ -68,36 +92,46 @@ export function gaussianImages(count: number, imageShape: [number, number, numbe
 }
 
 /**
- * The objective for one batch: sum_l w_l L_l(bn inputs) + prior(x). Returns the scalar to minimize and,
- * kept apart, [bnLossUnweighted, priorLoss, ...perLayer]. Differentiable w.r.t. x. `targets` null: prior only.
+ * The objective for one batch: sum_l w_l L_l(bn inputs) + prior(x) + classWeight * CE(logits, labels).
+ * Returns the scalar to minimize and, kept apart, [bnLossUnweighted, priorLoss, classLoss, ...perLayer],
+ * plus the logits when `labels` are given. Differentiable w.r.t. x. `targets` null: no BN term;
+ * `labels` (one-hot [n, classes]) null: no class term.
  */
 export function synthesisObjective(
   model: SynthesisModel,
   targets: BatchNormTargets | null,
   o: SynthesisOptions,
   x: tf.Tensor4D,
-): { loss: tf.Scalar; parts: tf.Tensor1D } {
+  labels: tf.Tensor2D | null = null,
+): { loss: tf.Scalar; parts: tf.Tensor1D; logits?: tf.Tensor } {
   const prior = imagePriorLoss(x, o);
-  if (!targets) {
-    return { loss: prior, parts: tf.stack([tf.scalar(0), prior]) as tf.Tensor1D };
+  if (!targets && !labels) {
+    return { loss: prior, parts: tf.stack([tf.scalar(0), prior, tf.scalar(0)]) as tf.Tensor1D };
   }
   // Captured tensors are freed by the enclosing tidy / gradient scope.
-  const bn = batchNormLoss(model.captureBatchNormInputs(x), targets);
-  const loss = tf.add(bn.weighted, prior) as tf.Scalar;
-  const parts = tf.concat([tf.stack([tf.sum(bn.perLayer), prior]), bn.perLayer]) as tf.Tensor1D;
-  return { loss, parts };
+  const captured = model.captureBatchNormInputs(x);
+  const bn = targets ? batchNormLoss(captured, targets) : null;
+  const logits = labels ? captured.get(model.classifier!.value)?.tensor : undefined;
+  if (labels && !logits) throw new LocalQuantError('INTERNAL', `The logits '${model.classifier!.value}' were not captured.`);
+  const ce = labels ? classCrossEntropy(logits!, labels) : tf.scalar(0);
+  let loss = bn ? (tf.add(bn.weighted, prior) as tf.Scalar) : prior;
+  if (labels) loss = tf.add(loss, tf.mul(ce, o.classWeight)) as tf.Scalar;
+  const head = tf.stack([bn ? tf.sum(bn.perLayer) : tf.scalar(0), prior, ce]);
+  const parts = (bn ? tf.concat([head, bn.perLayer]) : head) as tf.Tensor1D;
+  return { loss, parts, ...(logits ? { logits } : {}) };
 }
 
-/** Loss value of x without augmentation (no gradient): [objective, bnLoss]. */
-async function evaluate(model: SynthesisModel, targets: BatchNormTargets | null, o: SynthesisOptions, x: tf.Tensor4D): Promise<[number, number]> {
+/** Values of x without augmentation (no gradient): [objective, bnLoss, classLoss, images at their target class]. */
+async function evaluate(model: SynthesisModel, targets: BatchNormTargets | null, o: SynthesisOptions, x: tf.Tensor4D, labels: tf.Tensor2D | null): Promise<number[]> {
   const v = tf.tidy(() => {
-    const { loss, parts } = synthesisObjective(model, targets, o, x);
-    return tf.concat([loss.reshape([1]), parts.slice(0, 1)]);
+    const { loss, parts, logits } = synthesisObjective(model, targets, o, x, labels);
+    const hits = logits && labels ? countTargetHits(logits, labels) : tf.scalar(0);
+    return tf.concat([loss.reshape([1]), parts.slice(0, 1), parts.slice(2, 1), hits.reshape([1])]);
   });
   // Asynchronous read: a synchronous GPU readback fails in Chromium workers on webgpu.
   const d = await v.data();
   v.dispose();
-  return [d[0], d[1]];
+  return Array.from(d);
 }
 
 function summarizeLayers(perLayer: Float32Array, stats: BatchNormStats[]): PerLayerLossSummary | undefined {
@@ -141,6 +175,15 @@ export async function synthesizeWithModel(
   const batches = Math.ceil(o.numImages / o.batchSize);
   const previewNorm = o.normalization ?? IMAGENET_NORMALIZATION;
   const clampNorm = o.normalization && o.clampToPixelRange ? o.normalization : null;
+  const classifier = o.classWeight > 0 ? model.classifier : undefined;
+  if (o.classWeight > 0 && !classifier) {
+    throw new LocalQuantError('BAD_CONFIG', 'Class-conditional synthesis needs the model\'s class logits, and this model gives none.', 'Turn class-conditional synthesis off.');
+  }
+  const classTargets = classifier ? roundRobinTargets(o.numImages, classifier.classes) : null;
+  const targetClass = (i: number): TargetClass => ({ index: classTargets![i], ...(classifier?.names ? { name: classifier.names[classTargets![i]] } : {}) });
+  let startClassLoss = 0;
+  let endClassLoss = 0;
+  let hits = 0;
   const targets = method === 'bn-statistics' ? makeBatchNormTargets(model.batchNorms, o.bnWeight, o.firstBnMultiplier) : null;
   const lossHistory: number[][] = [];
   const bnLossHistory: number[][] = [];
@@ -151,8 +194,9 @@ export async function synthesizeWithModel(
   // Parts of the loss for reporting, kept out of the gradient scope; the step loop disposes them.
   let pendingParts: tf.Tensor1D | null = null;
   let currentAug: Augmentation = { dy: 0, dx: 0, flip: false };
+  let labels: tf.Tensor2D | null = null;
   const gradient = tf.grad((x: tf.Tensor) => {
-    const { loss, parts } = synthesisObjective(model, targets, o, augment(x as tf.Tensor4D, currentAug));
+    const { loss, parts } = synthesisObjective(model, targets, o, augment(x as tf.Tensor4D, currentAug), labels);
     pendingParts = tf.keep(parts);
     return loss;
   });
@@ -169,12 +213,14 @@ export async function synthesizeWithModel(
       }
       let m: tf.Tensor = tf.zerosLike(x);
       let v: tf.Tensor = tf.zerosLike(x);
+      labels = classifier ? oneHotBatch(classTargets!, b * o.batchSize, n, classifier.classes) : null;
       const losses: number[] = [];
       const bnLosses: number[] = [];
       try {
-        const [l0, bn0] = await evaluate(model, targets, o, x);
+        const [l0, bn0, ce0] = await evaluate(model, targets, o, x, labels);
         startLoss += l0 / batches;
         startBnLoss += bn0 / batches;
+        startClassLoss += ce0 / batches;
         for (let step = 0; step < o.steps; step++) {
           throwIfSynthesisCancelled(signal);
           currentAug = {
@@ -191,33 +237,38 @@ export async function synthesizeWithModel(
           v = nv;
           const partsT = pendingParts as tf.Tensor1D | null;
           pendingParts = null;
-          const parts = partsT ? ((await partsT.data()) as Float32Array) : new Float32Array(2);
+          const parts = partsT ? ((await partsT.data()) as Float32Array) : new Float32Array(3);
           partsT?.dispose();
-          const [bnLoss, priorLoss] = parts;
-          const perLayer = parts.subarray(2);
-          const loss = weightedBn(perLayer, targets) + priorLoss;
+          const [bnLoss, priorLoss, classLoss] = parts;
+          const perLayer = parts.subarray(3);
+          const loss = weightedBn(perLayer, targets) + priorLoss + (classifier ? o.classWeight * classLoss : 0);
           losses.push(loss);
           bnLosses.push(bnLoss);
           onProgress?.({
             type: 'synth-step', version: 1, batch: b, batches, step, steps: o.steps,
-            loss, bnLoss, priorLoss, perLayer: summarizeLayers(perLayer, model.batchNorms),
+            loss, bnLoss, priorLoss, perLayer: summarizeLayers(perLayer, model.batchNorms), ...(classifier ? { classLoss } : {}),
           });
           if (onProgress && o.previewEvery > 0 && o.previewCount > 0 && ((step + 1) % o.previewEvery === 0 || step === o.steps - 1)) {
             const k = Math.min(o.previewCount, n);
             const head = tf.slice(x, [0, 0, 0, 0], [k, c, h, w]);
             const data = (await head.data()) as Float32Array;
             head.dispose();
-            onProgress({ type: 'synth-preview', version: 1, batch: b, step, images: batchToRgba(data, [k, c, h, w], k, previewNorm) });
+            const classes = classifier ? Array.from({ length: k }, (_, i) => targetClass(b * o.batchSize + i)) : undefined;
+            onProgress({ type: 'synth-preview', version: 2, batch: b, step, images: batchToRgba(data, [k, c, h, w], k, previewNorm), ...(classes ? { classes } : {}) });
             if (model.batchNorms.length) onProgress({ type: 'synth-bn-stats', version: 1, batch: b, step, layers: await bnChannelStats(model, x) });
           }
           await yieldToEventLoop();
         }
-        const [l1, bn1] = await evaluate(model, targets, o, x);
+        const [l1, bn1, ce1, hit1] = await evaluate(model, targets, o, x, labels);
         endLoss += l1 / batches;
         endBnLoss += bn1 / batches;
+        endClassLoss += ce1 / batches;
+        hits += hit1;
         all.set((await x.data()) as Float32Array, b * o.batchSize * per);
       } finally {
         tf.dispose([x, m, v]);
+        labels?.dispose();
+        labels = null;
       }
       lossHistory.push(losses);
       bnLossHistory.push(bnLosses);
@@ -227,9 +278,14 @@ export async function synthesizeWithModel(
     if (pendingParts) (pendingParts as tf.Tensor).dispose();
   }
   const seconds = (performance.now() - started) / 1000;
+  const classConditional: ClassConditionalResult | undefined = classifier && {
+    weight: o.classWeight, classes: classifier.classes, ...(classifier.names ? { names: classifier.names } : {}), targets: Array.from(classTargets!),
+    startClassLoss, endClassLoss, targetHitRate: hits / o.numImages,
+  };
   return {
     images: all, shape: [o.numImages, c, h, w], method, lossHistory, bnLossHistory,
     startLoss, endLoss, startBnLoss, endBnLoss, seconds, imagesPerSecond: o.numImages / Math.max(seconds, 1e-9), options: o,
+    ...(classConditional ? { classConditional } : {}),
   };
 }
 
