@@ -7,10 +7,10 @@
  * only where the held layout differs. Graph inputs/outputs keep the user's interface layout.
  * Quantized weights (from a QuantizationPlan) are stored as TF.js per-tensor affine uint8/uint16 codes.
  */
-import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError } from '../../errors.js';
 import type { Graph, Node, TensorData } from '../../ir/types.js';
-import { GraphExecutor } from '../../runtime/executor.js';
+import { cloneGraph } from '../../ir/graph.js';
+import { inferShapes } from '../../ir/shapeInference.js';
 import type { QuantizationPlan, QuantizedLayerPlan } from '../qdq/qdqOnnxExporter.js';
 import { encodeFloat, encodeInt, encodeQuantized, type EncodedWeight, type TfjsWeightSpec } from './tfjsWeights.js';
 
@@ -62,36 +62,19 @@ function unsupported(n: Node, why: string): never {
   throw new LocalQuantError('UNSUPPORTED_OP', `TF.js export: ${n.opType} '${n.name}' ${why}.`, 'Export ONNX instead, or simplify the model.');
 }
 
-/** IR shapes of every value for a batch-1 run (our executor; values held NHWC are mapped back). */
-function inferShapes(graph: Graph): Map<string, number[]> {
+/** IR shapes of every value at batch 1, from ir's static shape inference (on a copy: the graph is not touched). */
+function staticShapes(graph: Graph): Map<string, number[]> {
+  const g = cloneGraph(graph, { shareTensors: true });
+  const inputShapes: Record<string, number[]> = {};
+  for (const v of graph.inputs) if (!graph.initializers.has(v.name)) inputShapes[v.name] = (v.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  inferShapes(g, inputShapes);
   const shapes = new Map<string, number[]>();
-  const exec = new GraphExecutor(graph);
-  const inputs: Record<string, tf.Tensor> = {};
-  for (const v of graph.inputs) {
-    if (graph.initializers.has(v.name)) continue;
-    const dims = (v.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-    shapes.set(v.name, dims);
-    inputs[v.name] = tf.zeros(dims, v.dtype === 'int32' || v.dtype === 'int64' ? 'int32' : 'float32');
-  }
-  try {
-    const res = exec.execute(inputs, {
-      hook: (name, c) => {
-        const s = c.tensor.shape;
-        shapes.set(name, c.layout === 'NHWC' ? [s[0], s[3], s[1], s[2]].map(Number) : s.slice());
-        return undefined;
-      },
-    });
-    for (const [name, t] of res.outputs) shapes.set(name, t.shape.slice());
-    tf.dispose([...res.outputs.values()]);
-  } finally {
-    tf.dispose(Object.values(inputs));
-    exec.dispose();
-  }
+  for (const [name, v] of g.valueInfo) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
   return shapes;
 }
 
 export function exportTfjsGraphModel(graph: Graph, plan?: QuantizationPlan, opts: TfjsExportOptions = {}): TfjsExport {
-  const shapes = inferShapes(graph);
+  const shapes = staticShapes(graph);
   const notes: string[] = [];
   const nodes: TfNode[] = [];
   const weights: EncodedWeight[] = [];
