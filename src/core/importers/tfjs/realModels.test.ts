@@ -1,62 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeOnnx } from '../../exporters/onnx/onnxWriter.js';
 import type { Graph, ModelFile } from '../../ir/types.js';
 import { initBackend } from '../../runtime/backends.js';
 import { GraphExecutor, toGraphLayout } from '../../runtime/executor.js';
 import { importTfjs } from './index.js';
+import { nsfwjsModelFiles } from '../../testing/nsfwjsModels.js';
 import type { ModelJson } from './modelJson.js';
-import { jsonFile, relativeMaxDiff, runGraph } from './testSupport.js';
+import { relativeMaxDiff, runGraph } from './testSupport.js';
 
-/**
- * Real trained models that an npm package ships inside itself: nsfwjs@4.4.0 bundles
- *  - dist/models/mobilenet_v2/     Keras 2.2.4 MobileNetV2 layers model (52 BatchNormalization, uint8-quantized weights)
- *  - dist/models/inception_v3/     Keras 2.2.4 InceptionV3 layers model (94 BatchNormalization, 6 shards)
- *  - dist/models/mobilenet_v2_mid/ graph model (TF Hub MobileNetV2, _FusedConv2D / FusedDepthwiseConv2dNative)
- * each as model.min.js (the model.json object) and group1-shardNofM.min.js (base64 shard strings).
- * nsfwjs@4.4.0 is a devDependency (no install scripts: the models are plain files in the tarball, nothing
- * downloads at install or run time). NSFWJS_DIR may point at another unpacked copy.
- */
-
-const require = createRequire(import.meta.url);
-
-function nsfwjsDir(): string {
-  if (process.env.NSFWJS_DIR && existsSync(join(process.env.NSFWJS_DIR, 'dist/models'))) return process.env.NSFWJS_DIR;
-  // A missing devDependency fails here (npm ci installs it); these tests never skip.
-  // The package's "exports" hide package.json: walk up from its entry point to the folder with dist/models.
-  let dir = dirname(require.resolve('nsfwjs'));
-  while (!existsSync(join(dir, 'dist/models')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
-const DIR = nsfwjsDir();
-
-/** The model files as a user would drop them: model.json and the binary shards its manifest names. */
-function loadBundled(model: string): { files: ModelFile[]; json: ModelJson; weightData: ArrayBuffer } {
-  const dir = join(DIR, 'dist/models', model);
-  const json = require(join(dir, 'model.min.js')) as ModelJson;
-  const files: ModelFile[] = [jsonFile('model.json', json)];
-  const parts: Uint8Array[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    for (const path of group.paths) {
-      const b64 = require(join(dir, `${path}.min.js`)) as string;
-      const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
-      files.push({ name: path, bytes });
-      parts.push(bytes);
-    }
-  }
-  const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return { files, json, weightData: all.buffer };
-}
+/** Real trained models shipped inside nsfwjs@4.4.0 (see testing/nsfwjsModels.ts). */
+const loadBundled = nsfwjsModelFiles;
 
 function artifacts(json: ModelJson, weightData: ArrayBuffer): tf.io.ModelArtifacts {
   return {
