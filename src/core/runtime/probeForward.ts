@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError } from '../errors.js';
+import { producerOf } from '../ir/graph.js';
 import { prepareGraph } from '../ir/prepare.js';
 import type { Graph } from '../ir/types.js';
 import { SeededRandom } from '../synth/prng.js';
@@ -101,7 +102,7 @@ async function nonFiniteError(g: Graph, ex: GraphExecutor, feeds: Map<string, tf
   let first: string | undefined;
   for (const [name, f] of flags) if (first === undefined && !(await f.data())[0]) first = name;
   tf.dispose(flags.map(([, f]) => f));
-  const node = first ? g.nodes.find((n) => n.outputs.includes(first!)) : undefined;
+  const node = first ? producerOf(g, first) : undefined;
   const weights = node ? node.inputs.filter((i) => g.initializers.has(i)) : [];
   const largest = weights.map((w) => {
     const d = g.initializers.get(w)!.data;

@@ -12,7 +12,7 @@
  * DequantizeLinear under the original name.
  */
 import { LocalQuantError } from '../../errors.js';
-import { cloneGraph } from '../../ir/graph.js';
+import { cloneGraph, producerMap } from '../../ir/graph.js';
 import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
 import { blockedInt4Weight, type BlockedInt4Weight } from './blockedInt4Weight.js';
@@ -128,8 +128,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   const before = new Map<Node, Node[]>(); // nodes to insert before a node
   const after = new Map<Node, Node[]>(); // nodes to insert after a node
   const atStart: Node[] = [];
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const producer = producerMap(g);
   const graphInputs = new Set(g.inputs.map((v) => v.name));
   const rename = new Map<string, string>(); // graph-input value -> its DQ output (consumers rewired)
   const floatSource = new Map<string, string>(); // quantized value -> the float value its Q reads

@@ -6,7 +6,7 @@
  * output, and all parameters are initializers. Returns a new Graph; the input graph is not touched
  * (initializer data arrays that did not change are shared).
  */
-import { cloneGraph, producerMap } from '../graph.js';
+import { cloneGraph, consumersOf, producerMap } from '../graph.js';
 import type { Graph, Node, TensorData } from '../types.js';
 
 export interface FoldBatchNormResult {
@@ -63,7 +63,8 @@ export function foldBatchNorm(input: Graph): FoldBatchNormResult {
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
   const taken = new Set<string>();
   for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
-  const uses = (value: string): Node[] => g.nodes.filter((n) => n.inputs.includes(value));
+  // read live (not a map built once): each fold rewires inputs, which changes later answers
+  const uses = (value: string): Node[] => consumersOf(g, value);
   const producer = producerMap(g);
   const removed = new Set<Node>();
   const bnParams = new Set<string>();
