@@ -101,8 +101,9 @@ export interface AdaRoundResult {
   seconds: number;
 }
 
-const ZETA = 1.1;
-const GAMMA = -0.1;
+/** Stretch of the rectified sigmoid h(V) = clip(sigmoid(V) * (ZETA - GAMMA) + GAMMA, 0, 1) (AdaRound). */
+export const ZETA = 1.1;
+export const GAMMA = -0.1;
 
 function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));

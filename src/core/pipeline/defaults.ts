@@ -19,6 +19,8 @@ export function defaultPipelineConfig(): PipelineConfig {
       adaroundIterations: 1000,
       overrides: {},
       target: 'ort-cpu',
+      reconstruction: 'layer',
+      qdrop: false,
     },
     export: { onnx: true, tfjs: false },
   };

@@ -29,7 +29,8 @@ import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } 
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { LayerInputStats } from './layerInputStats.js';
-import type { PipelineEvent } from './types.js';
+import { quantizeByBlocks } from './quantizeBlocks.js';
+import type { BlockReport, PipelineEvent } from './types.js';
 
 export interface CalibrationSet {
   /** Normalized images in the graph input's layout, batch first. */
@@ -52,6 +53,8 @@ export interface LayerReport {
   sqnrDb?: number;
   /** Bias correction was applied to this layer (its exported bias is the corrected one). */
   biasCorrected?: boolean;
+  /** Reconstruction 'block': the block whose joint optimisation chose this layer's rounding. */
+  block?: string;
   seconds: number;
 }
 
@@ -66,6 +69,8 @@ export interface QuantizeGraphResult {
   batch: number;
   /** What the run applied differently from what was asked (for the report's notes). */
   notes: string[];
+  /** Reconstruction 'block': the blocks as optimised. */
+  blocks?: BlockReport[];
 }
 
 const BATCH = 64;
@@ -221,7 +226,14 @@ async function quantizeInBatches(
 
     const plan: QuantizationPlan = { layers: [], activations: Object.fromEntries(actQ) };
     const reports: LayerReport[] = [];
-    for (const [li, ql] of qlayers.entries()) {
+    let blocks: BlockReport[] | undefined;
+    if (cfg.reconstruction === 'block') {
+      const r = await quantizeByBlocks({ folded, exec, qlayers, bitsOf, activations: actQ, floatStreams, quantStreams, overrides, cfg, onEvent, signal });
+      plan.layers.push(...r.planLayers);
+      reports.push(...r.reports);
+      blocks = r.blocks;
+    }
+    for (const [li, ql] of cfg.reconstruction === 'block' ? [] : qlayers.entries()) {
       throwIfAborted(signal);
       const node = ql.node;
       const lt0 = performance.now();
@@ -331,6 +343,7 @@ async function quantizeInBatches(
       seconds: { ranges: (tRanges - t0) / 1000, rounding: (tRound - tRanges) / 1000 },
       batch,
       notes,
+      ...(blocks ? { blocks } : {}),
     };
   } finally {
     for (const s of streams) s.dispose();

@@ -51,6 +51,8 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       overrides: config.quant.overrides,
       seed: config.seed,
       target: config.quant.target,
+      reconstruction: config.quant.reconstruction,
+      qdrop: config.quant.qdrop,
     },
     layerNames,
   );
@@ -153,6 +155,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     backend: { name: backend.name, reason: backend.reason },
     calibration: cal.info,
     layers: q.layers,
+    ...(q.blocks ? { blocks: q.blocks } : {}),
     activations: Object.fromEntries(Object.entries(q.activations).map(([k, v]) => [k, { scale: v.scale, zeroPoint: v.zeroPoint, bits: v.bits, signed: v.signed }])),
     sizes: { floatBytes: sizeBefore, quantizedBytes, ratio: quantizedBytes / sizeBefore },
     agreement: measured.agreement,

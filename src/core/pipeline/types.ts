@@ -59,6 +59,10 @@ export interface PipelineConfig {
     overrides: Record<string, { weightBits?: number; activationBits?: number; float?: boolean }>;
     /** Deployment target of the ONNX export (quant/config.ts DeploymentTarget); default 'ort-cpu'. */
     target?: 'ort-cpu' | 'ort-web' | 'smallest';
+    /** Layer-wise rounding, or blocks optimised jointly (quant/config.ts QuantConfig.reconstruction); default 'layer'. */
+    reconstruction?: 'layer' | 'block';
+    /** QDrop during block reconstruction (random dropping of activation quantization, p = 0.5); default false. */
+    qdrop?: boolean;
   };
   export: { onnx: boolean; tfjs: boolean };
   /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
@@ -80,10 +84,37 @@ export type PipelineEvent =
   | { type: 'backend'; name: string; reason: string }
   | { type: 'layers'; layers: { name: string; opType: string; weightBits: number; activationBits: number }[] }
   | { type: 'layer'; name: string; status: LayerStatus; iteration?: number; iterations?: number; loss?: number; nearestError?: number; adaptiveError?: number }
+  | BlockEvent
   | { type: 'synth-step'; version: 1; batch: number; batches: number; step: number; steps: number; loss: number; bnLoss: number; priorLoss: number }
   | { type: 'synth-preview'; images: { width: number; height: number; rgba: Uint8ClampedArray }[] }
   | SynthBnStatsEvent
   | { type: 'log'; level: 'info' | 'warn'; message: string };
+
+/**
+ * Block reconstruction progress (version 1): 'blocks' once with the blocks found, then 'block' events per
+ * block (running with the iteration and the loss on the current mini-batch; done with the block-output
+ * errors of the rounding kept and of round-to-nearest, on every calibration image).
+ */
+export type BlockEvent =
+  | { type: 'blocks'; version: 1; blocks: { name: string; layers: string[] }[] }
+  | { type: 'block'; version: 1; name: string; index: number; status: LayerStatus; iteration?: number; iterations?: number; loss?: number; recLoss?: number; nearestError?: number; blockError?: number };
+
+/** One reconstructed block as the report records it (errors: block output MSE, summed over channels). */
+export interface BlockReport {
+  name: string;
+  layers: string[];
+  inputs: string[];
+  outputs: string[];
+  iterations: number;
+  batch: number;
+  /** QDrop drop probability used (0: activation quantization always on). */
+  qdrop: number;
+  nearestError: number;
+  blockError: number;
+  /** The optimised rounding ended worse than nearest on the calibration images, so nearest was kept. */
+  usedNearest: boolean;
+  seconds: number;
+}
 
 /** What a finished run hands back (the worker transfers the byte arrays). */
 export interface PipelineResult {
@@ -159,8 +190,12 @@ export interface QuantizationReport {
     sqnrDb?: number;
     /** Bias correction was applied to this layer. */
     biasCorrected?: boolean;
+    /** Block reconstruction: the block whose joint optimisation chose this layer's rounding. */
+    block?: string;
     seconds: number;
   }[];
+  /** Block reconstruction: the blocks as optimised (absent with layer-wise reconstruction). */
+  blocks?: BlockReport[];
   activations: Record<string, { scale: number; zeroPoint: number; bits: number; signed: boolean }>;
   sizes: { floatBytes: number; quantizedBytes: number; ratio: number };
   agreement: number;

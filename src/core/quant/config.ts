@@ -57,6 +57,15 @@ export interface QuantConfig {
   overrides: Record<string, LayerOverride>;
   seed: number;
   target: DeploymentTarget;
+  /**
+   * 'layer': each layer's rounding fits that layer's output (AdaRound on second moments); 'block': the
+   * rounding of all layers of a block (residual block, or a short chain between branch points) is
+   * optimised jointly on the block's output with activation quantization inside (BRECQ,
+   * algos/blockReconstruction.ts). Needs adaptive rounding.
+   */
+  reconstruction: 'layer' | 'block';
+  /** QDrop: during block reconstruction, each activation element skips its quantization with p = 0.5. */
+  qdrop: boolean;
 }
 
 /**
@@ -84,6 +93,8 @@ export function defaultQuantConfig(): QuantConfig {
     overrides: {},
     seed: 0,
     target: 'ort-cpu',
+    reconstruction: 'layer',
+    qdrop: false,
   };
 }
 
@@ -118,7 +129,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
   if (cfg.version !== undefined && cfg.version !== QUANT_CONFIG_VERSION) {
     bad(`config version ${JSON.stringify(cfg.version)} is not supported (this build reads version ${QUANT_CONFIG_VERSION})`);
   }
-  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target']);
+  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target', 'reconstruction', 'qdrop']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(`unknown config field "${k}"`, `known fields: ${[...known].join(', ')}`);
   const get = <K extends keyof QuantConfig>(k: K): unknown => (cfg[k] === undefined ? d[k] : cfg[k]);
 
@@ -136,6 +147,8 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     overrides: {},
     seed: num('seed', get('seed'), (n) => Number.isInteger(n), 'an integer'),
     target: oneOf('target', get('target'), DEPLOYMENT_TARGETS),
+    reconstruction: oneOf('reconstruction', get('reconstruction'), ['layer', 'block'] as const),
+    qdrop: oneOf('qdrop', get('qdrop'), [true, false]),
   };
 
   const ar = cfg.adaround;
@@ -171,7 +184,20 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
       out.overrides[layer] = lo;
     }
   }
+  refuseInertReconstruction(out);
   return out;
+}
+
+/** Block reconstruction and QDrop only where they change the result (a setting that does nothing is refused). */
+function refuseInertReconstruction(c: QuantConfig): void {
+  if (c.reconstruction === 'block') {
+    if (c.rounding !== 'adaptive') bad('reconstruction "block" optimises the weights\' rounding: it does nothing with rounding "nearest"', 'Set rounding to adaptive, or reconstruction to layer.');
+    if (c.adaround.iterations < 1) bad('reconstruction "block" needs at least 1 adaptive-rounding iteration per block');
+    if (c.biasCorrection) bad('bias correction is not combined with reconstruction "block": block reconstruction fits each block\'s output, mean included', 'Turn bias correction off, or use reconstruction layer.');
+  }
+  const quantizedActivations = c.activationBits < 32 || Object.values(c.overrides).some((o) => o.activationBits !== undefined && o.activationBits < 32);
+  if (c.qdrop && !quantizedActivations) bad('qdrop drops activation quantization: it does nothing with float activations (activationBits 32)');
+  if (c.qdrop && c.reconstruction !== 'block') bad('qdrop drops activation quantization during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or turn qdrop off.');
 }
 
 /** Bits for one layer after overrides and the first/last rule; null = keep float. */

@@ -1,0 +1,142 @@
+/**
+ * The rounding stage with reconstruction 'block': blocks found in the graph (ir/blocks.ts) are rounded
+ * one after another, each on the quantized model's output of the blocks before it (BRECQ), matching the
+ * float model's block output (algos/blockReconstruction.ts). The same float and quantized value streams
+ * as the layer-wise stage carry the calibration batches from block to block, so the cost of the forward
+ * walk stays linear in depth; a block's values over all images are gathered once for its optimisation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { reconstructBlock, type BlockLayer, type BlockValue } from '../algos/blockReconstruction.js';
+import { quantizeLayerWeights } from '../algos/layerWeights.js';
+import { throwIfCancelled } from '../errors.js';
+import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import { reconstructionBlocks } from '../ir/blocks.js';
+import type { Graph, TensorData } from '../ir/types.js';
+import type { QuantConfig } from '../quant/config.js';
+import { dequantizedWeight } from '../quant/fakeQuant.js';
+import type { ActivationQParams } from '../quant/observers.js';
+import { qrange } from '../quant/primitives.js';
+import type { QuantLayer } from '../quant/quantPoints.js';
+import type { GraphExecutor } from '../runtime/executor.js';
+import type { ValueStream } from '../runtime/valueStream.js';
+import type { LayerReport } from './quantizeGraph.js';
+import type { BlockReport, PipelineEvent } from './types.js';
+
+/** Images per optimisation step (BRECQ and QDrop use 32). */
+export const BLOCK_BATCH = 32;
+/** QDrop's drop probability. */
+export const QDROP_PROBABILITY = 0.5;
+
+export interface BlockStageInput {
+  folded: Graph;
+  exec: GraphExecutor;
+  qlayers: QuantLayer[];
+  bitsOf: Map<string, { weightBits: number; activationBits: number } | null>;
+  activations: Map<string, ActivationQParams>;
+  floatStreams: ValueStream[];
+  quantStreams: ValueStream[];
+  /** Weight overrides of the quantized streams: each block's dequantized weights are added here. */
+  overrides: Map<string, tf.Tensor>;
+  cfg: QuantConfig;
+  onEvent: (e: PipelineEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface BlockStageResult {
+  planLayers: QuantizationPlan['layers'];
+  /** One per quantizable layer, in execution order. */
+  reports: LayerReport[];
+  blocks: BlockReport[];
+}
+
+/** The values `names` of every stream at its current point, cloned and concatenated along the batch. */
+function gather(streams: ValueStream[], names: string[]): BlockValue[] {
+  const parts = names.map(() => [] as tf.Tensor[]);
+  const layouts = names.map(() => 'plain' as BlockValue['layout']);
+  for (const s of streams) {
+    const got = s.advanceTo(names);
+    names.forEach((n, i) => {
+      const c = got.get(n)!;
+      parts[i].push(tf.clone(c.tensor));
+      layouts[i] = c.layout;
+    });
+  }
+  return names.map((name, i) => {
+    const tensor = parts[i].length === 1 ? parts[i][0] : tf.concat(parts[i], 0);
+    if (parts[i].length > 1) tf.dispose(parts[i]);
+    return { name, tensor, layout: layouts[i] };
+  });
+}
+
+export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageResult> {
+  const { cfg, onEvent, folded } = s;
+  const quantized = s.qlayers.filter((l) => s.bitsOf.get(l.node.name));
+  const byName = new Map(s.qlayers.map((l) => [l.node.name, l]));
+  const blocks = reconstructionBlocks(folded, quantized.map((l) => l.node.name));
+  onEvent({ type: 'blocks', version: 1, blocks: blocks.map((b) => ({ name: b.name, layers: b.layers })) });
+  const planLayers: QuantizationPlan['layers'] = [];
+  const reports = new Map<string, LayerReport>();
+  const blockReports: BlockReport[] = [];
+  const dropProbability = cfg.qdrop ? QDROP_PROBABILITY : 0;
+  for (const [bi, block] of blocks.entries()) {
+    throwIfCancelled(s.signal);
+    const bt0 = performance.now();
+    onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'running', iteration: 0, iterations: cfg.adaround.iterations });
+    for (const name of block.layers) onEvent({ type: 'layer', name, status: 'running', iteration: 0, iterations: cfg.adaround.iterations });
+    const quantizedInputs = gather(s.quantStreams, block.inputs);
+    const floatInputs = gather(s.floatStreams, block.inputs);
+    const targets = gather(s.floatStreams, block.outputs);
+    const layers: BlockLayer[] = [];
+    try {
+      for (const name of block.layers) {
+        const ql = byName.get(name)!;
+        const weight = folded.initializers.get(ql.weightName) as TensorData;
+        const bits = s.bitsOf.get(name)!.weightBits;
+        // scales (MSE-chosen clip) and the nearest codes: the starting point and the fallback
+        const near = await quantizeLayerWeights(ql.node, weight, { bits, perChannel: cfg.perChannel, rounding: 'nearest' });
+        const { qmin, qmax } = qrange(bits, true);
+        layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes });
+      }
+      const res = await reconstructBlock(s.exec, layers, { quantizedInputs, floatInputs, targets }, {
+        iterations: cfg.adaround.iterations,
+        batch: BLOCK_BATCH,
+        lr: cfg.adaround.lr,
+        lambda: cfg.adaround.lambda,
+        betaStart: cfg.adaround.betaStart,
+        betaEnd: cfg.adaround.betaEnd,
+        warmup: cfg.adaround.warmup,
+        activations: s.activations,
+        dropProbability,
+        seed: cfg.seed * 1000 + bi,
+        signal: s.signal,
+        onProgress: (p) => onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'running', iteration: p.iteration, iterations: cfg.adaround.iterations, loss: p.loss, recLoss: p.recLoss }),
+      });
+      const seconds = (performance.now() - bt0) / 1000;
+      block.layers.forEach((name, li) => {
+        const l = layers[li];
+        const bits = s.bitsOf.get(name)!;
+        const dq = dequantizedWeight(res.codes[li], l.scales, l.dims, l.axis);
+        s.overrides.get(l.weightName)?.dispose();
+        s.overrides.set(l.weightName, tf.tensor(dq, l.dims));
+        planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis });
+        reports.set(name, {
+          name, opType: byName.get(name)!.node.opType, weightBits: bits.weightBits, activationBits: bits.activationBits,
+          rounding: res.usedNearest ? 'nearest' : 'adaptive', scales: Array.from(l.scales), flippedFraction: res.flippedFraction[li], block: block.name,
+          seconds: seconds / block.layers.length,
+        });
+        onEvent({ type: 'layer', name, status: 'done' });
+      });
+      blockReports.push({
+        name: block.name, layers: block.layers, inputs: block.inputs, outputs: block.outputs, iterations: cfg.adaround.iterations, batch: BLOCK_BATCH,
+        qdrop: dropProbability, nearestError: res.nearestError, blockError: res.blockError, usedNearest: res.usedNearest, seconds,
+      });
+      onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });
+    } finally {
+      tf.dispose([...quantizedInputs, ...floatInputs, ...targets].map((v) => v.tensor));
+    }
+  }
+  const ordered = s.qlayers.map(
+    (l) => reports.get(l.node.name) ?? { name: l.node.name, opType: l.node.opType, weightBits: null, activationBits: 32, rounding: 'float' as const, scales: [], seconds: 0 },
+  );
+  return { planLayers, reports: ordered, blocks: blockReports };
+}
