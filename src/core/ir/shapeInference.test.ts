@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { importOnnx } from '../importers/onnx/importOnnx.js';
 import { cifarFixture } from '../testing/fixtures.js';
 import { buildOnnxModel, type BuilderInitializer, type BuilderNode } from '../testing/onnxBuilder.js';
-import { inferShapes } from './shapeInference.js';
+import { inferShapes, shapesAtBatchOne } from './shapeInference.js';
 
 const i64 = (name: string, data: number[], dims = [data.length]): BuilderInitializer => ({ name, dtype: 'int64', dims, data });
 const f32 = (name: string, dims: number[], fill = 0.1): BuilderInitializer => ({ name, dims, data: new Array(dims.reduce((p, d) => p * d, 1)).fill(fill) });
@@ -91,5 +91,22 @@ describe('inferShapes', () => {
     expect(g.valueInfo.get('logits')?.shape).toEqual([2, 10]);
     const pad = g.nodes.find((n) => n.opType === 'Pad')!;
     expect(g.valueInfo.get(pad.outputs[0])?.shape).toEqual([2, 32, 16, 16]);
+  });
+});
+
+describe('shapesAtBatchOne', () => {
+  it('infers on a copy at batch 1, with per-image shapes for inputs of unknown size', () => {
+    const g = importOnnx(buildOnnxModel({
+      opset: 13,
+      inputs: [{ name: 'x', shape: ['N', 3, 'H', 'W'] }],
+      outputs: [{ name: 'y' }],
+      initializers: [f32('w', [4, 3, 3, 3])],
+      nodes: [{ opType: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { strides: [2, 2] } }],
+    }));
+    const before = [...g.valueInfo.keys()];
+    expect(shapesAtBatchOne(g, { x: [3, 9, 11] }).get('y')?.shape).toEqual([1, 4, 4, 5]);
+    // unknown dims without an image shape count as 1
+    expect(shapesAtBatchOne(g).get('x')?.shape).toEqual([1, 3, 1, 1]);
+    expect([...g.valueInfo.keys()]).toEqual(before);
   });
 });

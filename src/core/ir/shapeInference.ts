@@ -1,6 +1,6 @@
 import { LocalQuantError } from '../errors.js';
 import { dtypeFromOnnx } from './onnxDataTypes.js';
-import { topologicalOrder } from './graph.js';
+import { cloneGraph, topologicalOrder } from './graph.js';
 import { inferPostprocessShapes } from './postprocessShapes.js';
 import type { DType, Graph, Node, TensorData, ValueInfo } from './types.js';
 
@@ -54,6 +54,22 @@ export function inferShapes(graph: Graph, inputShapes: Record<string, number[]> 
   }
   for (const [name, k] of known) graph.valueInfo.set(name, { name, dtype: k.dtype, shape: k.shape });
   return unknown;
+}
+
+/**
+ * Every value's type and shape with the graph's inputs at batch 1, inferred on a copy (the graph is not
+ * touched). `imageShapes` gives the per-image shape (without batch) of inputs; other inputs use their
+ * declared shape with unknown dimensions as 1. What the exporters and the memory budget read shapes from.
+ */
+export function shapesAtBatchOne(graph: Graph, imageShapes: Record<string, number[]> = {}): Map<string, ValueInfo> {
+  const g = cloneGraph(graph, { shareTensors: true });
+  const shapes: Record<string, number[]> = {};
+  for (const v of g.inputs) {
+    if (g.initializers.has(v.name)) continue;
+    shapes[v.name] = [1, ...(imageShapes[v.name] ?? (v.shape ?? []).slice(1).map((d) => (typeof d === 'number' && d > 0 ? d : 1)))];
+  }
+  inferShapes(g, shapes);
+  return g.valueInfo;
 }
 
 /** The concrete shape of a value after inferShapes, or undefined. */

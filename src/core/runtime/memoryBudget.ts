@@ -11,8 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError } from '../errors.js';
-import { cloneGraph } from '../ir/graph.js';
-import { inferShapes } from '../ir/shapeInference.js';
+import { shapesAtBatchOne } from '../ir/shapeInference.js';
 import type { Graph } from '../ir/types.js';
 
 const MiB = 2 ** 20;
@@ -64,28 +63,21 @@ export interface ActivationBytes {
  * per-image shape (without batch) of inputs whose declared shape is not fully known.
  */
 export function activationBytesPerImage(graph: Graph, imageShapes: Record<string, number[]> = {}): ActivationBytes {
-  const g = cloneGraph(graph, { shareTensors: true });
-  const shapes: Record<string, number[]> = {};
-  for (const v of g.inputs) {
-    if (g.initializers.has(v.name)) continue;
-    if (imageShapes[v.name]) {
-      shapes[v.name] = [1, ...imageShapes[v.name]];
-      continue;
-    }
+  for (const v of graph.inputs) {
     const s = v.shape ?? [];
+    if (graph.initializers.has(v.name) || imageShapes[v.name]) continue;
     if (s.slice(1).some((d) => typeof d !== 'number' || d <= 0)) {
       throw new LocalQuantError('BAD_INPUT', `Input '${v.name}' has shape [${s.map((d) => d ?? '?').join(', ')}]: the batch size cannot be chosen without its image size.`, 'Export the model with a fixed input size.');
     }
-    shapes[v.name] = [1, ...(s.slice(1) as number[])];
   }
-  inferShapes(g, shapes);
+  const info = shapesAtBatchOne(graph, imageShapes);
   let total = 0;
   let largest = 0;
-  for (const n of g.nodes) {
+  for (const n of graph.nodes) {
     for (const o of n.outputs) {
-      const info = o ? g.valueInfo.get(o) : undefined;
-      if (!info?.shape || !(info.dtype === 'float32' || info.dtype === 'float16')) continue;
-      const bytes = 4 * (info.shape as unknown[]).reduce<number>((a, b) => a * (typeof b === 'number' ? b : 1), 1);
+      const v = o ? info.get(o) : undefined;
+      if (!v?.shape || !(v.dtype === 'float32' || v.dtype === 'float16')) continue;
+      const bytes = 4 * (v.shape as unknown[]).reduce<number>((a, b) => a * (typeof b === 'number' ? b : 1), 1);
       total += bytes;
       largest = Math.max(largest, bytes);
     }

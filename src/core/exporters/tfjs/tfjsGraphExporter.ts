@@ -9,8 +9,7 @@
  */
 import { LocalQuantError } from '../../errors.js';
 import type { Graph, Node, TensorData } from '../../ir/types.js';
-import { cloneGraph } from '../../ir/graph.js';
-import { inferShapes } from '../../ir/shapeInference.js';
+import { shapesAtBatchOne } from '../../ir/shapeInference.js';
 import type { QuantizationPlan, QuantizedLayerPlan } from '../qdq/qdqOnnxExporter.js';
 import { encodeFloat, encodeInt, encodeQuantized, type EncodedWeight, type TfjsWeightSpec } from './tfjsWeights.js';
 
@@ -62,14 +61,10 @@ function unsupported(n: Node, why: string): never {
   throw new LocalQuantError('UNSUPPORTED_OP', `TF.js export: ${n.opType} '${n.name}' ${why}.`, 'Export ONNX instead, or simplify the model.');
 }
 
-/** IR shapes of every value at batch 1, from ir's static shape inference (on a copy: the graph is not touched). */
+/** IR shapes of every value at batch 1 (ir's static shape inference). */
 function staticShapes(graph: Graph): Map<string, number[]> {
-  const g = cloneGraph(graph, { shareTensors: true });
-  const inputShapes: Record<string, number[]> = {};
-  for (const v of graph.inputs) if (!graph.initializers.has(v.name)) inputShapes[v.name] = (v.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-  inferShapes(g, inputShapes);
   const shapes = new Map<string, number[]>();
-  for (const [name, v] of g.valueInfo) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
+  for (const [name, v] of shapesAtBatchOne(graph)) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
   return shapes;
 }
 
