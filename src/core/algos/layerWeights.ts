@@ -8,6 +8,7 @@ import type { Node, TensorData } from '../ir/types.js';
 import type { AdaroundConfig } from '../quant/config.js';
 import { qrange } from '../quant/primitives.js';
 import { fromRows, perChannelWeightScales, perTensorWeightScale, quantizeRowsNearest, weightAsRows, type WeightScaleMethod } from '../quant/weightScale.js';
+import { outputErrorScales } from './outputErrorScales.js';
 import { adaptiveRounding, quadraticLoss, type AdaRoundOptions, type AdaRoundProgress, type SecondMoments } from './adaptiveRounding.js';
 
 export interface WeightLayout {
@@ -46,8 +47,12 @@ export interface LayerWeightOptions {
   bits: number;
   perChannel: boolean;
   rounding: 'adaptive' | 'nearest';
-  /** Weight clip choice (default 'mse'). */
-  scaleMethod?: WeightScaleMethod;
+  /**
+   * Weight clip choice: 'output' (default when per channel with moments) picks each channel's clip by the
+   * layer's output error on the moments (algos/outputErrorScales.ts); 'mse' by the weight error (default
+   * otherwise); 'max' is min-max.
+   */
+  scaleMethod?: LayerScaleMethod;
   /** One per group, K x K with K = cinPerGroup * kernelSize. Required for 'adaptive'. */
   moments?: SecondMoments[];
   adaround?: Partial<AdaroundConfig>;
@@ -57,7 +62,11 @@ export interface LayerWeightOptions {
   signal?: AbortSignal;
 }
 
+export type LayerScaleMethod = WeightScaleMethod | 'output';
+
 export interface LayerWeightResult {
+  /** The clip choice applied (see LayerWeightOptions.scaleMethod). */
+  scaleMethod: LayerScaleMethod;
   /** Integer codes in the weight's ONNX layout and dims. */
   codes: Int8Array;
   /** Per output channel (length C_out), or length 1 for per tensor. */
@@ -74,13 +83,25 @@ export interface LayerWeightResult {
   seconds: number;
 }
 
+/** Output-error scales group by group (each group's rows see that group's inputs). */
+function groupOutputErrorScales(rows: Float32Array, lay: WeightLayout, moments: SecondMoments[], bits: number): Float32Array {
+  if (moments.length !== lay.groups) throw new LocalQuantError('INTERNAL', `${moments.length} second-moment sets for ${lay.groups} groups`);
+  const per = lay.cOut / lay.groups;
+  const out = new Float32Array(lay.cOut);
+  for (let g = 0; g < lay.groups; g++) out.set(outputErrorScales(rows.subarray(g * per * lay.k, (g + 1) * per * lay.k), per, moments[g], { bits }), g * per);
+  return out;
+}
+
 export async function quantizeLayerWeights(node: Node, weight: TensorData, o: LayerWeightOptions): Promise<LayerWeightResult> {
   const t0 = performance.now();
   if (weight.dtype !== 'float32') throw new LocalQuantError('BAD_WEIGHTS', `weight of ${node.name} is ${weight.dtype}, expected float32`);
   const lay = weightLayout(node, weight);
   const { rows } = weightAsRows(weight.data as Float32Array, weight.dims, lay.axis);
-  const scaleOpts = { bits: o.bits, method: o.scaleMethod ?? 'mse' };
-  const scalesPerRow = o.perChannel ? perChannelWeightScales(rows, lay.cOut, scaleOpts) : new Float32Array(lay.cOut).fill(perTensorWeightScale(rows, scaleOpts));
+  const scaleMethod: LayerScaleMethod = o.scaleMethod ?? (o.perChannel && o.moments ? 'output' : 'mse');
+  if (scaleMethod === 'output' && !(o.perChannel && o.moments)) throw new LocalQuantError('INTERNAL', `${node.name}: output-error scales need per-channel scales and the input second moments`);
+  const scalesPerRow = scaleMethod === 'output' ? groupOutputErrorScales(rows, lay, o.moments!, o.bits)
+    : o.perChannel ? perChannelWeightScales(rows, lay.cOut, { bits: o.bits, method: scaleMethod })
+      : new Float32Array(lay.cOut).fill(perTensorWeightScale(rows, { bits: o.bits, method: scaleMethod }));
   const nearest = quantizeRowsNearest(rows, scalesPerRow, o.bits);
   let codesRows = nearest;
   let nearestLoss: number | undefined;
@@ -141,6 +162,7 @@ export async function quantizeLayerWeights(node: Node, weight: TensorData, o: La
   let flipped = 0;
   for (let i = 0; i < nearest.length; i++) if (codesRows[i] !== nearest[i]) flipped++;
   return {
+    scaleMethod,
     codes: fromRows(codesRows, weight.dims, lay.axis),
     scales: o.perChannel ? scalesPerRow : Float32Array.of(scalesPerRow[0]),
     axis: lay.axis,

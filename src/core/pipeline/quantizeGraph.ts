@@ -10,7 +10,7 @@
  * advance through the schedule once, each step running only the nodes up to the next layer's input.
  */
 import * as tf from '@tensorflow/tfjs';
-import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
+import { quantizeLayerWeights, weightLayout, type LayerScaleMethod } from '../algos/layerWeights.js';
 import { correctedLayerBias } from '../algos/biasCorrection.js';
 import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
@@ -19,7 +19,7 @@ import { compactNames } from '../ir/passes/compactNames.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
-import { layerBits, type QuantConfig } from '../quant/config.js';
+import { depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
 import { dequantizedWeight, fakeQuantTensor } from '../quant/fakeQuant.js';
 import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
 import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
@@ -55,6 +55,8 @@ export interface LayerReport {
   biasCorrected?: boolean;
   /** Reconstruction 'block': the block whose joint optimisation chose this layer's rounding. */
   block?: string;
+  /** How the weight scales were clipped: 'output' = by the layer's output error on the calibration moments (algos/outputErrorScales.ts). */
+  weightScale?: LayerScaleMethod;
   seconds: number;
 }
 
@@ -317,6 +319,7 @@ async function quantizeInBatches(
         weightBits: bits.weightBits,
         activationBits: bits.activationBits,
         rounding: cfg.rounding,
+        weightScale: res.scaleMethod,
         scales: Array.from(res.scales),
         nearestError: res.nearestLoss,
         adaptiveError: res.adaptiveLoss,
@@ -328,6 +331,8 @@ async function quantizeInBatches(
       reports.push(rep);
       onEvent({ type: 'layer', name: node.name, status: 'done', nearestError: res.nearestLoss, adaptiveError: res.adaptiveLoss });
     }
+    const dw8 = qlayers.filter((l) => depthwiseKeeps8bit(cfg.weightBits, l) && bitsOf.get(l.node.name)?.weightBits === 8).map((l) => l.node.name);
+    if (dw8.length) notes.push(`Depthwise layers keep 8-bit weights (${cfg.weightBits}-bit grids cannot follow a filter of kh*kw taps per channel; quant/config.ts depthwiseKeeps8bit): ${dw8.length} layer(s), ${dw8.slice(0, 3).join(', ')}${dw8.length > 3 ? ', ...' : ''}; a per-layer override sets them otherwise.`);
     const uncorrected = reports.filter((r) => r.biasCorrected === false).map((r) => r.name);
     if (uncorrected.length) notes.push(`Bias correction not applied to ${uncorrected.join(', ')} (no bias input: MatMul, or a computed bias).`);
     const tRound = performance.now();

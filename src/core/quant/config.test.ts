@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLocalQuantError } from '../errors';
-import { defaultQuantConfig, layerBits, validateQuantConfig } from './config';
+import { defaultQuantConfig, depthwiseKeeps8bit, layerBits, validateQuantConfig } from './config';
 
 function errorOf(f: () => unknown): { code: string; message: string; hint?: string } {
   try {
@@ -52,6 +52,16 @@ describe('QuantConfig', () => {
     expect(layerBits(c, 'x', { first: false, last: false })).toEqual({ weightBits: 4, activationBits: 8 });
     expect(layerBits(c, 'mid', { first: false, last: false })?.weightBits).toBe(2);
     expect(layerBits(c, 'skip', { first: false, last: false })).toBeNull();
+  });
+  it('layerBits keeps depthwise layers at 8-bit weights below 8 bit, unless a per-layer override says otherwise', () => {
+    const dw = { first: false, last: false, depthwise: true };
+    const w4 = validateQuantConfig({ weightBits: 4, overrides: { dw4: { weightBits: 4 }, dwFloat: { float: true } } });
+    expect(layerBits(w4, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(w4, 'pw', { first: false, last: false, depthwise: false })?.weightBits).toBe(4);
+    expect(layerBits(w4, 'dw4', dw)?.weightBits).toBe(4);
+    expect(layerBits(w4, 'dwFloat', dw)).toBeNull();
+    expect(layerBits(validateQuantConfig({ weightBits: 2 }), 'dw', dw)?.weightBits).toBe(8);
+    expect(depthwiseKeeps8bit(8, dw)).toBe(false);
   });
 });
 

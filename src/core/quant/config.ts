@@ -200,11 +200,24 @@ function refuseInertReconstruction(c: QuantConfig): void {
   if (c.qdrop && c.reconstruction !== 'block') bad('qdrop drops activation quantization during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or turn qdrop off.');
 }
 
-/** Bits for one layer after overrides and the first/last rule; null = keep float. */
-export function layerBits(cfg: QuantConfig, layer: string, position: { first: boolean; last: boolean }): { weightBits: number; activationBits: number } | null {
+/**
+ * Depthwise layers keep 8-bit weights when the others go below 8 bit. A depthwise filter has only
+ * kh*kw taps per output channel (9 for 3x3), so a 4-bit grid cannot follow it: measured on nsfwjs'
+ * MobileNetV2 (bench/mobilenet.ts --sections sensitivity), its first depthwise layer alone at 4 bit
+ * (everything else float) brings the output SQNR to 1.5 dB. They hold ~1-2 % of such a network's
+ * weights, so 8 bit costs little size; TFLite/ORT deployments of MobileNets commonly do the same.
+ * A per-layer override still sets them.
+ */
+export function depthwiseKeeps8bit(cfgWeightBits: number, position: { depthwise?: boolean }): boolean {
+  return cfgWeightBits < 8 && !!position.depthwise;
+}
+
+/** Bits for one layer after overrides, the first/last rule and the depthwise rule; null = keep float. */
+export function layerBits(cfg: QuantConfig, layer: string, position: { first: boolean; last: boolean; depthwise?: boolean }): { weightBits: number; activationBits: number } | null {
   const o = cfg.overrides[layer] ?? {};
   if (o.float) return null;
   let weightBits: number = cfg.weightBits;
   if (cfg.keepFirstLast8bit && (position.first || position.last)) weightBits = 8;
+  if (depthwiseKeeps8bit(cfg.weightBits, position)) weightBits = 8;
   return { weightBits: o.weightBits ?? weightBits, activationBits: o.activationBits ?? cfg.activationBits };
 }

@@ -30,6 +30,18 @@ describe('quantization points on ResNet-20', () => {
     expect(layers[19].node.opType).toBe('Gemm');
     expect(layers[19].last).toBe(true);
     expect(layers.filter((l) => l.first || l.last).length).toBe(2);
+    expect(layers.some((l) => l.depthwise)).toBe(false);
+  });
+  it('marks depthwise convs (one input channel per group) and only those', () => {
+    const g = importOnnx(mobileNetV2Like({ seed: 2 }));
+    const layers = quantizableLayers(g);
+    const dw = layers.filter((l) => l.depthwise);
+    expect(dw.length).toBeGreaterThan(0);
+    for (const l of layers) {
+      const w = g.initializers.get(l.weightName)!;
+      expect(l.depthwise).toBe(l.node.opType === 'Conv' && Number(l.node.attrs.group ?? 1) === w.dims[0] && w.dims[1] === 1);
+    }
+    expect(layers.some((l) => !l.depthwise && l.node.opType === 'Conv')).toBe(true);
   });
   it("layer-inputs placement: input + every ReLU output, plus the FC input", () => {
     const relus = resnet.nodes.filter((n) => n.opType === 'Relu').length;

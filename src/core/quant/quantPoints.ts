@@ -33,11 +33,14 @@ export interface QuantLayer {
   weightName: string;
   first: boolean;
   last: boolean;
+  /** A depthwise Conv: every group reads one input channel (weight dims [C_out, 1, kh, kw], group > 1). */
+  depthwise: boolean;
 }
 
 export function quantizableLayers(graph: Graph): QuantLayer[] {
   const layers = topologicalOrder(graph).filter((n) => LAYER_OPS.has(n.opType) && n.inputs[1] && graph.initializers.has(n.inputs[1]) && graph.initializers.get(n.inputs[1])!.dtype === 'float32');
-  return layers.map((node, i) => ({ node, weightName: node.inputs[1], first: i === 0, last: i === layers.length - 1 }));
+  const depthwise = (n: Node) => n.opType === 'Conv' && Number(n.attrs.group ?? 1) > 1 && graph.initializers.get(n.inputs[1])!.dims[1] === 1;
+  return layers.map((node, i) => ({ node, weightName: node.inputs[1], first: i === 0, last: i === layers.length - 1, depthwise: depthwise(node) }));
 }
 
 function isReluLike(n: Node, graph: Graph): boolean {
