@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from './train/rng';
 
 const { onnx } = onnxProto;
 const require = createRequire(import.meta.url);
@@ -44,17 +45,8 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Deterministic PRNG (mulberry32) for the shuffle, so a rerun gives the same split and order. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a rerun gives the same split and order. */
+const rng = mulberry32;
 
 interface Split { x: Float32Array; y: Int32Array; n: number }
 
