@@ -4,12 +4,16 @@
  * bench-results/quant.json.
  *
  * Run: npm run bench:quant -- [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real]
- *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000]
- * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc] (first/last layer kept at 8 bit unless -all4;
- * -bc: bias correction on). --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
+ *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
+ * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
+ * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
+ * --iters; -qdrop: with QDrop). Each row records the machine's load average (1 min) at its start and end.
+ * The JSON is rewritten after every row, so a long run keeps its finished rows.
+ * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps), so that rows of several runs share one calibration set.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
@@ -37,31 +41,44 @@ async function main(): Promise<void> {
   for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache));
 
   const results: Record<string, unknown>[] = [];
+  const out = arg('out', 'bench-results/quant.json');
+  const save = () => {
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(out, JSON.stringify({ float: floatTop1, evalImages: evalIdx.length, images: nImages, steps, iters, backend: backend.name, floatBytes: statSync(modelPath).size, results }, null, 2));
+  };
   for (const c of calibs) {
     for (const row of rows) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
-      cfg.quant = { ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5], adaroundIterations: iters };
+      cfg.quant = {
+        ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5],
+        adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8],
+      };
+      const loadStart = loadavg()[0];
+      const cpu0 = process.cpuUsage();
       cfg.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
       const t0 = performance.now();
       const cal = calSets.get(c)!;
       const r = await runPipeline(files, cfg, () => {}, undefined, { calibration: cal });
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0); // before the onnxruntime evaluation, which uses its own threads
       const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
       const rec = {
         row, calibration: c, top1: q, drop: floatTop1 - q, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        // CPU seconds of this process: on a shared, loaded machine the wall time says more about the load
+        iterations: cfg.quant.adaroundIterations, load1: [loadStart, loadavg()[0]], cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, nearestError: b.nearestError, blockError: b.blockError, usedNearest: b.usedNearest, seconds: b.seconds })) } : {}),
       };
       results.push(rec);
+      save();
       console.log(`${row.padEnd(20)} ${c.padEnd(10)} top-1 ${q.toFixed(2)} (drop ${(floatTop1 - q).toFixed(2)})  size ${(100 * rec.sizeRatio).toFixed(1)}%  quantize ${seconds.toFixed(0)} s (+ calibration ${cal.seconds.toFixed(0)} s)  rss ${rec.peakRssMB} MB`);
     }
   }
-  console.log('\n| row | calibration | top-1 | drop | size vs FP32 | calib s | quantize s | rss MB |\n|---|---|---|---|---|---|---|---|');
-  for (const r of results as { row: string; calibration: string; top1: number; drop: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; peakRssMB: number }[])
-    console.log(`| ${r.row} | ${r.calibration} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.peakRssMB} |`);
-  mkdirSync('bench-results', { recursive: true });
-  writeFileSync('bench-results/quant.json', JSON.stringify({ float: floatTop1, evalImages: evalIdx.length, images: nImages, steps, iters, backend: backend.name, floatBytes: statSync(modelPath).size, results }, null, 2));
+  console.log('\n| row | calibration | iters | top-1 | drop | size vs FP32 | calib s | quantize s | quantize CPU s | load (1 min) | rss MB |\n|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results as { row: string; calibration: string; iterations: number; top1: number; drop: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; cpuSeconds: number; load1: number[]; peakRssMB: number }[])
+    console.log(`| ${r.row} | ${r.calibration} | ${r.iterations} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.load1.map((l) => l.toFixed(1)).join(' -> ')} | ${r.peakRssMB} |`);
 }
 
 void main();

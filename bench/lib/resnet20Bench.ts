@@ -5,11 +5,13 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { argmaxRows, cifar10Batch, type parseCifar10 } from '../../src/core/data/cifar10.js';
+import { argmaxRows, cifar10Batch, parseCifar10 } from '../../src/core/data/cifar10.js';
+import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
+import type { PipelineConfig } from '../../src/core/pipeline/types.js';
 import type { Graph } from '../../src/core/ir/types.js';
 import type { CalibrationSet } from '../../src/core/pipeline/quantizeGraph.js';
 import { noiseImages, synthesizeImages } from '../../src/core/synth/index.js';
-import { CIFAR_MEAN, CIFAR_STD } from '../../src/core/testing/fixtures.js';
+import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../../src/core/testing/fixtures.js';
 
 export function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,17 +30,52 @@ export function calibrationArgs() {
   };
 }
 
-export async function top1(model: Uint8Array, images: Float32Array, labels: Uint8Array): Promise<number> {
+/** The top-1 class of each of `count` NCHW CIFAR images, in onnxruntime-node. */
+export async function predictTop1(model: Uint8Array, images: Float32Array, count: number): Promise<Int32Array> {
   const session = await ort.InferenceSession.create(model);
   const per = 3 * 32 * 32;
-  let correct = 0;
-  for (let s = 0; s < labels.length; s += 500) {
-    const m = Math.min(500, labels.length - s);
+  const pred = new Int32Array(count);
+  for (let s = 0; s < count; s += 500) {
+    const m = Math.min(500, count - s);
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
-    const pred = argmaxRows(out[session.outputNames[0]].data as Float32Array, m, 10);
-    for (let i = 0; i < m; i++) if (pred[i] === labels[s + i]) correct++;
+    pred.set(argmaxRows(out[session.outputNames[0]].data as Float32Array, m, 10), s);
   }
+  return pred;
+}
+
+export async function top1(model: Uint8Array, images: Float32Array, labels: Uint8Array): Promise<number> {
+  const pred = await predictTop1(model, images, labels.length);
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) correct++;
   return (100 * correct) / labels.length;
+}
+
+/**
+ * ResNet-20 (resnet20_bn.onnx) and `nEval` CIFAR-10 test images spread over test_batch.bin, with the
+ * float model's top-1 on them in onnxruntime-node: what every ResNet-20 quantization row is scored against.
+ */
+export async function resnet20Setup(nEval: number) {
+  const modelPath = cifarFixture('resnet20_bn.onnx');
+  const modelBytes = new Uint8Array(readFileSync(modelPath));
+  const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
+  const n = Math.min(nEval, test.count);
+  const evalIdx = Array.from({ length: n }, (_, i) => Math.floor((i * test.count) / n));
+  const evalSet = cifar10Batch(test, evalIdx, CIFAR_MEAN, CIFAR_STD);
+  const floatTop1 = await top1(modelBytes, evalSet.images, evalSet.labels);
+  return { modelPath, modelBytes, files: [{ name: 'resnet20_bn.onnx', bytes: modelBytes }], test, evalSet, evalImages: n, floatTop1 };
+}
+
+/**
+ * The pipeline config of a benchmark row: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc] (first/last layer
+ * at 8 bit unless -all4; -bc: bias correction), CIFAR normalization, `iters` adaptive-rounding iterations.
+ */
+export function rowConfig(row: string, iters: number): PipelineConfig {
+  const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?$/.exec(row);
+  if (!m) throw new Error(`bad row ${row}`);
+  const cfg = defaultPipelineConfig();
+  cfg.quant = { ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5], adaroundIterations: iters };
+  cfg.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
+  return cfg;
 }
 
 export type BenchCalibration = CalibrationSet & { method: string; seconds: number };

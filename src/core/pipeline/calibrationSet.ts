@@ -41,7 +41,10 @@ export async function calibrationSet(
   signal?: AbortSignal,
   supplied?: SuppliedCalibration,
 ): Promise<CalibrationOutcome> {
-  if (supplied) return { set: inGraphLayout(supplied.images, supplied.shape, graph), info: { method: supplied.method, images: supplied.shape[0], seconds: 0 }, synthesized: false };
+  if (supplied) {
+    if (config.calibration.classConditional) throw new LocalQuantError('BAD_CONFIG', 'Class-conditional synthesis was asked, but the calibration images were supplied (nothing is synthesized).', 'Turn class-conditional synthesis off.');
+    return { set: inGraphLayout(supplied.images, supplied.shape, graph), info: { method: supplied.method, images: supplied.shape[0], seconds: 0 }, synthesized: false };
+  }
   const input = findImageInput(graph);
   const cal = config.calibration;
   const common = { numImages: cal.images, batchSize: cal.batch, steps: cal.steps, seed: config.seed, normalization: unitPixelNormalization(config.normalization) };
@@ -51,7 +54,8 @@ export async function calibrationSet(
     const imgs = (cal.userImages ?? []).map((i) => ({ width: i.width, height: i.height, data: i.rgba }));
     synth = userImagesResult(imgs, input.imageShape, { ...common, numImages: Math.min(cal.images, imgs.length) });
   } else {
-    synth = await synthesizeImages(graph, { ...common, method: cal.source === 'prior-only' ? 'prior-only' : 'auto' }, (e) => onEvent(e as PipelineEvent), signal);
+    const classWeight = cal.classConditional?.weight ?? 0;
+    synth = await synthesizeImages(graph, { ...common, classWeight, method: cal.source === 'prior-only' ? 'prior-only' : 'auto' }, (e) => onEvent(e as PipelineEvent), signal);
     if (synth.message) onEvent({ type: 'log', level: 'warn', message: synth.message });
   }
   const synthesized = synth.method === 'bn-statistics' || synth.method === 'prior-only';
@@ -62,6 +66,7 @@ export async function calibrationSet(
     method: synth.method,
     images: n,
     ...(synthesized ? { batch: Math.min(synth.options.batchSize, n), steps: synth.options.steps, startBnLoss: synth.startBnLoss, endBnLoss: synth.endBnLoss } : {}),
+    ...(synth.classConditional ? { classConditional: synth.classConditional } : {}),
     ...(cal.source === 'user-images' && cal.userImagesFrom ? { from: cal.userImagesFrom } : {}),
     ...(synth.message ? { message: synth.message } : {}),
     seconds: synth.seconds,

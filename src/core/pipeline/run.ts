@@ -4,7 +4,7 @@
  * The caller selects the tfjs backend first (initBackend), since only it knows where the wasm files live.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cancelledError, isLocalQuantError } from '../errors.js';
+import { cancelledError, isLocalQuantError, LocalQuantError } from '../errors.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import { exportTfjsGraphModel } from '../exporters/tfjs/tfjsGraphExporter.js';
 import { importModel } from '../importers/index.js';
@@ -94,6 +94,10 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const { head: graph, cut } = splitFloatTail(imported, config.floatTail?.until);
   // Damaged weights that pass import checks can still make the outputs NaN/Inf: refuse now, naming the node.
   await probeModel(graph);
+  // A detector's scores are no class logits: refused before any synthesis step.
+  if (config.calibration.classConditional && (cut || detectionLayout(imported))) {
+    throw new LocalQuantError('BAD_CONFIG', 'Class-conditional synthesis needs a classifier, and this model is a detector (its outputs are boxes and scores).', 'Turn class-conditional synthesis off for detectors.');
+  }
   const floatTail = floatTailReport(cut, config.floatTail?.until);
   if (floatTail) onEvent({ type: 'log', level: 'info', message: describeFloatTail(floatTail) });
   const backend = currentBackend() ?? { name: tf.getBackend(), reason: 'backend chosen by the caller' };

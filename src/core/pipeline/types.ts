@@ -6,7 +6,8 @@ import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import type { Graph } from '../ir/types.js';
 import type { BoxAgreement } from './boxAgreement.js';
 import type { FloatTailReport } from './floatTail.js';
-import type { SynthBnStatsEvent } from '../synth/progress.js';
+import type { SynthBnStatsEvent, TargetClass } from '../synth/progress.js';
+import type { ClassConditionalResult } from '../synth/synthesizer.js';
 import type { MixedPrecisionReport, SizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
 
 export const PIPELINE_SCHEMA_VERSION = 1;
@@ -46,6 +47,12 @@ export interface PipelineConfig {
     userImages?: RgbaImage[];
     /** For 'user-images': where they came from, for the report (e.g. "folder photos (12 files)"). */
     userImagesFrom?: string;
+    /**
+     * Class-conditional synthesis (DeepInversion): image i is synthesized for class i mod classes, with a
+     * cross-entropy term of this weight on the logits beside the BN loss. Synthesized sources only, and
+     * classifiers only (one output [N, classes]); refused otherwise. Absent: off.
+     */
+    classConditional?: { weight: number };
   };
   quant: {
     weightBits: 2 | 3 | 4 | 8;
@@ -85,8 +92,9 @@ export type PipelineEvent =
   | { type: 'layers'; layers: { name: string; opType: string; weightBits: number; activationBits: number }[] }
   | { type: 'layer'; name: string; status: LayerStatus; iteration?: number; iterations?: number; loss?: number; nearestError?: number; adaptiveError?: number }
   | BlockEvent
-  | { type: 'synth-step'; version: 1; batch: number; batches: number; step: number; steps: number; loss: number; bnLoss: number; priorLoss: number }
-  | { type: 'synth-preview'; images: { width: number; height: number; rgba: Uint8ClampedArray }[] }
+  | { type: 'synth-step'; version: 1; batch: number; batches: number; step: number; steps: number; loss: number; bnLoss: number; priorLoss: number; classLoss?: number }
+  /** Synthesis sends version 2 (with `classes` under class-conditional synthesis); read images come without batch/step. */
+  | { type: 'synth-preview'; version?: 2; images: { width: number; height: number; rgba: Uint8ClampedArray }[]; classes?: TargetClass[] }
   | SynthBnStatsEvent
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
@@ -175,6 +183,8 @@ export interface QuantizationReport {
     message?: string;
     startBnLoss?: number;
     endBnLoss?: number;
+    /** Class-conditional synthesis as applied: weight, classes, each image's target, CE and target hit rate. */
+    classConditional?: ClassConditionalResult;
     seconds: number;
   };
   layers: {

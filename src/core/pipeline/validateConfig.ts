@@ -55,7 +55,7 @@ export function validatePipelineConfig(config: PipelineConfig): void {
 
   const cal = config.calibration;
   if (!isObj(cal)) bad('calibration must be an object');
-  onlyKeys('calibration.', cal as unknown as Record<string, unknown>, d.calibration, ['userImages', 'userImagesFrom']);
+  onlyKeys('calibration.', cal as unknown as Record<string, unknown>, d.calibration, ['userImages', 'userImagesFrom', 'classConditional']);
   if (!SOURCES.includes(cal.source)) bad(`calibration.source must be one of ${SOURCES.join(', ')}; got ${JSON.stringify(cal.source)}`);
   positiveInt('calibration.images', cal.images, 100_000);
   positiveInt('calibration.steps', cal.steps, 100_000);
@@ -65,6 +65,7 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   } else if (cal.userImages?.length) {
     bad(`calibration.userImages were given but calibration.source is "${cal.source}"`, 'Set the source to user-images to calibrate on them.');
   }
+  if (cal.classConditional !== undefined) validateClassConditional(cal.classConditional, cal.source);
 
   const ex = config.export;
   if (!isObj(ex)) bad('export must be an object with onnx and tfjs');
@@ -72,6 +73,16 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   if (typeof ex.onnx !== 'boolean' || typeof ex.tfjs !== 'boolean') bad('export.onnx and export.tfjs must be true or false');
   if (!ex.onnx && !ex.tfjs) bad('Nothing to export: export.onnx and export.tfjs are both off.', 'Turn on the ONNX or the TF.js export.');
   if (config.sizeBudget && !ex.onnx) bad('sizeBudget sizes the ONNX file, but export.onnx is off.', 'Turn on the ONNX export.');
+}
+
+/** A positive cross-entropy weight, and a source whose images are synthesized (the class term shapes them). */
+function validateClassConditional(cc: unknown, source: string): void {
+  if (!isObj(cc)) bad('calibration.classConditional must be an object with a weight');
+  onlyKeys('calibration.classConditional.', cc, { weight: 0 });
+  if (!(typeof cc.weight === 'number' && cc.weight > 0 && cc.weight <= 100)) bad(`calibration.classConditional.weight must be a number in (0, 100]; got ${JSON.stringify(cc.weight)}`);
+  if (source !== 'synthetic' && source !== 'prior-only') {
+    bad(`Class-conditional synthesis shapes synthesized images, but calibration.source is "${source}" (no synthesis).`, 'Choose synthetic calibration, or turn class-conditional synthesis off.');
+  }
 }
 
 /** Exactly one of fraction (of the float file, in (0, 1]) or bytes (a positive integer). */

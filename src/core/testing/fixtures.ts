@@ -12,7 +12,7 @@ export function fixturesDir(): string {
   return join(repoRoot, '..', 'shared', 'fixtures');
 }
 
-export function cifarFixture(file: 'resnet20_bn.onnx' | 'resnet20_folded.onnx' | 'test_batch.bin'): string {
+export function cifarFixture(file: 'resnet20_bn.onnx' | 'resnet20_folded.onnx' | 'test_batch.bin' | 'data_batch.bin'): string {
   const p = join(fixturesDir(), 'cifar10', file);
   if (!existsSync(p)) throw new Error(`fixture ${p} not found: set LOCALQUANT_FIXTURES or place shared/ beside the repo`);
   return p;
