@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SYNTHESIS_OPTIONS, learningRateAt, resolveSynthesisOptions } from './options.js';
+import { DEFAULT_SYNTHESIS_OPTIONS, IMAGENET_NORMALIZATION, learningRateAt, learningRateScale, resolveSynthesisOptions } from './options.js';
 
 describe('synthesis options', () => {
   it('fills defaults and keeps given values', () => {
@@ -31,5 +31,16 @@ describe('synthesis options', () => {
     expect(learningRateAt({ ...o, lrSchedule: 'step' }, 6, 11)).toBeCloseTo(0.02, 12);
     expect(learningRateAt({ ...o, lrSchedule: 'step' }, 9, 11)).toBeCloseTo(0.002, 12);
     expect(learningRateAt({ ...o, lrSchedule: 'constant' }, 9, 11)).toBe(0.2);
+  });
+});
+
+describe('learningRateScale', () => {
+  it('is 1 for ImageNet normalization or none, and follows the width of the pixel range otherwise', () => {
+    expect(learningRateScale(IMAGENET_NORMALIZATION)).toBeCloseTo(1, 12);
+    expect(learningRateScale(undefined)).toBe(1);
+    // pixels / 255: the range [0, 1] is 1 / 4.44 of ImageNet's normalized width
+    expect(learningRateScale({ mean: [0, 0, 0], std: [1, 1, 1] })).toBeCloseTo(0.226, 3);
+    // a one-value std applies to every channel; twice the std, half the width
+    expect(learningRateScale({ mean: [0.5], std: [0.5] })).toBeCloseTo(2 * 0.226, 3);
   });
 });

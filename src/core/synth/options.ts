@@ -28,7 +28,7 @@ export interface SynthesisOptions {
   batchSize: number;
   /** Adam steps per batch. */
   steps: number;
-  /** Peak Adam learning rate (inputs are in normalized space, roughly unit scale). */
+  /** Peak Adam learning rate, for ImageNet-normalized inputs (the synthesizer scales it by learningRateScale). */
   learningRate: number;
   /** cosine: lr * (minFactor + (1-minFactor) * (1 + cos(pi t/T)) / 2); step: x0.1 at 50% and 75%; constant. */
   lrSchedule: LearningRateSchedule;
@@ -144,6 +144,22 @@ export function resolveSynthesisOptions(opts: Partial<SynthesisOptions> = {}): S
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * How wide the valid pixel range is in the model's normalized input space relative to ImageNet
+ * normalization, where the learning rate default was tuned: mean_c(1 / std_c) / mean_c(1 / std_imagenet_c).
+ * The synthesizer multiplies the learning rate by it, so that a step moves pixels by the same fraction of
+ * their range whatever the normalization: 1 for ImageNet/CIFAR-fixture normalization, 0.226 for a model
+ * fed pixels / 255 (nsfwjs' MobileNetV2), where the unscaled 0.5 throws pixels to the clamp at each step.
+ * Measured there (bench/mobilenet.ts, 4 images, batch 4): BN loss after 20 steps 382 at lr 0.5, 278 at 0.1;
+ * 0.03 was slower (459 vs 328 after 11 steps). Without a normalization: 1.
+ */
+export function learningRateScale(norm?: Normalization): number {
+  if (!norm) return 1;
+  const inv = (std: number[], n: number) => Array.from({ length: n }, (_, c) => 1 / std[c % std.length]).reduce((a, b) => a + b, 0) / n;
+  const n = Math.max(norm.std.length, 1);
+  return inv(norm.std, n) / inv(IMAGENET_NORMALIZATION.std, 3);
 }
 
 /** Learning rate at `step` (0-based) of `steps`. */

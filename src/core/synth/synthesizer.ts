@@ -5,7 +5,7 @@ import type { BatchNormStats } from './batchNormStats.js';
 import { batchNormLoss, makeBatchNormTargets, type BatchNormTargets } from './bnLoss.js';
 import { augment, clampToPixelRange, imagePriorLoss, type Augmentation } from './imagePrior.js';
 import {
-  IMAGENET_NORMALIZATION, learningRateAt, resolveSynthesisOptions,
+  IMAGENET_NORMALIZATION, learningRateAt, learningRateScale, resolveSynthesisOptions,
   type CalibrationMethod, type SynthesisOptions,
 } from './options.js';
 import { batchToRgba } from './preview.js';
@@ -175,6 +175,7 @@ export async function synthesizeWithModel(
   const batches = Math.ceil(o.numImages / o.batchSize);
   const previewNorm = o.normalization ?? IMAGENET_NORMALIZATION;
   const clampNorm = o.normalization && o.clampToPixelRange ? o.normalization : null;
+  const lrScale = learningRateScale(o.normalization);
   const classifier = o.classWeight > 0 ? model.classifier : undefined;
   if (o.classWeight > 0 && !classifier) {
     throw new LocalQuantError('BAD_CONFIG', 'Class-conditional synthesis needs the model\'s class logits, and this model gives none.', 'Turn class-conditional synthesis off.');
@@ -228,7 +229,7 @@ export async function synthesizeWithModel(
             dx: o.jitter > 0 ? rng.int(-o.jitter, o.jitter) : 0,
             flip: o.flip ? rng.next() < 0.5 : false,
           };
-          const lr = learningRateAt(o, step, o.steps);
+          const lr = learningRateAt(o, step, o.steps) * lrScale;
           const g = gradient(x);
           const [nx, nm, nv] = tf.tidy(() => adamUpdate(x, m, v, g, lr, step + 1, clampNorm));
           tf.dispose([g, x, m, v]);
