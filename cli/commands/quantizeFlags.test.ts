@@ -37,6 +37,15 @@ const cases: [string[], (r: Result) => void][] = [
   [['--wbits', '4', '--keep-first-last-8bit'], (r) => expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8])],
   [['--abits', '4'], (r) => expect(r.report.config.quant.activationBits).toBe(4)],
   [['--rounding', 'adaptive', '--iters', '20'], (r) => expect(r.report.layers.every((l) => l.rounding === 'adaptive')).toBe(true)],
+  [['--rounding', 'adaptive', '--iters', '10', '--reconstruction', 'block'], (r) => {
+    expect(r.report.config.quant.reconstruction).toBe('block');
+    expect(r.report.layers.every((l) => typeof l.block === 'string')).toBe(true);
+    expect((r.report as unknown as { blocks: unknown[] }).blocks.length).toBeGreaterThan(0);
+  }],
+  [['--rounding', 'adaptive', '--iters', '10', '--reconstruction', 'block', '--abits', '4', '--qdrop'], (r) => {
+    expect(r.report.config.quant).toMatchObject({ reconstruction: 'block', qdrop: true });
+    expect((r.report as unknown as { blocks: { qdrop: number }[] }).blocks.every((b) => b.qdrop === 0.5)).toBe(true);
+  }],
   [['--per-tensor'], (r) => expect(r.report.layers.every((l) => l.scales.length === 1)).toBe(true)],
   [['--bias-correction'], (r) => expect(r.report.layers.some((l) => l.biasCorrected)).toBe(true)],
   [['--observer', 'minmax'], (r) => expect(r.report.config.quant.activationObserver).toBe('minmax')],

@@ -36,6 +36,19 @@ describe('QuantConfig', () => {
     expect(errorOf(() => validateQuantConfig({ adaround: { lr: -1 } })).message).toMatch(/adaround.lr/);
     expect(errorOf(() => validateQuantConfig(null)).message).toMatch(/JSON object/);
   });
+  it('block reconstruction and QDrop are refused, with what to do, where they would change nothing', () => {
+    expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, qdrop: true })).toMatchObject({ reconstruction: 'block', qdrop: true });
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'blocks' })).message).toMatch(/reconstruction must be one of layer, block/);
+    const nearest = errorOf(() => validateQuantConfig({ reconstruction: 'block', rounding: 'nearest' }));
+    expect(nearest).toMatchObject({ code: 'BAD_CONFIG', hint: 'Set rounding to adaptive, or reconstruction to layer.' });
+    expect(nearest.message).toMatch(/nothing with rounding "nearest"/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { iterations: 0 } })).message).toMatch(/at least 1/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', biasCorrection: true })).message).toMatch(/bias correction is not combined/);
+    expect(errorOf(() => validateQuantConfig({ qdrop: true, activationBits: 4 })).message).toMatch(/nothing with reconstruction "layer"/);
+    expect(errorOf(() => validateQuantConfig({ qdrop: true, reconstruction: 'block', activationBits: 32 })).message).toMatch(/float activations/);
+    // one layer with quantized activations is enough for QDrop to act on
+    expect(validateQuantConfig({ qdrop: true, reconstruction: 'block', activationBits: 32, overrides: { fc: { activationBits: 8 } } }).qdrop).toBe(true);
+  });
   it('an override of an unknown layer names it and lists known layers', () => {
     const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
     const e = errorOf(() => validateQuantConfig({ overrides: { conv9: { weightBits: 8 } } }, layers));
