@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { bitWidthDefaults, defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
+import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
 import { runPipeline } from '../../src/core/pipeline/run.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
@@ -15,7 +15,6 @@ import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
 import { findImageInput } from '../../src/core/synth/graphInput.js';
-import { DEFAULT_CLASS_WEIGHT } from '../../src/core/synth/options.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 import { positiveInt, triple } from './eval.js';
 
@@ -29,29 +28,22 @@ Options:
   -o, --out PATH          output .onnx file or folder (model.quant.onnx and report.json go there)
   --wbits 8|4|3|2         weight bits (default 8)
   --abits 8|4|32          activation bits, 32 = float (default 8)
-  --rounding adaptive|nearest   (default: nearest with 8-bit weights and activations, adaptive otherwise
-                          or when --iters or --reconstruction block is given)
+  --rounding adaptive|nearest   (default adaptive)
   --calibration SRC       synthetic (default) | noise | prior-only | images:DIR (your own PNG/JPEG files,
                           sorted by name, centre-cropped and resized to the model's input) |
                           cifar10:FILE (records of a CIFAR-10 binary file, spread over the file)
-  --images N              calibration images (default 64 at W8A8, 128 below 8 bits; at most this many
-                          own images are read)
-  --steps N               synthesis steps per batch (default 40 at W8A8, 60 below 8 bits)
+  --images N              calibration images (default 256; at most this many own images are read)
+  --steps N               synthesis steps per batch (default 80)
   --batch N               images per batch for synthesis and calibration (default 64); lowered
                           automatically when a batch would not fit the backend's memory (see the report)
   --iters N               adaptive-rounding iterations per layer, or per block with --reconstruction block
-                          (default 1000 with 8-bit weights, 500 below)
+                          (default 1000)
   --reconstruction layer|block   layer (default): each layer's rounding fits that layer's output; block:
                           the rounding of all layers of a residual block (or a chain of up to 3 layers)
                           is optimised jointly on the block's float output, activation quantization in
                           the loop (BRECQ; slower: each iteration runs the block forward and backward)
   --qdrop                 with --reconstruction block: drop activation quantization at random (p = 0.5
                           per element) during the optimisation (QDrop)
-  --class-conditional     class-conditional synthesis (DeepInversion): image i is synthesized for class
-                          i mod classes, with a cross-entropy term on the logits beside the BatchNorm
-                          loss; classifiers only (one output [N, classes]), synthetic or prior-only
-                          calibration (report: calibration.classConditional)
-  --class-weight W        weight of that cross-entropy term (default 0.1; with --class-conditional)
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
@@ -84,7 +76,6 @@ export async function run(argv: string[]): Promise<number> {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
-    'class-conditional': 'boolean', 'class-weight': 'string',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -94,10 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   if (![2, 3, 4, 8].includes(wbits)) throw new UsageError(`--wbits must be 8, 4, 3 or 2; got ${flags.wbits}`);
   const abits = Number(flags.abits ?? 8);
   if (![4, 8, 32].includes(abits)) throw new UsageError(`--abits must be 8, 4 or 32 (float); got ${flags.abits}`);
-  // Rounding, images, steps and iterations default by bit width (pipeline/defaults.ts); --iters or
-  // --reconstruction block ask for adaptive rounding.
-  const byBits = bitWidthDefaults(flags['size-budget'] !== undefined || flags['size-kb'] !== undefined ? 4 : wbits, abits);
-  const rounding = String(flags.rounding ?? (flags.iters !== undefined || flags.reconstruction === 'block' ? 'adaptive' : byBits.rounding));
+  const rounding = String(flags.rounding ?? 'adaptive');
   if (rounding !== 'adaptive' && rounding !== 'nearest') throw new UsageError(`--rounding must be adaptive or nearest; got ${rounding}`);
   if (rounding === 'nearest' && flags.iters !== undefined) throw new UsageError('--iters sets adaptive-rounding iterations: it does nothing with --rounding nearest');
   const reconstruction = String(flags.reconstruction ?? 'layer');
@@ -129,12 +117,12 @@ export async function run(argv: string[]): Promise<number> {
   if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
-    target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, byBits.adaroundIterations, 'iters'),
+    target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters'),
     reconstruction, qdrop: !!flags.qdrop,
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
-  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, byBits.images, 'images'), steps: positiveInt(flags.steps, byBits.steps, 'steps'), batch: positiveInt(flags.batch, 64, 'batch') };
+  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, 256, 'images'), steps: positiveInt(flags.steps, 80, 'steps'), batch: positiveInt(flags.batch, 64, 'batch') };
   cfg.backend = backend as BackendPreference;
   const calib = String(flags.calibration ?? 'synthetic');
   if (calib.startsWith('cifar10:') || calib.startsWith('images:')) {
@@ -147,9 +135,6 @@ export async function run(argv: string[]): Promise<number> {
   if (cfg.calibration.source !== 'synthetic' && cfg.calibration.source !== 'prior-only' && flags.steps !== undefined) {
     throw new UsageError(`--steps sets synthesis steps: it does nothing with --calibration ${calib}`);
   }
-  const synthesizes = cfg.calibration.source === 'synthetic' || cfg.calibration.source === 'prior-only';
-  const classWeight = classWeightOf(flags['class-conditional'], flags['class-weight'], synthesizes ? undefined : `--calibration ${calib}`);
-  if (classWeight !== undefined) cfg.calibration.classConditional = { weight: classWeight };
 
   // A wrong output path fails now, not after minutes of quantization.
   for (const folder of new Set([extname(out).toLowerCase() === '.onnx' ? dirname(out) : out, ...(flags.report ? [dirname(String(flags.report))] : [])])) {
@@ -168,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     if (e.type === 'stage' && e.status === 'end') console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${e.stage} done in ${e.seconds?.toFixed(1)} s`);
     else if (e.type === 'synth-step' && (e.step === e.steps - 1 || performance.now() - lastStep > 5000)) {
       lastStep = performance.now();
-      console.log(`  synthesis batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} BN loss ${e.bnLoss.toFixed(3)}${e.classLoss !== undefined ? ` CE ${e.classLoss.toFixed(3)}` : ''}`);
+      console.log(`  synthesis batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} BN loss ${e.bnLoss.toFixed(3)}`);
     } else if (e.type === 'block' && e.status === 'done') console.log(`  block ${e.index + 1} ${e.name}: output error nearest ${e.nearestError?.toExponential(2)} -> chosen ${e.blockError?.toExponential(2)}`);
     else if (e.type === 'layer' && e.status === 'done' && e.nearestError !== undefined) console.log(`  ${e.name}: output error nearest ${e.nearestError.toExponential(2)} -> chosen ${e.adaptiveError?.toExponential(2)}`);
     else if (e.type === 'log') console.log(`  ${e.level}: ${e.message}`);
@@ -202,8 +187,6 @@ export async function run(argv: string[]): Promise<number> {
   const htmlPath = reportPath.replace(/(\.json)?$/i, '.html');
   writeFileSync(htmlPath, htmlReportOf(result, synthesisLoss));
   console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath} (and ${basename(htmlPath)}: one self-contained page)`);
-  const cc = result.report.calibration.classConditional;
-  if (cc) console.log(`class-conditional synthesis: ${cc.classes} classes round robin, weight ${cc.weight}; the float model puts ${(100 * cc.targetHitRate).toFixed(1)}% of the images in their target class (CE ${cc.startClassLoss.toFixed(2)} -> ${cc.endClassLoss.toFixed(2)})`);
   for (const n of result.report.notes) console.log(`  note: ${n}`);
   if (result.report.floatTail) console.log(describeFloatTail(result.report.floatTail));
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -223,21 +206,6 @@ async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig)
   } catch (e) {
     return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
   }
-}
-
-/**
- * --class-conditional [--class-weight W]: the weight of the class term, or undefined when off. `noSynthesis`
- * names a calibration source that synthesizes nothing (the flags would change nothing there).
- */
-export function classWeightOf(on: unknown, weight: unknown, noSynthesis?: string): number | undefined {
-  if (!on) {
-    if (weight !== undefined) throw new UsageError('--class-weight weighs the class term of --class-conditional: give both');
-    return undefined;
-  }
-  if (noSynthesis) throw new UsageError(`--class-conditional shapes synthesized images: it does nothing with ${noSynthesis}`);
-  const w = weight === undefined ? DEFAULT_CLASS_WEIGHT : Number(weight);
-  if (!(w > 0 && w <= 100)) throw new UsageError(`--class-weight must be a number in (0, 100]; got ${weight}`);
-  return w;
 }
 
 /** --size-budget F (share of the float file) or --size-kb N (1000-byte kilobytes); not both. */
