@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { defaultQuantConfig } from '../src/core/quant/config.js';
+import { quantizableLayers } from '../src/core/quant/quantPoints.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { GraphExecutor } from '../src/core/runtime/executor.js';
 import { mobileNetV2Like } from '../src/core/testing/mobileNetV2Like.js';
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
   const runs: Record<string, unknown>[] = [];
   let layers: Record<string, unknown>[] = [];
   for (const [rounding, biasCorrection] of [['nearest', false], ['adaptive', false], ['nearest', true], ['adaptive', true]] as const) {
-    const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 8 as const, rounding, biasCorrection };
+    // depthwise layers at 4 bit too (they would keep 8 bit by default: quant/config.ts depthwiseKeeps8bit)
+    const dw4 = Object.fromEntries(quantizableLayers(graph).filter((l) => l.depthwise).map((l) => [l.node.name, { weightBits: 4 }]));
+    const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 8 as const, rounding, biasCorrection, overrides: dw4 };
     cfg.adaround = { ...cfg.adaround, iterations: iters };
     const t = performance.now();
     const q = await quantizeGraph(graph, cal, cfg);

@@ -11,8 +11,10 @@
  *
  * Sections:
  *  synth        synthesize --images images (--steps steps, seed 0) and cache them in
- *               bench-results/mnv2-synth-<images>x<steps>.f32 (+ .json: BN loss start/end, batch, time);
- *               later runs reuse the cache. The quant section synthesizes on demand the same way.
+ *               bench-results/mnv2-synth-<images>x<steps>[-lr<lr>].f32 (+ .json: BN loss start/end, batch,
+ *               time); later runs reuse the cache. The quant section synthesizes on demand the same way.
+ *               --lr is the peak learning rate before the synthesizer's learningRateScale (0.226 for this
+ *               model's pixels / 255), default 0.5: effective 0.113.
  *  real         BN-statistics loss of real images (upsampled CIFAR-10 training images, synthesis batch): the
  *               level a perfect synthetic batch would reach.
  *  sensitivity  per layer, only that layer's weights at 4 bit (per channel, MSE clip and min-max clip,
