@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const cfg = defaultPipelineConfig();
     cfg.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
     cfg.calibration = { source: row.source, images, steps: 40, batch: 32 };
-    cfg.quant = { ...cfg.quant, weightBits: 4, adaroundIterations: 1000 };
+    cfg.quant = { ...cfg.quant, weightBits: 4, rounding: 'adaptive', adaroundIterations: 1000 };
     const ac = new AbortController();
     let abortedAt = 0;
     let armed = false;

@@ -34,6 +34,8 @@ async function smallSettings(page: Page): Promise<void> {
   await page.getByTestId('steps').fill('40');
   await page.locator('details.advanced summary').click();
   await page.getByTestId('batch').fill('8');
+  // W8A8 defaults to nearest rounding (pipeline/defaults.ts); this run exercises adaptive rounding
+  await page.getByTestId('rounding').selectOption('adaptive');
   await page.getByTestId('adaround-iterations').fill('50');
 }
 

@@ -32,6 +32,8 @@ it('is one file that opens from file://, imports the sample model and quantizes 
   await t.page.getByTestId('steps').fill('10');
   await t.page.locator('details.advanced summary').click();
   await t.page.getByTestId('batch').fill('8');
+  // W8A8 defaults to nearest rounding (pipeline/defaults.ts); this run exercises adaptive rounding
+  await t.page.getByTestId('rounding').selectOption('adaptive');
   await t.page.getByTestId('adaround-iterations').fill('50');
   await t.page.getByTestId('quantize').click();
   await expect.poll(() => t.page.getByTestId('backend-badge').getAttribute('data-backend'), { timeout: 30_000 }).toBe('wasm');

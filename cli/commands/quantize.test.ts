@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { encodePng } from '../lib/png.js';
 import { UsageError } from '../lib/usage.js';
+import { bitWidthDefaults } from '../../src/core/pipeline/defaults.js';
 import { run } from './quantize.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lq-quant-'));
@@ -33,6 +34,18 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
 }
 
 describe('localquant quantize', () => {
+  it('defaults follow the bit widths (nearest at W8A8, adaptive below); --iters asks for adaptive; the report says what was applied', async () => {
+    const norm = ['--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5', '--quiet', '--calibration', 'noise', '--images', '4'];
+    const applied = async (name: string, extra: string[]) => {
+      const out = join(tmp, `${name}.onnx`);
+      expect(await quiet(() => run([sample, '-o', out, ...norm, ...extra]))).toBe(0);
+      return JSON.parse(readFileSync(join(tmp, `${name}.report.json`), 'utf8')).config.quant;
+    };
+    expect(await applied('d8', [])).toMatchObject({ rounding: 'nearest', adaroundIterations: 0 });
+    expect(await applied('d4', ['--wbits', '4'])).toMatchObject({ rounding: 'adaptive', adaroundIterations: bitWidthDefaults(4, 8).adaroundIterations });
+    expect(await applied('d8i', ['--iters', '7'])).toMatchObject({ rounding: 'adaptive', adaroundIterations: 7 });
+  });
+
   it('--batch sets the synthesis and calibration batch (recorded as applied); a bad value is a usage error', async () => {
     const out = join(tmp, 'batch.onnx');
     expect(await quiet(() => run([sample, '-o', out, ...quick, '--steps', '2', '--batch', '2']))).toBe(0);

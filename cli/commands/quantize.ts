@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
+import { bitWidthDefaults, defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
 import { runPipeline } from '../../src/core/pipeline/run.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
@@ -28,16 +28,18 @@ Options:
   -o, --out PATH          output .onnx file or folder (model.quant.onnx and report.json go there)
   --wbits 8|4|3|2         weight bits (default 8)
   --abits 8|4|32          activation bits, 32 = float (default 8)
-  --rounding adaptive|nearest   (default adaptive)
+  --rounding adaptive|nearest   (default: nearest with 8-bit weights and activations, adaptive otherwise
+                          or when --iters or --reconstruction block is given)
   --calibration SRC       synthetic (default) | noise | prior-only | images:DIR (your own PNG/JPEG files,
                           sorted by name, centre-cropped and resized to the model's input) |
                           cifar10:FILE (records of a CIFAR-10 binary file, spread over the file)
-  --images N              calibration images (default 256; at most this many own images are read)
-  --steps N               synthesis steps per batch (default 80)
+  --images N              calibration images (default 64 at W8A8, 128 below 8 bits; at most this many
+                          own images are read)
+  --steps N               synthesis steps per batch (default 40 at W8A8, 60 below 8 bits)
   --batch N               images per batch for synthesis and calibration (default 64); lowered
                           automatically when a batch would not fit the backend's memory (see the report)
   --iters N               adaptive-rounding iterations per layer, or per block with --reconstruction block
-                          (default 1000)
+                          (default 1000 with 8-bit weights, 500 below)
   --reconstruction layer|block   layer (default): each layer's rounding fits that layer's output; block:
                           the rounding of all layers of a residual block (or a chain of up to 3 layers)
                           is optimised jointly on the block's float output, activation quantization in
@@ -85,7 +87,10 @@ export async function run(argv: string[]): Promise<number> {
   if (![2, 3, 4, 8].includes(wbits)) throw new UsageError(`--wbits must be 8, 4, 3 or 2; got ${flags.wbits}`);
   const abits = Number(flags.abits ?? 8);
   if (![4, 8, 32].includes(abits)) throw new UsageError(`--abits must be 8, 4 or 32 (float); got ${flags.abits}`);
-  const rounding = String(flags.rounding ?? 'adaptive');
+  // Rounding, images, steps and iterations default by bit width (pipeline/defaults.ts); --iters or
+  // --reconstruction block ask for adaptive rounding.
+  const byBits = bitWidthDefaults(flags['size-budget'] !== undefined || flags['size-kb'] !== undefined ? 4 : wbits, abits);
+  const rounding = String(flags.rounding ?? (flags.iters !== undefined || flags.reconstruction === 'block' ? 'adaptive' : byBits.rounding));
   if (rounding !== 'adaptive' && rounding !== 'nearest') throw new UsageError(`--rounding must be adaptive or nearest; got ${rounding}`);
   if (rounding === 'nearest' && flags.iters !== undefined) throw new UsageError('--iters sets adaptive-rounding iterations: it does nothing with --rounding nearest');
   const reconstruction = String(flags.reconstruction ?? 'layer');
@@ -117,12 +122,12 @@ export async function run(argv: string[]): Promise<number> {
   if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
-    target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, 1000, 'iters'),
+    target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, byBits.adaroundIterations, 'iters'),
     reconstruction, qdrop: !!flags.qdrop,
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
-  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, 256, 'images'), steps: positiveInt(flags.steps, 80, 'steps'), batch: positiveInt(flags.batch, 64, 'batch') };
+  cfg.calibration = { ...cfg.calibration, images: positiveInt(flags.images, byBits.images, 'images'), steps: positiveInt(flags.steps, byBits.steps, 'steps'), batch: positiveInt(flags.batch, 64, 'batch') };
   cfg.backend = backend as BackendPreference;
   const calib = String(flags.calibration ?? 'synthetic');
   if (calib.startsWith('cifar10:') || calib.startsWith('images:')) {

@@ -1,5 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import type { PipelineConfig } from '../core/pipeline/types.js';
+import { withBitWidths } from '../core/pipeline/defaults.js';
 import { droppedFiles } from './decodeImages.js';
 
 interface Props {
@@ -48,7 +49,7 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
       <h2 id="settings-h">2. Settings</h2>
       <fieldset disabled={disabled} className="grid">
         <label>Weight bits
-          <select data-testid="wbits" value={q.weightBits} disabled={!!config.sizeBudget} title={config.sizeBudget ? 'The size budget chooses 2, 3, 4 or 8 bits per layer' : undefined} onChange={(e) => setQuant({ weightBits: Number(e.target.value) as 2 | 3 | 4 | 8 })}>
+          <select data-testid="wbits" value={q.weightBits} disabled={!!config.sizeBudget} title={config.sizeBudget ? 'The size budget chooses 2, 3, 4 or 8 bits per layer' : undefined} onChange={(e) => onChange(withBitWidths(config, Number(e.target.value) as 2 | 3 | 4 | 8, q.activationBits))}>
             <option value={8}>8</option><option value={4}>4</option><option value={3}>3</option><option value={2}>2</option>
           </select>
         </label>
@@ -58,7 +59,7 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
             onChange={(e) => onChange(withSizeBudget(config, Number.parseFloat(e.target.value)))} />
         </label>
         <label>Activation bits
-          <select data-testid="abits" value={q.activationBits} onChange={(e) => setQuant({ activationBits: Number(e.target.value) as 4 | 8 | 32 })}>
+          <select data-testid="abits" value={q.activationBits} onChange={(e) => onChange(withBitWidths(config, q.weightBits, Number(e.target.value) as 4 | 8 | 32))}>
             <option value={8}>8</option><option value={4}>4</option><option value={32}>float (32)</option>
           </select>
         </label>

@@ -2,12 +2,12 @@ import { defaultPipelineConfig } from '../core/pipeline/defaults.js';
 import type { PipelineConfig } from '../core/pipeline/types.js';
 
 /**
- * The settings a new session starts with: the core's defaults (W8A8, adaptive rounding, first/last 8 bit,
- * synthetic calibration), with fewer images so that a first try in the browser is quick.
+ * The settings a new session starts with: the core's defaults (W8A8: nearest rounding on 64 synthetic
+ * images; changing the bit widths in the settings brings their defaults, see pipeline/defaults.ts), with
+ * the TF.js export on as well.
  */
 export function defaultConfig(): PipelineConfig {
-  const cfg = defaultPipelineConfig();
-  return { ...cfg, calibration: { ...cfg.calibration, images: 64 }, export: { onnx: true, tfjs: true } };
+  return { ...defaultPipelineConfig(), export: { onnx: true, tfjs: true } };
 }
 
 /** Normalization the sample model was trained with (see public/sample/README.md). */

@@ -17,7 +17,7 @@ function smallConfig() {
   const cfg = defaultPipelineConfig();
   cfg.normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pixelRange: 255 };
   cfg.calibration = { source: 'synthetic', images: 8, steps: 4, batch: 8 };
-  cfg.quant = { ...cfg.quant, weightBits: 4, activationBits: 8, adaroundIterations: 40 };
+  cfg.quant = { ...cfg.quant, weightBits: 4, activationBits: 8, rounding: 'adaptive', adaroundIterations: 40 };
   return cfg;
 }
 
