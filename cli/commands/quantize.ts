@@ -15,6 +15,7 @@ import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
 import { findImageInput } from '../../src/core/synth/graphInput.js';
+import { classWeightOf } from '../lib/classConditionalFlags.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 import { positiveInt, triple } from './eval.js';
 
@@ -46,6 +47,11 @@ Options:
                           the loop (BRECQ; slower: each iteration runs the block forward and backward)
   --qdrop                 with --reconstruction block: drop activation quantization at random (p = 0.5
                           per element) during the optimisation (QDrop)
+  --class-conditional     class-conditional synthesis (DeepInversion): image i is synthesized for class
+                          i mod classes, with a cross-entropy term on the logits beside the BatchNorm
+                          loss; classifiers only (one output [N, classes]), synthetic or prior-only
+                          calibration (report: calibration.classConditional)
+  --class-weight W        weight of that cross-entropy term (default 0.1; with --class-conditional)
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
@@ -78,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    'class-conditional': 'boolean', 'class-weight': 'string',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -140,6 +147,9 @@ export async function run(argv: string[]): Promise<number> {
   if (cfg.calibration.source !== 'synthetic' && cfg.calibration.source !== 'prior-only' && flags.steps !== undefined) {
     throw new UsageError(`--steps sets synthesis steps: it does nothing with --calibration ${calib}`);
   }
+  const synthesizes = cfg.calibration.source === 'synthetic' || cfg.calibration.source === 'prior-only';
+  const classWeight = classWeightOf(flags['class-conditional'], flags['class-weight'], synthesizes ? undefined : `--calibration ${calib}`);
+  if (classWeight !== undefined) cfg.calibration.classConditional = { weight: classWeight };
 
   // A wrong output path fails now, not after minutes of quantization.
   for (const folder of new Set([extname(out).toLowerCase() === '.onnx' ? dirname(out) : out, ...(flags.report ? [dirname(String(flags.report))] : [])])) {
@@ -158,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     if (e.type === 'stage' && e.status === 'end') console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${e.stage} done in ${e.seconds?.toFixed(1)} s`);
     else if (e.type === 'synth-step' && (e.step === e.steps - 1 || performance.now() - lastStep > 5000)) {
       lastStep = performance.now();
-      console.log(`  synthesis batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} BN loss ${e.bnLoss.toFixed(3)}`);
+      console.log(`  synthesis batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} BN loss ${e.bnLoss.toFixed(3)}${e.classLoss !== undefined ? ` CE ${e.classLoss.toFixed(3)}` : ''}`);
     } else if (e.type === 'block' && e.status === 'done') console.log(`  block ${e.index + 1} ${e.name}: output error nearest ${e.nearestError?.toExponential(2)} -> chosen ${e.blockError?.toExponential(2)}`);
     else if (e.type === 'layer' && e.status === 'done' && e.nearestError !== undefined) console.log(`  ${e.name}: output error nearest ${e.nearestError.toExponential(2)} -> chosen ${e.adaptiveError?.toExponential(2)}`);
     else if (e.type === 'log') console.log(`  ${e.level}: ${e.message}`);
@@ -192,6 +202,8 @@ export async function run(argv: string[]): Promise<number> {
   const htmlPath = reportPath.replace(/(\.json)?$/i, '.html');
   writeFileSync(htmlPath, htmlReportOf(result, synthesisLoss));
   console.log(`backend ${info.name}; wrote ${written.join(' and ')}; report ${reportPath} (and ${basename(htmlPath)}: one self-contained page)`);
+  const cc = result.report.calibration.classConditional;
+  if (cc) console.log(`class-conditional synthesis: ${cc.classes} classes round robin, weight ${cc.weight}; the float model puts ${(100 * cc.targetHitRate).toFixed(1)}% of the images in their target class (CE ${cc.startClassLoss.toFixed(2)} -> ${cc.endClassLoss.toFixed(2)})`);
   for (const n of result.report.notes) console.log(`  note: ${n}`);
   if (result.report.floatTail) console.log(describeFloatTail(result.report.floatTail));
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

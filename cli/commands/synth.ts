@@ -16,6 +16,7 @@ import { readModelFiles } from '../lib/readModelFiles.js';
 import { readImageFolder } from '../lib/calibrationImages.js';
 import { writePng } from '../lib/png.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
+import { classWeightOf } from '../lib/classConditionalFlags.js';
 
 export const help = `localquant synth MODEL -o DIR [options]
 
@@ -36,6 +37,10 @@ Options:
   --method M           auto (default) | bn-statistics | prior-only | noise | user-images
   --from DIR           own images (PNG/JPEG files in DIR, sorted by name) for --method user-images; resized
                        (centre crop + bilinear) and normalized with --mean/--std
+  --class-conditional  class-conditional synthesis (DeepInversion): image i is synthesized for class
+                       i mod classes (a cross-entropy term on the logits); synth.json lists each image's
+                       target class (classConditional.targets); classifiers only
+  --class-weight W     weight of that cross-entropy term (default 0.1; with --class-conditional)
   --backend B          wasm (default) | cpu
   --quiet              no progress lines`;
 
@@ -61,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', images: 'string', steps: 'string', batch: 'string', seed: 'string', lr: 'string',
     mean: 'string', std: 'string', method: 'string', backend: 'string', quiet: 'boolean', from: 'string',
+    'class-conditional': 'boolean', 'class-weight': 'string',
   });
   if (positional.length !== 1) throw new UsageError('give exactly one MODEL file');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -87,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     lr = Number(flags.lr);
     if (!Number.isFinite(lr)) throw new UsageError(`--lr needs a number (got '${flags.lr}')`);
   }
+  const classWeight = classWeightOf(flags['class-conditional'], flags['class-weight'], method === 'noise' || method === 'user-images' ? `--method ${method}` : undefined);
   const options: SynthesizeImagesOptions = {
     method: method as RequestedCalibration,
     numImages: intFlag(flags.images, 'images'),
@@ -95,6 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: intFlag(flags.seed, 'seed'),
     learningRate: lr,
     normalization,
+    classWeight,
   };
 
   const modelPath = positional[0];
@@ -111,7 +119,8 @@ export async function run(argv: string[]): Promise<number> {
     if (e.type !== 'synth-step') return;
     if (e.step % 20 === 0 || e.step === e.steps - 1) {
       const worst = e.perLayer ? ` worst ${e.perLayer.worst} ${e.perLayer.max.toFixed(4)}` : '';
-      log(`batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} loss ${e.loss.toFixed(4)} bn ${e.bnLoss.toFixed(4)} prior ${e.priorLoss.toFixed(4)}${worst}`);
+      const ce = e.classLoss !== undefined ? ` ce ${e.classLoss.toFixed(4)}` : '';
+      log(`batch ${e.batch + 1}/${e.batches} step ${e.step + 1}/${e.steps} loss ${e.loss.toFixed(4)} bn ${e.bnLoss.toFixed(4)} prior ${e.priorLoss.toFixed(4)}${ce}${worst}`);
     }
   };
   const controller = new AbortController();
@@ -151,6 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   }, null, 1));
   console.log(`${result.method}: ${result.shape[0]} images ${result.shape.slice(1).join('x')} in ${result.seconds.toFixed(1)} s` +
     (result.method === 'bn-statistics' ? `, BN loss ${result.startBnLoss.toFixed(4)} -> ${result.endBnLoss.toFixed(4)}` : '') +
+    (result.classConditional ? `, ${(100 * result.classConditional.targetHitRate).toFixed(1)}% at their target class` : '') +
     ` -> ${out}`);
   return 0;
 }
