@@ -48,7 +48,8 @@ export function loadCheckpoint<M>(file: string): Checkpoint<M> {
   const { meta, tensors } = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + len))) as { meta: M; tensors: TensorEntry[] };
   const dataStart = start + len;
   // copy into an aligned buffer (the file offset of the data need not be a multiple of 4)
-  const all = new Float32Array(new Uint8Array(bytes.subarray(dataStart)).buffer);
+  const body = bytes.subarray(dataStart);
+  const all = new Float32Array(new Uint8Array(body.subarray(0, body.length - (body.length % 4))).buffer);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of tensors) {
     if (t.offset + t.length > all.length) throw new Error(`${file} is truncated (tensor ${t.name})`);

@@ -29,7 +29,7 @@ export const GHOSTNET_STAGES: readonly [number, number, number, number, number][
  * Ghost module: 1x1 conv -> BN (-> ReLU) gives m = ceil(n/2) channels, a 3x3 depthwise conv -> BN (-> ReLU)
  * on them gives m more, concatenated and cut to the first n.
  */
-function ghostModule(b: NetBuilder, x: string, name: string, cin: number, n: number, relu: boolean): string {
+export function ghostModule(b: NetBuilder, x: string, name: string, cin: number, n: number, relu: boolean): string {
   const m = Math.ceil(n / 2);
   let p = b.bn(b.conv(x, `${name}.primary_conv.0`, cin, m, 1, 1), `${name}.primary_conv.1`, m);
   if (relu) p = b.act(p, 'relu');
@@ -39,7 +39,7 @@ function ghostModule(b: NetBuilder, x: string, name: string, cin: number, n: num
 }
 
 /** SE: GAP -> 1x1 conv (bias) -> ReLU -> 1x1 conv (bias) -> hard-sigmoid, times the input. */
-function squeezeExcite(b: NetBuilder, x: string, name: string, c: number, ratio: number): string {
+export function squeezeExcite(b: NetBuilder, x: string, name: string, c: number, ratio: number): string {
   const reduced = makeDivisible(c * ratio, 4);
   let s = b.conv(b.gap(x), `${name}.conv_reduce`, c, reduced, 1, 1, { bias: true });
   s = b.act(s, 'relu');
@@ -47,7 +47,7 @@ function squeezeExcite(b: NetBuilder, x: string, name: string, c: number, ratio:
   return b.binary('mul', x, b.act(s, 'hardSigmoid'));
 }
 
-function ghostBottleneck(b: NetBuilder, x: string, name: string, cin: number, mid: number, cout: number, k: number, stride: number, se: number): string {
+export function ghostBottleneck(b: NetBuilder, x: string, name: string, cin: number, mid: number, cout: number, k: number, stride: number, se: number): string {
   let y = ghostModule(b, x, `${name}.ghost1`, cin, mid, true);
   if (stride > 1) y = b.bn(b.conv(y, `${name}.conv_dw`, mid, mid, k, stride, { groups: mid }), `${name}.bn_dw`, mid);
   if (se > 0) y = squeezeExcite(b, y, `${name}.se`, mid, se);
