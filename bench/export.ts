@@ -14,23 +14,32 @@
  * synthesis; the data-free path is bench:quant). W4 rows keep the first and last layer at 8 bit and are
  * exported twice: target ort-cpu (4-bit codes in int8, integer kernels) and smallest (packed int4).
  *
- * Run: npm run bench:export -- [--models resnet20,mobilenetv2] [--calib 128] [--eval 10000] [--rounds 3]
+ * mobilenetv2-224 is the trained Keras MobileNetV2 that nsfwjs ships (224x224 NHWC, pixels / 255, 5 classes that are
+ * not CIFAR's): calibrated on 64 upsampled CIFAR-10 training images, scored as agreement with float on at most 500
+ * upsampled test images, timed at batch 32.
+ *
+ * Run: npm run bench:export -- [--models resnet20,mobilenetv2,mobilenetv2-224] [--calib 128] [--eval 10000] [--rounds 3]
  * Writes bench-results/export.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { kernelSummary, optimizedOpCounts, type OpCounts } from '../cli/lib/ortKernels.js';
 import { imagesPerSecond } from '../cli/lib/ortSpeed.js';
-import { argmaxRows, cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
+import { cifar10RecordRgba } from '../cli/lib/calibrationImages.js';
+import { argmaxRows, cifar10Batch, parseCifar10, type Cifar10Set } from '../src/core/data/cifar10.js';
+import { evaluationImages } from '../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { qdqOptionsForTarget } from '../src/core/exporters/qdq/deploymentTargets.js';
 import { buildQdqGraph } from '../src/core/exporters/qdq/qdqOnnxExporter.js';
+import { importModel } from '../src/core/importers/index.js';
 import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
+import type { Graph } from '../src/core/ir/types.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { defaultQuantConfig, type DeploymentTarget, type QuantConfig } from '../src/core/quant/config.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture, fixturesDir } from '../src/core/testing/fixtures.js';
 import { mobileNetV2Like } from '../src/core/testing/mobileNetV2Like.js';
+import { nsfwjsModelFiles } from '../src/core/testing/nsfwjsModels.js';
 import { normalizeRandomNet } from '../src/core/testing/normalizeRandomNet.js';
 
 function arg(name: string, def: string): string {
@@ -60,15 +69,19 @@ interface Row {
   logitSqnrDb: number;
   /** Top-1 agreement (percent) of the optimized (integer-kernel) run with the unoptimized QDQ graph. */
   vsQdqGraph: number;
+  /** Images scored, and images per timed run. */
+  evalImages: number;
+  batch: number;
 }
 
-async function logitsOf(model: Uint8Array, images: Float32Array, n: number, optimize = true): Promise<Float32Array> {
+async function logitsOf(model: Uint8Array, images: Float32Array, imageDims: number[], n: number, optimize = true): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: optimize ? 'all' : 'disabled' });
-  const per = 3 * 32 * 32;
+  const per = imageDims.reduce((a, b) => a * b, 1);
+  const step = Math.max(1, Math.floor(2_000_000 / per));
   const parts: Float32Array[] = [];
-  for (let s = 0; s < n; s += 500) {
-    const m = Math.min(500, n - s);
-    const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
+  for (let s = 0; s < n; s += step) {
+    const m = Math.min(step, n - s);
+    const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, ...imageDims]) });
     parts.push(Float32Array.from(r[session.outputNames[0]].data as Float32Array));
   }
   await session.release();
@@ -77,28 +90,59 @@ async function logitsOf(model: Uint8Array, images: Float32Array, n: number, opti
   return out;
 }
 
+/** One benchmarked model: its float ONNX, and evaluation/calibration batches in its own input form. */
+interface BenchModel {
+  floatBytes: Uint8Array;
+  graph: Graph;
+  imageDims: number[];
+  evalImages: Float32Array;
+  evalN: number;
+  /** CIFAR-10 labels when the model is a CIFAR-10 classifier; else top-1 is agreement with float. */
+  labels: Uint8Array | Int32Array | null;
+  calib: { images: Float32Array; shape: number[] };
+  /** Images per timed run. */
+  speedBatch: number;
+}
+
+/** The models: ResNet-20 (fixture), a random-weight MobileNetV2-style 32 px net, and nsfwjs's trained Keras MobileNetV2 at 224 px (CIFAR-10 images upsampled, pixels / 255). */
+async function benchModel(name: string, test: Cifar10Set, train: Cifar10Set): Promise<BenchModel> {
+  if (name === 'mobilenetv2-224') {
+    const graph = importModel(nsfwjsModelFiles('mobilenet_v2').files);
+    const unit = { mean: [0, 0, 0], std: [1, 1, 1], pixelRange: 255 };
+    const evalN = Math.min(nEval, 500);
+    const spread = (set: Cifar10Set, n: number) => Array.from({ length: n }, (_, i) => cifar10RecordRgba(set.bytes, Math.floor((i * set.count) / n)));
+    const ev = evaluationImages(graph, spread(test, evalN), unit);
+    const calib = evaluationImages(graph, spread(train, Math.min(nCalib, 64)), unit);
+    return { floatBytes: writeOnnx(graph), graph, imageDims: ev.shape.slice(1), evalImages: ev.images, evalN, labels: null, calib, speedBatch: 32 };
+  }
+  const evalN = Math.min(nEval, test.count);
+  const evalSet = cifar10Batch(test, Array.from({ length: evalN }, (_, i) => Math.floor((i * test.count) / evalN)), CIFAR_MEAN, CIFAR_STD);
+  const calib = cifar10Batch(train, Array.from({ length: nCalib }, (_, i) => Math.floor((i * train.count) / nCalib)), CIFAR_MEAN, CIFAR_STD);
+  const floatBytes =
+    name === 'resnet20'
+      ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))
+      : writeOnnx(await normalizeRandomNet(importOnnx(mobileNetV2Like({ seed: 7 })), calib.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]));
+  return {
+    floatBytes, graph: importOnnx(floatBytes), imageDims: [3, 32, 32], evalImages: evalSet.images, evalN,
+    labels: name === 'resnet20' ? evalSet.labels : null, calib: { images: calib.images, shape: [nCalib, 3, 32, 32] }, speedBatch: 256,
+  };
+}
+
 async function main(): Promise<void> {
   await initBackend('wasm');
   const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
   const train = parseCifar10(new Uint8Array(readFileSync(`${fixturesDir()}/cifar10/data_batch.bin`)));
-  const evalN = Math.min(nEval, test.count);
-  const evalSet = cifar10Batch(test, Array.from({ length: evalN }, (_, i) => Math.floor((i * test.count) / evalN)), CIFAR_MEAN, CIFAR_STD);
-  const calib = cifar10Batch(train, Array.from({ length: nCalib }, (_, i) => Math.floor((i * train.count) / nCalib)), CIFAR_MEAN, CIFAR_STD);
   const rows: Row[] = [];
   for (const name of models) {
-    const floatBytes =
-      name === 'resnet20'
-        ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))
-        : writeOnnx(await normalizeRandomNet(importOnnx(mobileNetV2Like({ seed: 7 })), calib.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]));
-    const graph = importOnnx(floatBytes);
-    const labelled = name === 'resnet20';
-    const floatLogits = await logitsOf(floatBytes, evalSet.images, evalN);
+    const { floatBytes, graph, imageDims, evalImages, evalN, labels, calib, speedBatch } = await benchModel(name, test, train);
+    const labelled = labels !== null;
+    const floatLogits = await logitsOf(floatBytes, evalImages, imageDims, evalN);
     const classes = floatLogits.length / evalN;
     const floatPred = argmaxRows(floatLogits, evalN, classes);
     const score = (logits: Float32Array) => {
       const pred = argmaxRows(logits, evalN, classes);
       let ok = 0;
-      for (let i = 0; i < evalN; i++) if (pred[i] === (labelled ? evalSet.labels[i] : floatPred[i])) ok++;
+      for (let i = 0; i < evalN; i++) if (pred[i] === (labels ? labels[i] : floatPred[i])) ok++;
       let sig = 0;
       let err = 0;
       for (let i = 0; i < logits.length; i++) {
@@ -114,18 +158,18 @@ async function main(): Promise<void> {
     ] as const) {
       const cfg: QuantConfig = { ...defaultQuantConfig(), activationBits: 8, rounding: 'nearest', ...over };
       const t0 = performance.now();
-      const q = await quantizeGraph(graph, { images: calib.images, shape: [nCalib, 3, 32, 32] }, cfg);
+      const q = await quantizeGraph(graph, calib, cfg);
       console.log(`${name} ${variant}: quantized in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const targets: DeploymentTarget[] = over.weightBits === 8 ? ['ort-cpu'] : ['ort-cpu', 'smallest'];
       for (const target of targets) exports.push({ variant, target, bytes: writeOnnx(buildQdqGraph(q.folded, q.plan, qdqOptionsForTarget(target))) });
     }
     const speeds: Record<number, { imagesPerSecond: number }[]> = {};
-    for (const threads of [1, 2]) speeds[threads] = await imagesPerSecond([floatBytes, ...exports.map((e) => e.bytes)], evalSet.images, [3, 32, 32], { threads, rounds });
+    for (const threads of [1, 2]) speeds[threads] = await imagesPerSecond([floatBytes, ...exports.map((e) => e.bytes)], evalImages, imageDims, { threads, rounds, batch: speedBatch });
     const all = [{ variant: 'float', target: 'float' as const, bytes: floatBytes }, ...exports];
     for (const [i, e] of all.entries()) {
       const ops = await optimizedOpCounts(e.bytes);
-      const logits = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalSet.images, evalN);
-      const reference = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalSet.images, evalN, false);
+      const logits = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalImages, imageDims, evalN);
+      const reference = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalImages, imageDims, evalN, false);
       const [pa, pb] = [argmaxRows(logits, evalN, classes), argmaxRows(reference, evalN, classes)];
       const k = kernelSummary(ops);
       const ips = { '1': speeds[1][i].imagesPerSecond, '2': speeds[2][i].imagesPerSecond };
@@ -143,6 +187,8 @@ async function main(): Promise<void> {
         ...score(logits),
         vsQdqGraph: (100 * pa.filter((p, j) => p === pb[j]).length) / evalN,
         metric: labelled ? 'top-1' : 'agreement',
+        evalImages: evalN,
+        batch: speedBatch,
       });
     }
   }
@@ -155,7 +201,7 @@ async function main(): Promise<void> {
   for (const l of lines) console.log(fmt(l));
   for (const r of rows) console.log(`${r.model} ${r.variant} ${r.target} ops: ${JSON.stringify(r.ops)}`);
   mkdirSync('bench-results', { recursive: true });
-  const out = { date: new Date().toISOString(), ort: 'onnxruntime-node 1.30 CPU EP', batch: 256, calibrationImages: nCalib, evalImages: evalN, cpu: process.arch, rows };
+  const out = { date: new Date().toISOString(), ort: 'onnxruntime-node 1.30 CPU EP', calibrationImages: nCalib, cpu: process.arch, rows };
   writeFileSync('bench-results/export.json', JSON.stringify(out, null, 2));
   console.log('wrote bench-results/export.json');
 }

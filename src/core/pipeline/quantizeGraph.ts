@@ -16,7 +16,7 @@ import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { deploymentTargetNotes, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../ir/passes/compactNames.js';
-import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
+import { inferenceForm } from '../ir/passes/inferenceForm.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
 import { depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
@@ -177,7 +177,7 @@ async function quantizeInBatches(
   budgetBytes: number,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
-  const { graph: folded } = foldBatchNorm(graph);
+  const folded = inferenceForm(graph);
   const qlayers = quantizableLayers(folded);
   if (qlayers.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
   const bitsOf = new Map(qlayers.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));

@@ -7,7 +7,7 @@
  * sensitivity per layer, and the frontier of size vs predicted error.
  */
 import { LocalQuantError } from '../../errors.js';
-import { foldBatchNorm } from '../../ir/passes/foldBatchNorm.js';
+import { inferenceForm } from '../../ir/passes/inferenceForm.js';
 import type { Graph } from '../../ir/types.js';
 import { layerBits, type LayerOverride, type QuantConfig } from '../../quant/config.js';
 import { quantizableLayers } from '../../quant/quantPoints.js';
@@ -56,7 +56,7 @@ export async function planSizeBudget(
   signal?: AbortSignal,
 ): Promise<{ overrides: Record<string, LayerOverride>; report: MixedPrecisionReport }> {
   const t0 = performance.now();
-  const { graph: folded } = foldBatchNorm(graph);
+  const folded = inferenceForm(graph);
   const layers = quantizableLayers(folded).flatMap((layer) => {
     const b = layerBits(cfg, layer.node.name, layer);
     if (!b) return [];
