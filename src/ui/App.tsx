@@ -10,6 +10,7 @@ import { SAMPLE_URL } from './sampleUrl.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { ImportPanel } from './ImportPanel.js';
 import { LayersPanel, type LayerRow } from './LayersPanel.js';
+import { applyBlockEvent, type BlockRow } from './blockRows.js';
 import { PreviewPanel, type Preview } from './PreviewPanel.js';
 import { PrivacyNote } from './PrivacyNote.js';
 import { ResultsPanel } from './ResultsPanel.js';
@@ -41,6 +42,7 @@ export function App() {
   const [losses, setLosses] = useState<number[]>([]);
   const [step, setStep] = useState('');
   const [layers, setLayers] = useState<LayerRow[]>([]);
+  const [blocks, setBlocks] = useState<BlockRow[]>([]);
   const [result, setResult] = useState<RunResult | null>(null);
   const [secondsLeft, setSecondsLeft] = useState<number | null>(null);
   // Own calibration images live here, not in `config`: the config is downloadable JSON, the images stay in the tab.
@@ -64,8 +66,13 @@ export function App() {
         setStep(`Batch ${e.batch + 1}/${e.batches}, step ${e.step + 1}/${e.steps}, loss ${e.loss.toPrecision(3)}`);
         break;
       case 'synth-preview': setPreviews(e.images); break;
+      case 'blocks':
+      case 'block':
+        setBlocks((rows) => applyBlockEvent(rows, e));
+        break;
       case 'layers':
         roundingStart.current = null;
+        setBlocks([]);
         setLayers(e.layers.map((l) => ({ ...l, status: 'waiting' })));
         break;
       case 'layer':
@@ -239,7 +246,7 @@ export function App() {
           <BnStatsChart layers={bnStats} />
           {result?.calibrationImages?.length ? <CalibrationGallery images={result.calibrationImages} /> : null}
         </section>
-        <LayersPanel layers={layers} secondsLeft={secondsLeft} />
+        <LayersPanel layers={layers} blocks={blocks} secondsLeft={secondsLeft} />
         <ResultsPanel result={result} config={config} />
         {result?.modelView && (
           <section className="panel" aria-labelledby="model-h">

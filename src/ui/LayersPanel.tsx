@@ -1,4 +1,5 @@
 import type { LayerStatus } from '../core/pipeline/types.js';
+import type { BlockRow } from './blockRows.js';
 import { formatSeconds } from './format.js';
 
 export interface LayerRow {
@@ -13,7 +14,28 @@ export interface LayerRow {
   adaptiveError?: number;
 }
 
-export function LayersPanel({ layers, secondsLeft }: { layers: LayerRow[]; secondsLeft: number | null }) {
+/** Block reconstruction: one row per block (its layers, iterations, mini-batch loss, output errors). */
+function BlocksTable({ blocks }: { blocks: BlockRow[] }) {
+  return (
+    <table className="layers" data-testid="blocks-table">
+      <thead><tr><th>Block</th><th>Layers</th><th>Progress</th><th>Loss</th><th>Nearest error</th><th>Block error</th></tr></thead>
+      <tbody>
+        {blocks.map((b) => (
+          <tr key={b.name} data-testid="block-row" data-status={b.status}>
+            <td>{b.name}</td>
+            <td title={b.layers.join('\n')}>{b.layers.length}</td>
+            <td><progress max={b.iterations ?? 1} value={b.status === 'done' ? (b.iterations ?? 1) : (b.iteration ?? 0)} aria-label={`${b.name} ${b.status}`} /> {b.status}</td>
+            <td>{b.loss?.toExponential(2) ?? '–'}</td>
+            <td>{b.nearestError?.toExponential(2) ?? '–'}</td>
+            <td>{b.blockError?.toExponential(2) ?? '–'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function LayersPanel({ layers, blocks = [], secondsLeft }: { layers: LayerRow[]; blocks?: BlockRow[]; secondsLeft: number | null }) {
   const done = layers.filter((l) => l.status === 'done').length;
   return (
     <section className="panel" aria-labelledby="layers-h">
@@ -26,6 +48,7 @@ export function LayersPanel({ layers, secondsLeft }: { layers: LayerRow[]; secon
             <progress data-testid="overall-progress" max={layers.length} value={done} /> {done} / {layers.length} layers
             {secondsLeft !== null && done < layers.length ? `, about ${formatSeconds(secondsLeft)} left` : ''}
           </p>
+          {blocks.length > 0 && <BlocksTable blocks={blocks} />}
           <table className="layers">
             <thead><tr><th>Layer</th><th>Bits (w/a)</th><th>Progress</th><th>Nearest error</th><th>Adaptive error</th></tr></thead>
             <tbody>

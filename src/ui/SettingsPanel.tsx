@@ -137,6 +137,14 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           <label>Rounding iterations
             <input data-testid="adaround-iterations" type="number" min={1} max={20000} value={q.adaroundIterations} disabled={q.rounding !== 'adaptive'} onChange={(e) => setQuant({ adaroundIterations: int(e.target.value, 1, 20000, q.adaroundIterations) })} />
           </label>
+          <label>Reconstruction
+            <select data-testid="reconstruction" value={q.reconstruction ?? 'layer'} disabled={q.rounding !== 'adaptive'} title="Block: the rounding of all layers of a residual block is optimised together on the block's output, activation quantization included (BRECQ): better at 4 bit, several times slower" onChange={(e) => setQuant(e.target.value === 'block' ? { reconstruction: 'block' } : { reconstruction: 'layer', qdrop: false })}>
+              <option value="layer">layer by layer</option><option value="block">block (BRECQ)</option>
+            </select>
+          </label>
+          <label className="check">
+            <input data-testid="qdrop" type="checkbox" checked={!!q.qdrop} disabled={q.reconstruction !== 'block' || q.activationBits === 32} onChange={(e) => setQuant({ qdrop: e.target.checked })} /> QDrop (block reconstruction)
+          </label>
           <label>Activation range
             <select data-testid="observer" value={q.activationObserver} disabled={q.activationBits === 32} onChange={(e) => setQuant({ activationObserver: e.target.value as PipelineConfig['quant']['activationObserver'] })}>
               <option value="mse">MSE-optimal</option><option value="percentile">percentile</option><option value="minmax">min/max</option>
