@@ -10,6 +10,9 @@
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--cache] [--out bench-results/classConditional.json]
  * --real adds 256 (--images) training images from data_batch.bin, spread evenly over the file.
  * --cache reuses the synthetic images (and their synthesis figures) from bench-results/synth-cache-cc*.
+ * --baseline FILE takes the class-weight-0 images from FILE (float32 NCHW, e.g. bench:quant's
+ * bench-results/synth-cache-256-80.f32: the same synthesis, seed 0) instead of synthesizing them.
+ * The BN loss column is measured on the final images of every set alike (batches of 64, no augmentation).
  * Rows as in bench:quant (lib/resnet20Bench.ts rowConfig).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,14 @@ import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { importModel } from '../src/core/importers/index.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
+import * as tf from '@tensorflow/tfjs';
+import { collectBatchNormStats } from '../src/core/synth/batchNormStats.js';
+import { makeBatchNormTargets } from '../src/core/synth/bnLoss.js';
 import { roundRobinTargets } from '../src/core/synth/classTargets.js';
+import { findImageInput } from '../src/core/synth/graphInput.js';
+import { graphSynthesisModel } from '../src/core/synth/graphModel.js';
+import { resolveSynthesisOptions } from '../src/core/synth/options.js';
+import { synthesisObjective } from '../src/core/synth/synthesizer.js';
 import { synthesizeImages } from '../src/core/synth/synthesizeImages.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../src/core/testing/fixtures.js';
 import { arg, calibrationArgs, predictTop1, resnet20Setup, rowConfig, top1 } from './lib/resnet20Bench.js';
@@ -27,6 +37,7 @@ const weights = arg('weights', '0,0.1,1').split(',').map(Number);
 const rows = arg('rows', 'w4a8-adaptive,w4a4-adaptive').split(',');
 const outPath = arg('out', 'bench-results/classConditional.json');
 const withReal = process.argv.includes('--real');
+const baseline = arg('baseline', '');
 const { nImages, steps, iters, nEval, cache } = calibrationArgs();
 const CLASSES = 10;
 
@@ -40,6 +51,13 @@ interface CalibrationRow {
 async function synthetic(graph: ReturnType<typeof importModel>, w: number): Promise<CalibrationRow> {
   const path = `bench-results/synth-cache-cc${w}-${nImages}-${steps}`;
   const name = w === 0 ? 'synthetic (today)' : `class-conditional ${w}`;
+  if (w === 0 && baseline) {
+    const buf = readFileSync(baseline);
+    console.log(`${name}: read from ${baseline}`);
+    const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    if (images.length < nImages * 3 * 32 * 32) throw new Error(`${baseline} holds ${images.length / (3 * 32 * 32)} images, fewer than --images ${nImages}`);
+    return { name, classWeight: w, images: images.subarray(0, nImages * 3 * 32 * 32) };
+  }
   if (cache && existsSync(`${path}.f32`) && existsSync(`${path}.json`)) {
     const buf = readFileSync(`${path}.f32`);
     console.log(`${name}: read from ${path}.f32`);
@@ -59,6 +77,28 @@ async function synthetic(graph: ReturnType<typeof importModel>, w: number): Prom
   writeFileSync(`${path}.json`, JSON.stringify(synthesis));
   console.log(`${name}: BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)}${cc ? `, CE ${cc.startClassLoss.toFixed(2)} -> ${cc.endClassLoss.toFixed(3)}` : ''} in ${r.seconds.toFixed(0)} s (load ${loadavg()[0].toFixed(1)})`);
   return { name, classWeight: w, images: r.images, synthesis };
+}
+
+/** Unweighted BN-statistics loss of the images, averaged over batches of 64 (what synthesis reports as its end loss). */
+function bnLossOf(graph: ReturnType<typeof importModel>, images: Float32Array): number {
+  const stats = collectBatchNormStats(graph);
+  const model = graphSynthesisModel(graph, stats, findImageInput(graph));
+  const o = resolveSynthesisOptions({});
+  const targets = makeBatchNormTargets(stats, o.bnWeight, o.firstBnMultiplier);
+  const per = 3 * 32 * 32;
+  let sum = 0;
+  let batches = 0;
+  try {
+    for (let s = 0; s < nImages; s += 64) {
+      const n = Math.min(64, nImages - s);
+      sum += tf.tidy(() => synthesisObjective(model, targets, o, tf.tensor4d(images.subarray(s * per, (s + n) * per), [n, 3, 32, 32])).parts.dataSync()[0]);
+      batches++;
+    }
+  } finally {
+    model.dispose();
+    targets.dispose();
+  }
+  return sum / batches;
 }
 
 /** Share of images the float model puts in their round-robin target class, and the largest share of one class. */
@@ -94,6 +134,7 @@ async function main(): Promise<void> {
   for (const make of calibrations) {
     const cal = await make();
     const shares = await classShares(modelBytes, cal.images);
+    const bnLoss = bnLossOf(graph, cal.images);
     const scores: Record<string, number> = {};
     for (const row of rows) {
       const cfg = rowConfig(row, iters);
@@ -102,14 +143,14 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
       scores[row] = q;
-      results.push({ calibration: cal.name, classWeight: cal.classWeight, row, top1: q, drop: floatTop1 - q, quantizeSeconds: seconds, ...shares, synthesis: cal.synthesis });
+      results.push({ calibration: cal.name, classWeight: cal.classWeight, row, top1: q, drop: floatTop1 - q, quantizeSeconds: seconds, bnLoss, ...shares, synthesis: cal.synthesis });
       console.log(`${cal.name.padEnd(24)} ${row.padEnd(16)} top-1 ${q.toFixed(2)} (drop ${(floatTop1 - q).toFixed(2)}) quantize ${seconds.toFixed(0)} s`);
     }
     const s = cal.synthesis;
-    table.push(`| ${cal.name} | ${rows.map((r) => scores[r].toFixed(2)).join(' | ')} | ${s ? s.endBnLoss.toFixed(3) : '-'} | ${s?.endClassLoss !== undefined ? s.endClassLoss.toFixed(3) : '-'} | ${(100 * shares.targetHitRate).toFixed(1)}% | ${(100 * shares.largestClassShare).toFixed(1)}% | ${s ? s.seconds.toFixed(0) : '-'} |`);
+    table.push(`| ${cal.name} | ${rows.map((r) => scores[r].toFixed(2)).join(' | ')} | ${bnLoss.toFixed(3)} | ${s?.endClassLoss !== undefined ? s.endClassLoss.toFixed(3) : '-'} | ${(100 * shares.targetHitRate).toFixed(1)}% | ${(100 * shares.largestClassShare).toFixed(1)}% | ${s ? s.seconds.toFixed(0) : '-'} |`);
   }
   console.log(`\nResNet-20, float ${floatTop1.toFixed(2)}; ${nImages} calibration images, ${steps} steps, seed 0; top-1 of the exported ONNX on ${evalImages} test images (onnxruntime-node)`);
-  console.log(`| calibration | ${rows.join(' | ')} | BN loss end | CE end | float at target class | largest class share | synthesis s |`);
+  console.log(`| calibration | ${rows.join(' | ')} | BN loss | CE end | float at target class | largest class share | synthesis s |`);
   console.log(`|---|${rows.map(() => '---|').join('')}---|---|---|---|---|`);
   for (const t of table) console.log(t);
   mkdirSync('bench-results', { recursive: true });
