@@ -6,15 +6,21 @@
  * rounding is linear in depth when rounding(56) / rounding(20) stays near the ratio of layer counts.
  * Prints a table, writes bench-results/speed.json.
  *
- * Run: npm run bench:speed -- [--images 256] [--iters 1000] [--wbits 8] [--abits 8] [--rounding adaptive]
+ * Forward throughput: our executor (tfjs wasm, one thread, Conv+BN+Relu fused) against onnxruntime-node at
+ * 1 thread, both over the same images in batches of 64, as images per CPU second (both run in this process,
+ * so CPU time is comparable while other jobs load the machine) and per wall second (best of 3).
+ *
+ * Run: npm run bench:speed -- [--images 256] [--iters 1000] [--wbits 8] [--abits 8] [--rounding adaptive] [--forward-only]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { defaultQuantConfig } from '../src/core/quant/config.js';
 import { quantizableLayers } from '../src/core/quant/quantPoints.js';
 import { initBackend } from '../src/core/runtime/backends.js';
+import { GraphExecutor } from '../src/core/runtime/executor.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { seeded } from '../src/core/testing/opCheck.js';
 import { cifarResNet } from '../src/core/testing/resnetLike.js';
@@ -28,21 +34,59 @@ const iters = Number(arg('iters', '1000'));
 const wbits = Number(arg('wbits', '8')) as 8;
 const abits = Number(arg('abits', '8')) as 8;
 const rounding = arg('rounding', 'adaptive') as 'adaptive';
+const forwardOnly = process.argv.includes('--forward-only');
 
-/** Seconds for one float forward pass over all images in onnxruntime-node, 1 thread, batches of 64 (best of 3). */
-async function ortForward(model: Uint8Array, images: Float32Array): Promise<number> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const per = 3 * 32 * 32;
-  let best = Infinity;
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+interface Throughput {
+  /** images per CPU second, and per wall second (best of 3 rounds) */
+  perCpuSecond: number;
+  perWallSecond: number;
+}
+
+/** Runs `pass` (one pass over all images) 3 times after a warm-up; the best round by CPU and by wall time. */
+async function throughput(pass: () => Promise<void>): Promise<Throughput> {
+  await pass();
+  let cpu = Infinity;
+  let wall = Infinity;
   for (let rep = 0; rep < 3; rep++) {
+    const c = cpuSeconds();
     const t = performance.now();
+    await pass();
+    cpu = Math.min(cpu, cpuSeconds() - c);
+    wall = Math.min(wall, (performance.now() - t) / 1000);
+  }
+  return { perCpuSecond: nImages / cpu, perWallSecond: nImages / wall };
+}
+
+/** Float forward throughput of our executor and of onnxruntime-node (1 thread), batches of 64. */
+async function forwardThroughput(model: Uint8Array, images: Float32Array): Promise<{ ours: Throughput; ort: Throughput }> {
+  const per = 3 * 32 * 32;
+  const graph = importOnnx(model);
+  const exec = new GraphExecutor(graph);
+  const inputName = graph.inputs[0].name;
+  const ours = await throughput(async () => {
+    for (let s = 0; s < nImages; s += 64) {
+      const m = Math.min(64, nImages - s);
+      const x = tf.tensor(images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]);
+      const r = exec.execute({ [inputName]: x });
+      for (const t of r.outputs.values()) await t.data();
+      tf.dispose([x, ...r.outputs.values()]);
+    }
+  });
+  exec.dispose();
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const ortT = await throughput(async () => {
     for (let s = 0; s < nImages; s += 64) {
       const m = Math.min(64, nImages - s);
       await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]) });
     }
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
+  });
+  await session.release();
+  return { ours, ort: ortT };
 }
 
 async function main(): Promise<void> {
@@ -53,13 +97,27 @@ async function main(): Promise<void> {
     ['resnet20-like', cifarResNet(3)],
     ['resnet56-like', cifarResNet(9)],
   ];
+  const forward: { net: string; ours: Throughput; ort: Throughput; ratioCpu: number; ratioWall: number }[] = [];
+  for (const [net, bytes] of nets) {
+    const f = await forwardThroughput(bytes, images);
+    forward.push({ net, ...f, ratioCpu: f.ours.perCpuSecond / f.ort.perCpuSecond, ratioWall: f.ours.perWallSecond / f.ort.perWallSecond });
+  }
+  console.log(`\nFloat forward, ${nImages} images in batches of 64: our executor (tfjs ${backend.name}, 1 thread) vs onnxruntime-node (1 thread)\n`);
+  console.log('| net | ours img/CPU s | ORT img/CPU s | ours / ORT (CPU) | ours img/s wall | ORT img/s wall | ours / ORT (wall) |\n|---|---|---|---|---|---|---|');
+  for (const f of forward) console.log(`| ${f.net} | ${f.ours.perCpuSecond.toFixed(0)} | ${f.ort.perCpuSecond.toFixed(0)} | ${(100 * f.ratioCpu).toFixed(0)}% | ${f.ours.perWallSecond.toFixed(0)} | ${f.ort.perWallSecond.toFixed(0)} | ${(100 * f.ratioWall).toFixed(0)}% |`);
+  mkdirSync('bench-results', { recursive: true });
+  if (forwardOnly) {
+    writeFileSync('bench-results/speed-forward.json', JSON.stringify({ backend: backend.name, images: nImages, forward }, null, 2));
+    return;
+  }
+
   const cfg = { ...defaultQuantConfig(), weightBits: wbits, activationBits: abits, rounding };
   cfg.adaround = { ...cfg.adaround, iterations: iters };
   const rows: { net: string; layers: number; ranges: number; rounding: number; secondsPerLayer: number; ortForward: number; roundingVsForward: number }[] = [];
   for (const [net, bytes] of nets) {
     const graph = importOnnx(bytes);
     const q = await quantizeGraph(graph, { images, shape: [nImages, 3, 32, 32] }, cfg);
-    const fwd = await ortForward(bytes, images);
+    const fwd = nImages / forward.find((f) => f.net === net)!.ort.perWallSecond;
     const layers = quantizableLayers(q.folded).length;
     const row = { net, layers, ranges: q.seconds.ranges, rounding: q.seconds.rounding, secondsPerLayer: q.seconds.rounding / layers, ortForward: fwd, roundingVsForward: q.seconds.rounding / fwd };
     rows.push(row);
@@ -71,8 +129,7 @@ async function main(): Promise<void> {
   console.log('| net | layers | ranges s | rounding s | s/layer | ORT fwd s (1 thread) | rounding / ORT fwd |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.net} | ${r.layers} | ${r.ranges.toFixed(1)} | ${r.rounding.toFixed(1)} | ${r.secondsPerLayer.toFixed(2)} | ${r.ortForward.toFixed(2)} | ${r.roundingVsForward.toFixed(0)} |`);
   console.log(`\nresnet56-like / resnet20-like: layers ${depthRatio.layers.toFixed(2)}x, rounding ${depthRatio.rounding.toFixed(2)}x, ORT forward ${depthRatio.ortForward.toFixed(2)}x (target: rounding <= 3.5x)`);
-  mkdirSync('bench-results', { recursive: true });
-  writeFileSync('bench-results/speed.json', JSON.stringify({ backend: backend.name, images: nImages, iters, wbits, abits, rounding, rows, depthRatio }, null, 2));
+  writeFileSync('bench-results/speed.json', JSON.stringify({ backend: backend.name, images: nImages, iters, wbits, abits, rounding, forward, rows, depthRatio }, null, 2));
 }
 
 void main();
