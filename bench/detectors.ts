@@ -9,23 +9,18 @@
  *
  * Prints a table and writes bench-results/detectors.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import jpeg from 'jpeg-js';
-import * as ort from 'onnxruntime-node';
 import { readModelFiles } from '../cli/lib/readModelFiles.js';
-import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { importModel } from '../src/core/importers/index.js';
-import type { Graph } from '../src/core/ir/types.js';
-import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type Detection, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
+import { boxAgreement, describeLayout, detectionLayout } from '../src/core/pipeline/boxAgreement.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
-import { fixturesDir } from '../src/core/testing/fixtures.js';
+import { cifarImages, detections, photos, PIXEL_SCALE } from './lib/detectorBench.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,79 +41,6 @@ const OUT = arg('out', 'bench-results/detectors.json');
 /** Activation range observer: detector score maps are mostly near zero with rare peaks, which an MSE-chosen range clips. */
 const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
 
-/** How each detector wants its pixels (from @vladmandic/human's own pre-processing). */
-const PIXEL_SCALE: Record<string, number> = { centernet: 1, nanodet: 1 / 255 };
-
-/** CIFAR-10 records upsampled (bilinear) to the input, in the input's layout, pixels * scale. */
-function cifarImages(file: string, start: number, count: number, input: Graph['inputs'][number], scale: number): { images: Float32Array; shape: number[] } {
-  const set = parseCifar10(new Uint8Array(readFileSync(join(fixturesDir(), 'cifar10', file))));
-  const { images, dims } = cifar10Batch(set, { start, count }, [0, 0, 0], [1 / (255 * scale), 1 / (255 * scale), 1 / (255 * scale)]);
-  const s = input.shape!.map(Number);
-  const nchw = s[1] === 3;
-  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
-  const out = tf.tidy(() => {
-    const x = tf.transpose(tf.tensor(images, dims), [0, 2, 3, 1]);
-    const up = tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], false, true);
-    return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
-  });
-  const data = out.dataSync() as Float32Array;
-  const shape = out.shape;
-  out.dispose();
-  return { images: Float32Array.from(data), shape };
-}
-
-/**
- * Real photographs from @vladmandic/human's assets, resized (bilinear) to the input: 'held-out' = the 8
- * thumbnails of samples.jpg (other people and scenes), 'calibration' = 6 crops of its group photo and 3
- * demo screenshots.
- */
-function photos(input: Graph['inputs'][number], scale: number, which: 'held-out' | 'calibration'): { images: Float32Array; shape: number[] } {
-  const dir = 'node_modules/@vladmandic/human/assets';
-  const s = input.shape!.map(Number);
-  const nchw = s[1] === 3;
-  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
-  const crops: { file: string; box?: [number, number, number, number] }[] = [];
-  if (which === 'held-out') for (let i = 0; i < 8; i++) crops.push({ file: 'samples.jpg', box: [0, i * 160, 160, 160] });
-  else {
-    for (const [y, x, size] of [[200, 0, 640], [200, 320, 640], [200, 640, 640], [518, 0, 640], [518, 320, 640], [518, 640, 640]]) crops.push({ file: 'samples.jpg', box: [y, x, size, size] });
-    for (const f of ['screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-vrm.jpg']) crops.push({ file: f });
-  }
-  const decoded = new Map<string, { width: number; height: number; data: Uint8Array }>();
-  const out: tf.Tensor[] = [];
-  for (const c of crops) {
-    if (!decoded.has(c.file)) decoded.set(c.file, jpeg.decode(readFileSync(join(dir, c.file)), { useTArray: true, formatAsRGBA: true }) as { width: number; height: number; data: Uint8Array });
-    const img = decoded.get(c.file)!;
-    out.push(tf.tidy(() => {
-      const rgba = tf.tensor3d(img.data, [img.height, img.width, 4], 'int32');
-      let rgb = tf.slice(rgba, [0, 0, 0], [img.height, img.width, 3]).toFloat();
-      if (c.box) rgb = tf.slice(rgb, [c.box[0], c.box[1], 0], [Math.min(c.box[2], img.height - c.box[0]), Math.min(c.box[3], img.width - c.box[1]), 3]);
-      const up = tf.image.resizeBilinear(rgb.expandDims(0) as tf.Tensor4D, [h, w]).mul(scale);
-      return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
-    }));
-  }
-  const all = tf.concat(out);
-  const images = Float32Array.from(all.dataSync());
-  const shape = all.shape;
-  tf.dispose([all, ...out]);
-  return { images, shape };
-}
-
-async function detections(bytes: Uint8Array, g: Graph, imgs: { images: Float32Array; shape: number[] }): Promise<{ dets: Detection[][]; shapes: Record<string, number[]> }> {
-  const layout = detectionLayout(g)!;
-  const session = await ort.InferenceSession.create(bytes);
-  const per = imgs.shape.slice(1).reduce((a, b) => a * b, 1);
-  const dets: Detection[][] = [];
-  let shapes: Record<string, number[]> = {};
-  for (let i = 0; i < imgs.shape[0]; i++) {
-    const r = await session.run({ [g.inputs[0].name]: new ort.Tensor('float32', imgs.images.slice(i * per, (i + 1) * per), [1, ...imgs.shape.slice(1)]) });
-    const outs = new Map<string, OutputTensor>(Object.entries(r).map(([k, t]) => [k, { data: t.data as Float32Array, dims: [...t.dims].map(Number) }]));
-    shapes = Object.fromEntries(Object.entries(r).map(([k, t]) => [k, [...t.dims].map(Number)]));
-    dets.push(decodeDetections(layout, outs, 0, THRESHOLD));
-  }
-  await session.release();
-  return { dets, shapes };
-}
-
 await initBackend('wasm');
 const rows: Record<string, unknown>[] = [];
 for (const model of MODELS) {
@@ -132,7 +54,7 @@ for (const model of MODELS) {
   const cal = CAL === 'photos' ? photos(input, PIXEL_SCALE[model], 'calibration') : cifarImages('data_batch.bin', 0, CAL_IMAGES, input, PIXEL_SCALE[model]);
   const evalSets = { photos: photos(input, PIXEL_SCALE[model], 'held-out'), cifar: cifarImages('test_batch.bin', 0, EVAL_IMAGES, input, PIXEL_SCALE[model]) };
   const floatBytes = writeOnnx(graph);
-  const refs = { photos: await detections(floatBytes, graph, evalSets.photos), cifar: await detections(floatBytes, graph, evalSets.cifar) };
+  const refs = { photos: await detections(floatBytes, graph, evalSets.photos, THRESHOLD), cifar: await detections(floatBytes, graph, evalSets.cifar, THRESHOLD) };
   const layout = describeLayout(detectionLayout(graph)!);
   for (const [w, a, rounding] of CONFIGS) {
     const base = defaultPipelineConfig();
@@ -147,7 +69,7 @@ for (const model of MODELS) {
     const bytes = writeOnnx(qdq);
     const seconds = (performance.now() - t0) / 1000;
     for (const set of ['photos', 'cifar'] as const) {
-      const got = await detections(bytes, graph, evalSets[set]);
+      const got = await detections(bytes, graph, evalSets[set], THRESHOLD);
       const agree = boxAgreement(refs[set].dets, got.dets, THRESHOLD, layout);
       const sameOutputs = graph.outputs.every((o) => got.shapes[o.name]?.join() === refs[set].shapes[o.name]?.join());
       rows.push({

@@ -28,6 +28,7 @@ import { GraphExecutor } from '../runtime/executor.js';
 import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
+import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, type ActivationFallback } from './activationFallback.js';
 import { LayerInputStats } from './layerInputStats.js';
 import { quantizeByBlocks } from './quantizeBlocks.js';
 import type { BlockReport, PipelineEvent } from './types.js';
@@ -73,6 +74,8 @@ export interface QuantizeGraphResult {
   notes: string[];
   /** Reconstruction 'block': the blocks as optimised. */
   blocks?: BlockReport[];
+  /** Activations kept float by the channel-noise rule (pipeline/activationFallback.ts), and every point's figure. */
+  activationFallback: ActivationFallback;
 }
 
 const BATCH = 64;
@@ -140,6 +143,12 @@ function addBiasInputs(g: Graph, layers: QuantLayer[]): Map<string, string> {
 export interface QuantizeGraphOptions {
   /** Images per batch for ranges and moments (default 64); lowered to fit the backend's memory budget. */
   batch?: number;
+  /**
+   * An activation whose 8-bit grid leaves some output channel of a conv reading it below this SQNR (dB)
+   * keeps float (pipeline/activationFallback.ts); null: every activation point is quantized.
+   * Default FLOAT_ACTIVATIONS_BELOW_DB.
+   */
+  floatActivationsBelowDb?: number | null;
 }
 
 /**
@@ -159,7 +168,7 @@ export async function quantizeGraph(
   const perImage = tryActivationBytesPerImage(graph, { [graph.inputs[0].name]: calibration.shape.slice(1) });
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
-    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes);
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb);
     if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
     return r;
   } catch (e) {
@@ -175,6 +184,7 @@ async function quantizeInBatches(
   signal: AbortSignal | undefined,
   batch: number,
   budgetBytes: number,
+  floatBelowDb: number | null,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const folded = inferenceForm(graph);
@@ -210,6 +220,9 @@ async function quantizeInBatches(
       tf.dispose([...r.outputs.values()]);
     }
     const actQ = activationGrids(spec, hists, cfg);
+    const fallback = await activationFallback(folded, exec, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
+    for (const f of fallback.float) actQ.delete(f.value);
+    if (fallback.float.length) notes.push(`${fallback.float.length} activation(s) kept float: their 8-bit grid would drown a channel that a conv reads on its own (below ${floatBelowDb} dB at its worst output channel; report floatActivations).`);
     const hook = actQ.size ? (name: string, v: CapturedTensor) => (actQ.has(name) ? fakeQuantTensor(v.tensor, actQ.get(name)!) : undefined) : undefined;
     const tRanges = performance.now();
 
@@ -348,6 +361,7 @@ async function quantizeInBatches(
       seconds: { ranges: (tRanges - t0) / 1000, rounding: (tRound - tRanges) / 1000 },
       batch,
       notes,
+      activationFallback: fallback,
       ...(blocks ? { blocks } : {}),
     };
   } finally {

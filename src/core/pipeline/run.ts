@@ -166,6 +166,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     agreementOn,
     ...(boxes ? { boxAgreement: boxes } : {}),
     ...(floatTail ? { floatTail } : {}),
+    ...(q.activationFallback.float.length ? { floatActivations: q.activationFallback.float } : {}),
     ...(mixed ? { mixedPrecision: mixed.report } : {}),
     seconds,
     notes,

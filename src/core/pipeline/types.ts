@@ -5,6 +5,7 @@
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import type { Graph } from '../ir/types.js';
 import type { BoxAgreement } from './boxAgreement.js';
+import type { FloatActivation } from './activationFallback.js';
 import type { FloatTailReport } from './floatTail.js';
 import type { SynthBnStatsEvent, TargetClass } from '../synth/progress.js';
 import type { ClassConditionalResult } from '../synth/synthesizer.js';
@@ -215,6 +216,8 @@ export interface QuantizationReport {
   boxAgreement?: BoxAgreement;
   /** Detectors: the post-processing that stayed float, and where and why it begins. */
   floatTail?: FloatTailReport;
+  /** Activation points kept float by the channel-noise rule (pipeline/activationFallback.ts), with why. */
+  floatActivations?: FloatActivation[];
   /** Size budget: asked, predicted and per-layer bits chosen, with the size-vs-predicted-error frontier. */
   mixedPrecision?: MixedPrecisionReport;
   seconds: Record<string, number>;

