@@ -6,13 +6,23 @@ import { SIZE, cifarBatch } from './cifarData.js';
 import { forward, type Weights } from './forward.js';
 import type { NetSpec } from './netSpec.js';
 
+/**
+ * `limit` records spread evenly over the file (the shared fixtures are sorted by class, so the first N
+ * would be one or two classes); all of them when limit >= count.
+ */
+export function spreadRecords(count: number, limit: number): number[] {
+  const n = Math.min(limit, count);
+  return Array.from({ length: n }, (_, i) => Math.floor((i * count) / n));
+}
+
 export function predictLogits(spec: NetSpec, weights: Weights, set: Cifar10Set, limit = set.count, batch = 250): { logits: Float32Array; labels: Int32Array } {
-  const n = Math.min(limit, set.count);
+  const records = spreadRecords(set.count, limit);
+  const n = records.length;
   const logits = new Float32Array(n * spec.classes);
   const labels = new Int32Array(n);
   for (let s = 0; s < n; s += batch) {
     const m = Math.min(batch, n - s);
-    const b = cifarBatch(set, Array.from({ length: m }, (_, i) => s + i));
+    const b = cifarBatch(set, records.slice(s, s + m));
     const out = tf.tidy(() => forward(spec, weights, tf.tensor4d(b.x, [m, SIZE, SIZE, 3]), { training: false }));
     logits.set(out.dataSync(), s * spec.classes);
     labels.set(b.labels, s);

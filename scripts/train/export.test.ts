@@ -31,6 +31,7 @@ describe('export of a trained net (tiny net with every op kind, random weights a
     expect(exported.foldedCount).toBe(bnCount);
     const check = await verifyExport(spec, exported, reference, test, 32);
     expect(check.images).toBe(64);
+    expect(new Set(reference.labels).size).toBe(10); // spread over the class-sorted file
     expect(check.expectedBatchNorms).toBe(bnCount);
     for (const form of [check.onnxBn, check.onnxFolded, check.tfjsLayers]) {
       expect(form.maxAbsDiff).toBeLessThan(1e-4);

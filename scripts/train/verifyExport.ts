@@ -10,7 +10,7 @@ import { nchwToNhwc } from '../../src/core/data/layout.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { CIFAR_MEAN, CIFAR_STD } from '../../src/core/testing/fixtures.js';
 import { createOrtSession, runOrt } from '../../cli/lib/ort.js';
-import { top1 } from './evaluate.js';
+import { spreadRecords, top1 } from './evaluate.js';
 import type { ExportedModel } from './exportModel.js';
 import type { NetSpec } from './netSpec.js';
 
@@ -39,17 +39,21 @@ const countBn = (files: { name: string; bytes: Uint8Array }[]) => importModel(fi
 
 export async function verifyExport(spec: NetSpec, exported: ExportedModel, reference: { logits: Float32Array; labels: Int32Array }, set: Cifar10Set, batch = 500): Promise<ExportCheck> {
   const n = reference.labels.length;
+  // the same records predictLogits scored
+  const records = spreadRecords(set.count, n);
   const k = spec.classes;
   const bnSession = await createOrtSession(exported.onnxBn);
   const foldedSession = await createOrtSession(exported.onnxFolded);
   const json = JSON.parse(exported.layers.modelJson);
   const shard = exported.layers.shard;
-  const layers = await tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, json.weightsManifest[0].weights,
-    shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength) as ArrayBuffer));
+  const layers = await tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights,
+    weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength) as ArrayBuffer,
+  }));
   const out = { bn: new Float32Array(n * k), folded: new Float32Array(n * k), layers: new Float32Array(n * k) };
   for (let s = 0; s < n; s += batch) {
     const m = Math.min(batch, n - s);
-    const b = cifar10Batch(set, { start: s, count: m }, CIFAR_MEAN, CIFAR_STD);
+    const b = cifar10Batch(set, records.slice(s, s + m), CIFAR_MEAN, CIFAR_STD);
     out.bn.set((await runOrt(bnSession, { [spec.input]: { data: b.images, dims: b.dims } }))[spec.output].data, s * k);
     out.folded.set((await runOrt(foldedSession, { [spec.input]: { data: b.images, dims: b.dims } }))[spec.output].data, s * k);
     const y = tf.tidy(() => layers.predict(tf.tensor4d(nchwToNhwc(b.images, b.dims), [m, spec.size, spec.size, spec.channels])) as tf.Tensor);
