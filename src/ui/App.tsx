@@ -20,6 +20,7 @@ import { labelsFromCsv, labelsFromFolders } from '../core/data/imageLabels.js';
 import { advanceTimeline, emptyTimeline, tickTimeline, type Timeline } from '../core/pipeline/progressTimeline.js';
 import type { BnChannelStats } from '../core/synth/progress.js';
 import { BnStatsChart } from './BnStatsChart.js';
+import { targetClassLabel } from '../core/synth/targetLabels.js';
 import { CalibrationGallery } from './CalibrationGallery.js';
 import { EvaluatePanel, type EvaluationView, type PickedFile } from './EvaluatePanel.js';
 import { ModelView } from './ModelView.js';
@@ -39,6 +40,8 @@ export function App() {
   const [error, setError] = useState<WorkerErrorInfo | null>(null);
   const [backend, setBackend] = useState<{ name: string; reason: string } | null>(null);
   const [previews, setPreviews] = useState<Preview[]>([]);
+  // Class-conditional synthesis: the target class of each preview image.
+  const [previewLabels, setPreviewLabels] = useState<string[] | undefined>(undefined);
   const [losses, setLosses] = useState<number[]>([]);
   const [step, setStep] = useState('');
   const [layers, setLayers] = useState<LayerRow[]>([]);
@@ -65,7 +68,10 @@ export function App() {
         setLosses((l) => (l.length > 2000 ? [...l.filter((_, i) => i % 2 === 0), e.loss] : [...l, e.loss]));
         setStep(`Batch ${e.batch + 1}/${e.batches}, step ${e.step + 1}/${e.steps}, loss ${e.loss.toPrecision(3)}`);
         break;
-      case 'synth-preview': setPreviews(e.images); break;
+      case 'synth-preview':
+        setPreviews(e.images);
+        setPreviewLabels(e.classes?.map(targetClassLabel));
+        break;
       case 'blocks':
       case 'block':
         setBlocks((rows) => applyBlockEvent(rows, e));
@@ -193,6 +199,7 @@ export function App() {
     setBnStats([]);
     setEvaluation(null);
     setPreviews([]);
+    setPreviewLabels(undefined);
     setLosses([]);
     setLayers([]);
     setSecondsLeft(null);
@@ -240,11 +247,11 @@ export function App() {
             <TimelinePanel timeline={timeline} />
           </section>
         )}
-        <PreviewPanel images={previews} losses={losses} step={running ? step : ''} />
+        <PreviewPanel images={previews} labels={previewLabels} losses={losses} step={running ? step : ''} />
         <section className="panel" aria-labelledby="inspect-h">
           <h2 id="inspect-h">Synthetic data inspector</h2>
           <BnStatsChart layers={bnStats} />
-          {result?.calibrationImages?.length ? <CalibrationGallery images={result.calibrationImages} /> : null}
+          {result?.calibrationImages?.length ? <CalibrationGallery images={result.calibrationImages} labels={result.calibrationLabels} /> : null}
         </section>
         <LayersPanel layers={layers} blocks={blocks} secondsLeft={secondsLeft} />
         <ResultsPanel result={result} config={config} />

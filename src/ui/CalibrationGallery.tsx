@@ -32,6 +32,7 @@ export function CalibrationGallery({ images, labels }: { images: RgbaPixels[]; l
           {shown.map((i) => (
             <button type="button" key={i} className="thumb" style={{ position: 'absolute', top: Math.floor(i / COLS) * CELL, left: (i % COLS) * CELL }} onClick={() => setZoom(i)} aria-label={`Calibration image ${i + 1}${labels?.[i] ? `, ${labels[i]}` : ''}`} data-testid="gallery-item">
               <img src={url(i)} alt="" width={64} height={64} />
+              {labels?.[i] && <span className="thumb-label" data-testid="gallery-label">{labels[i]}</span>}
             </button>
           ))}
         </div>

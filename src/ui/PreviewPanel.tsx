@@ -38,7 +38,8 @@ function LossCurve({ losses }: { losses: number[] }) {
   );
 }
 
-export function PreviewPanel({ images, losses, step }: { images: Preview[]; losses: number[]; step: string }) {
+/** `labels`: class-conditional synthesis names each image's target class (shown under it). */
+export function PreviewPanel({ images, labels, losses, step }: { images: Preview[]; labels?: string[]; losses: number[]; step: string }) {
   const urls = useImageUrls(images);
   const [zoom, setZoom] = useState<number | null>(null);
   return (
@@ -47,8 +48,9 @@ export function PreviewPanel({ images, losses, step }: { images: Preview[]; loss
       <div data-testid="synthetic-preview" className="preview-grid">
         {urls.length === 0 && <p className="empty-state">Images appear here while they are synthesized from the model's BatchNorm statistics (or, for noise and your own images, as the model will see them).</p>}
         {urls.map((u, i) => (
-          <button type="button" key={i} className="thumb" onClick={() => setZoom(i)} aria-label={`Zoom synthetic image ${i + 1}`}>
+          <button type="button" key={i} className="thumb" onClick={() => setZoom(i)} aria-label={`Zoom synthetic image ${i + 1}${labels?.[i] ? `, target ${labels[i]}` : ''}`}>
             <img src={u} alt={`Synthetic image ${i + 1}`} width={64} height={64} />
+            {labels?.[i] && <span className="thumb-label" data-testid="preview-label">{labels[i]}</span>}
           </button>
         ))}
       </div>
@@ -62,6 +64,7 @@ export function PreviewPanel({ images, losses, step }: { images: Preview[]; loss
       {zoom !== null && urls[zoom] && (
         <dialog open className="zoom" onClick={() => setZoom(null)} onKeyDown={(e) => e.key === 'Escape' && setZoom(null)}>
           <img src={urls[zoom]} alt={`Synthetic image ${zoom + 1}, enlarged`} />
+          {labels?.[zoom] && <p>Target class: {labels[zoom]}</p>}
           <button type="button" autoFocus onClick={() => setZoom(null)}>Close</button>
         </dialog>
       )}

@@ -1,6 +1,7 @@
 import { useState, type DragEvent } from 'react';
 import type { PipelineConfig } from '../core/pipeline/types.js';
 import { withBitWidths } from '../core/pipeline/defaults.js';
+import { DEFAULT_CLASS_WEIGHT } from '../core/synth/options.js';
 import { droppedFiles } from './decodeImages.js';
 
 interface Props {
@@ -23,6 +24,16 @@ export function withSizeBudget(config: PipelineConfig, percent: number): Pipelin
   const { sizeBudget: _old, ...rest } = config;
   if (!(percent > 0 && percent <= 100)) return rest;
   return { ...rest, sizeBudget: { fraction: percent / 100 }, quant: { ...config.quant, target: 'smallest' } };
+}
+
+/**
+ * Class-conditional synthesis on with a cross-entropy weight, or off (null). Only synthesized calibration
+ * takes it (the pipeline refuses it otherwise), so a source without synthesis turns it off.
+ */
+export function withClassConditional(config: PipelineConfig, weight: number | null): PipelineConfig {
+  const { classConditional: _old, ...calibration } = config.calibration;
+  const synthesizes = calibration.source === 'synthetic' || calibration.source === 'prior-only';
+  return { ...config, calibration: weight !== null && weight > 0 && synthesizes ? { ...calibration, classConditional: { weight } } : calibration };
 }
 
 export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImages }: Props) {
@@ -74,7 +85,10 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           </select>
         </label>
         <label>Calibration source
-          <select data-testid="calibration-source" value={cal.source} onChange={(e) => setCal({ source: e.target.value as PipelineConfig['calibration']['source'] })}>
+          <select data-testid="calibration-source" value={cal.source} onChange={(e) => {
+            const next = { ...config, calibration: { ...cal, source: e.target.value as PipelineConfig['calibration']['source'] } };
+            onChange(withClassConditional(next, cal.classConditional?.weight ?? null));
+          }}>
             <option value="synthetic">synthetic (from BatchNorm statistics)</option>
             <option value="prior-only">image prior only</option>
             <option value="noise">noise</option>
@@ -86,6 +100,19 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
         </label>
         <label>Steps per batch
           <input data-testid="steps" type="number" min={1} max={5000} value={cal.steps} disabled={!synthesizes} title={synthesizes ? undefined : 'Only synthesized images are optimized'} onChange={(e) => setCal({ steps: int(e.target.value, 1, 5000, cal.steps) })} />
+        </label>
+        <label className="check" title="DeepInversion: each image is synthesized for one class (round robin over the model's outputs), with a cross-entropy term on the logits beside the BatchNorm loss. Classifiers only.">
+          <input data-testid="class-conditional" type="checkbox" checked={!!cal.classConditional} disabled={!synthesizes}
+            onChange={(e) => onChange(withClassConditional(config, e.target.checked ? DEFAULT_CLASS_WEIGHT : null))} />
+          One class per image (class-conditional)
+        </label>
+        <label>Class weight
+          <input data-testid="class-weight" type="number" min={0.01} max={100} step={0.05} disabled={!cal.classConditional}
+            value={cal.classConditional?.weight ?? DEFAULT_CLASS_WEIGHT} title="Weight of the cross-entropy term relative to the BatchNorm loss"
+            onChange={(e) => {
+              const w = Number.parseFloat(e.target.value);
+              if (w > 0 && w <= 100) onChange(withClassConditional(config, w));
+            }} />
         </label>
         <label>Backend
           <select data-testid="backend" value={config.backend} onChange={(e) => onChange({ ...config, backend: e.target.value as PipelineConfig['backend'] })}>

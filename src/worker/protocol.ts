@@ -53,6 +53,8 @@ export interface RunResult {
   modelView?: ModelViewData;
   /** Every calibration image (up to a limit), RGBA, for the gallery. */
   calibrationImages?: RgbaImage[];
+  /** Class-conditional synthesis: each gallery image's target class, as a caption (class name or "class i"). */
+  calibrationLabels?: string[];
 }
 
 export interface WorkerErrorInfo {

@@ -17,7 +17,7 @@ import { writeOnnx } from '../core/exporters/onnx/onnxWriter.js';
 import type { PipelineResult } from '../core/pipeline/types.js';
 import type { RunResult } from './protocol.js';
 import { evaluateInPage, type EvaluableRun } from './evaluateInPage.js';
-import { galleryImages, htmlReportBytes, modelViewData } from './runViews.js';
+import { galleryImages, galleryLabels, htmlReportBytes, modelViewData } from './runViews.js';
 import { verifyInPage } from './verifyInPage.js';
 import { ORT_WEB_AVAILABLE } from './ortWebRuntime.js';
 
@@ -53,6 +53,8 @@ async function finishRun(raw: PipelineResult, synthesisLoss: number[], signal: A
   result.files.push({ name: 'report.html', mime: 'text/html', bytes: html.buffer as ArrayBuffer });
   result.modelView = modelViewData(raw);
   result.calibrationImages = images;
+  const labels = galleryLabels(raw);
+  if (labels) result.calibrationLabels = labels;
   const detector = raw.report.agreementOn?.metric === 'boxes';
   stage('verification', 'start');
   const t0 = performance.now();

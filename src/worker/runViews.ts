@@ -9,6 +9,7 @@ import type { Graph } from '../core/ir/types.js';
 import type { RgbaImage } from '../core/pipeline/types.js';
 import { calibrationImagesOf, htmlReportOf, type ReportableRun } from '../core/report/runArtifacts.js';
 import { weightHistograms } from '../core/report/weightHistograms.js';
+import { targetLabels } from '../core/synth/targetLabels.js';
 import type { ModelViewData } from '../ui/ModelView.js';
 
 export interface ViewableRun extends ReportableRun {
@@ -35,6 +36,11 @@ export function modelViewData(run: ViewableRun): ModelViewData | undefined {
 
 export function galleryImages(run: ViewableRun): RgbaImage[] {
   return calibrationImagesOf(run, GALLERY_LIMIT);
+}
+
+/** The gallery images' target classes under class-conditional synthesis (undefined otherwise). */
+export function galleryLabels(run: ViewableRun): string[] | undefined {
+  return targetLabels(run.report.calibration.classConditional, GALLERY_LIMIT);
 }
 
 export function htmlReportBytes(run: ViewableRun, images: RgbaImage[], synthesisLoss: number[]): Uint8Array {
