@@ -21,7 +21,8 @@ function graph(): Graph {
     ],
     initializers: new Map([
       ['k', weight([1], () => 2)],
-      ['wdw', weight([2, 1, 3, 3], () => 1)],
+      // channel 1 scaled up 100x, as a folded BN does for a channel with a small variance
+      ['wdw', weight([2, 1, 3, 3], (i) => (i < 9 ? 1 : 100))],
       ['wpw', weight([1, 2, 1, 1], () => 1)],
       ['shape', { dtype: 'int64' as const, dims: [4], data: new BigInt64Array([1n, 2n, 4n, 4n]) } as never],
     ]),
@@ -47,6 +48,16 @@ describe('consumerChannelSqnr', () => {
     const dense = consumerChannelSqnr(g, 'x', variance, noise)!;
     expect(dense.layer).toBe('pwconv');
     expect(dense.db).toBeCloseTo(10 * Math.log10((1 + 1e-4) / 2e-4), 5);
+  });
+
+  it('does not judge an output channel far weaker than its layer\'s others (a dead or untrained channel)', () => {
+    const g = graph();
+    g.nodes = g.nodes.filter((n) => n.name === 'dwconv' || n.name === 'relu' || n.name === 'scale');
+    g.initializers.set('wdw', weight([2, 1, 3, 3], () => 1));
+    // channel 1's output has 1e-4 of channel 0's signal: only channel 0 (40 dB) is judged
+    const s = consumerChannelSqnr(g, 'x', [1, 1e-4], [1e-4, 1e-4])!;
+    expect(s.channel).toBe(0);
+    expect(s.db).toBeCloseTo(40, 5);
   });
 
   it('weights each input channel by its kernel energy; exact grids give Infinity; no conv gives undefined', () => {

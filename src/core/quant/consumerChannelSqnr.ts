@@ -20,6 +20,9 @@ const CHANNEL_WISE_OPS: ReadonlySet<string> = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Identity', 'Dropout', 'MaxPool', 'AveragePool', 'Resize', 'Upsample', 'Pad',
 ]);
 
+/** Output channels with less than this fraction of their layer's mean output-channel signal are not judged. */
+export const NEGLIGIBLE_CHANNEL = 1e-3;
+
 export interface ConsumerChannelSqnr {
   /** Worst output-channel SQNR in dB (Infinity when the grid is exact for every channel read). */
   db: number;
@@ -57,19 +60,24 @@ export function consumerChannelSqnr(graph: Graph, value: string, variance: Array
     if (perGroup * groups !== variance.length) continue; // channels do not line up (a reshape on the way)
     const outPerGroup = cOut / groups;
     const data = w.data as Float32Array;
+    const signal = new Float64Array(cOut);
+    const err = new Float64Array(cOut);
     for (let o = 0; o < cOut; o++) {
       const g = Math.floor(o / outPerGroup);
-      let signal = 0;
-      let err = 0;
       for (let i = 0; i < perGroup; i++) {
         let e = 0;
         const base = (o * perGroup + i) * taps;
         for (let t = 0; t < taps; t++) e += data[base + t] * data[base + t];
-        signal += e * variance[g * perGroup + i];
-        err += e * noise[g * perGroup + i];
+        signal[o] += e * variance[g * perGroup + i];
+        err[o] += e * noise[g * perGroup + i];
       }
-      if (signal <= 0) continue; // a channel that never varies carries nothing to drown
-      const db = err > 0 ? 10 * Math.log10(signal / err) : Infinity;
+    }
+    // An output channel far weaker than its layer's others carries nothing the next layers would miss
+    // (an untrained or dead channel); with folded BN a live channel is scaled up to its peers' level.
+    const floor = NEGLIGIBLE_CHANNEL * (signal.reduce((a, b) => a + b, 0) / cOut);
+    for (let o = 0; o < cOut; o++) {
+      if (signal[o] <= floor) continue;
+      const db = err[o] > 0 ? 10 * Math.log10(signal[o] / err[o]) : Infinity;
       if (!worst || db < worst.db) worst = { db, layer: conv.name, channel: o };
     }
   }
