@@ -241,7 +241,8 @@ async function main(): Promise<void> {
     const ref = await ev!.float(graph);
     const runs: Record<string, unknown>[] = [];
     for (const name of CONFIGS) {
-      const cfg = pipelineConfig(name, { images: IMAGES, steps: CALIBRATION === 'synthetic' ? STEPS : 0 }, layerNames, folded);
+      // steps are unused with supplied images (the pipeline validates them as >= 1)
+      const cfg = pipelineConfig(name, { images: IMAGES, steps: STEPS }, layerNames, folded);
       const tq = performance.now();
       const onEvent = (e: PipelineEvent) => {
         if (e.type === 'stage' && e.status === 'end') log(`${name}: ${e.stage} ${e.seconds?.toFixed(0)} s`);

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { importOnnx } from '../importers/onnx/importOnnx.js';
 import type { Graph } from '../ir/types.js';
 import { defaultQuantConfig } from '../quant/config.js';
+import { quantizableLayers } from '../quant/quantPoints.js';
 import { initBackend } from '../runtime/backends.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import { mobileNetV2Like } from '../testing/mobileNetV2Like.js';
@@ -15,7 +16,9 @@ const N = 16;
 const calibration = { images: seeded(N * 3 * 32 * 32, 11), shape: [N, 3, 32, 32] };
 
 function config(rounding: 'adaptive' | 'nearest', biasCorrection: boolean) {
-  const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 8 as const, rounding, biasCorrection };
+  // depthwise layers at 4 bit too (by default they keep 8 bit: quant/config.ts depthwiseKeeps8bit)
+  const dw4 = Object.fromEntries(quantizableLayers(graph).filter((l) => l.depthwise).map((l) => [l.node.name, { weightBits: 4 }]));
+  const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 8 as const, rounding, biasCorrection, overrides: dw4 };
   cfg.adaround = { ...cfg.adaround, iterations: 100 };
   return cfg;
 }
