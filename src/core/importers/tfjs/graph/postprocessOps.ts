@@ -133,16 +133,35 @@ export const sparseToDenseOp: OpTranslator = (ctx, [idxT, shapeT, valT, defT]) =
   return [ctx.b.constTensor(ctx.hint, out)];
 };
 
-/** NonMaxSuppressionV3 (boxes [N,4] y1x1y2x2, scores [N]) as ONNX NonMaxSuppression on one batch and class. */
-export const nmsOp: OpTranslator = (ctx, [boxes, scores, maxT, iouT, scoreT]) => {
+/**
+ * NonMaxSuppressionV3/V4/V5 (boxes [N,4] y1x1y2x2, scores [N]) as ONNX NonMaxSuppression on one batch and
+ * class. V4 adds valid_outputs (and, with pad_to_max_output_size, pads the indices with 0 to the maximum);
+ * V5 adds the selected scores too, and is exact only as hard NMS (soft_nms_sigma 0: ONNX has no soft NMS).
+ */
+export const nmsOp: OpTranslator = (ctx, [boxes, scores, maxT, iouT, scoreT, sigmaT]) => {
   const { b } = ctx;
-  if (ctx.node.op !== 'NonMaxSuppressionV3') throw unsupportedOp(ctx, 'is a padded or soft NMS; only NonMaxSuppressionV3 translates', 'Cut the model before it with --until.');
+  const op = ctx.node.op;
   const max = Number(constInput(ctx, maxT, 'max_output_size').data[0]);
+  if (op === 'NonMaxSuppressionV5' && Number(constInput(ctx, sigmaT, 'soft_nms_sigma').data[0]) !== 0) {
+    throw unsupportedOp(ctx, 'is a soft NMS (soft_nms_sigma > 0), which ONNX NonMaxSuppression cannot express', 'Cut the model before it with --until.');
+  }
   const box3 = b.op('Unsqueeze', [b.plain(boxes), b.constant(`${ctx.hint}/ax0`, int64([0]))], `${ctx.hint}/boxes`);
   const score3 = b.op('Unsqueeze', [b.plain(scores), b.constant(`${ctx.hint}/ax01`, int64([0, 1]))], `${ctx.hint}/scores`);
   const sel = b.op('NonMaxSuppression', [box3, score3, b.constant(`${ctx.hint}/max`, int64([max])), b.plain(iouT), b.plain(scoreT)], `${ctx.hint}/selected`);
   const col = b.op('Gather', [sel, b.constant(`${ctx.hint}/col`, int64([2], []))], `${ctx.hint}/int64`, { axis: 1 });
-  return [onnxOp(ctx, 'Cast', [col], [null], 'int32', { to: onnxTypeNumber('int32') })];
+  if (op === 'NonMaxSuppressionV3') return [onnxOp(ctx, 'Cast', [col], [null], 'int32', { to: onnxTypeNumber('int32') })];
+  const pad = ctx.attrs.bool('pad_to_max_output_size', false);
+  const count = b.op('Shape', [col], `${ctx.hint}/count`);
+  // [0, max - count]: pad the 1-D result at its end up to max entries
+  const padTo = (v: string, hint: string) =>
+    pad ? b.op('Pad', [v, b.op('Concat', [b.constant(`${ctx.hint}/zero`, int64([0])), b.op('Sub', [b.constant(`${ctx.hint}/maxv`, int64([max])), count], `${ctx.hint}/missing`)], `${ctx.hint}/pads`, { axis: 0 })], hint) : v;
+  const indices = b.op('Cast', [padTo(col, `${ctx.hint}/padded`)], ctx.hint, { to: onnxTypeNumber('int32') });
+  const valid = b.op('Cast', [b.op('Squeeze', [count, b.constant(`${ctx.hint}/ax0b`, int64([0]))], `${ctx.hint}/count0`)], `${ctx.hint}:valid`, { to: onnxTypeNumber('int32') });
+  const len: Dim[] = [pad ? max : null];
+  const out = [b.tensor(indices, null, len, 'int32')];
+  if (op === 'NonMaxSuppressionV5') out.push(b.tensor(padTo(b.op('Gather', [b.plain(scores), col], `${ctx.hint}/scores_sel`, { axis: 0 }), `${ctx.hint}:scores`), null, len, scores.dtype));
+  out.push(b.tensor(valid, null, [], 'int32'));
+  return out;
 };
 
 export const POSTPROCESS_TF_OPS: Record<string, OpTranslator> = {
