@@ -62,4 +62,13 @@ describe('renderHtmlReport', () => {
     expect(bare).not.toContain('<img');
     expect(bare).not.toContain('Synthesis loss');
   });
+
+  it('captions class-conditional images with their target class and states what the class term reached', () => {
+    const cc = { weight: 0.1, classes: 3, names: ['cat', 'dog', 'ship<'], targets: [0, 1, 2], startClassLoss: 12, endClassLoss: 0.2, targetHitRate: 2 / 3 };
+    const withCc = renderHtmlReport({ ...report, calibration: { ...report.calibration, classConditional: cc } }, { images: [img(10), img(200), img(90)] });
+    expect(withCc).toContain('alt="calibration image 1, dog" title="dog"');
+    expect(withCc).toContain('title="ship&lt;"');
+    expect(withCc).toMatch(/3 classes round robin, cross-entropy weight 0.1.*66.7 % of the images in their target class/);
+    expect(html).not.toContain('class-conditional');
+  });
 });

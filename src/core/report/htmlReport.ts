@@ -7,6 +7,7 @@ import type { QuantizationReport } from '../pipeline/types.js';
 import { escapeHtml } from './escapeHtml.js';
 import { pngDataUrl, type RgbaPixels } from './pngEncode.js';
 import { barChartSvg, lineChartSvg } from './svgCharts.js';
+import { targetLabels } from '../synth/targetLabels.js';
 
 export interface HtmlReportExtras {
   /** Synthetic (or user) calibration images, already de-normalized to RGBA. */
@@ -45,6 +46,13 @@ function layersSection(report: QuantizationReport): string {
   return `<h2>Layers</h2><table>${head}${body.join('')}</table>${sqnr.length ? barChartSvg(sqnr, { unit: 'dB', minMax: 40, title: 'Per-layer SQNR in dB' }) : ''}`;
 }
 
+/** Class-conditional synthesis as applied and what it reached (no row when it was off). */
+function classConditionalFigure(report: QuantizationReport): [string, unknown][] {
+  const cc = report.calibration.classConditional;
+  if (!cc) return [];
+  return [['class-conditional', `${cc.classes} classes round robin, cross-entropy weight ${cc.weight}, CE ${fmt(cc.startClassLoss)} → ${fmt(cc.endClassLoss)}; the float model puts ${(cc.targetHitRate * 100).toFixed(1)} % of the images in their target class`]];
+}
+
 export function renderHtmlReport(report: QuantizationReport, extras: HtmlReportExtras = {}): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const figures: [string, unknown][] = [
@@ -53,10 +61,12 @@ export function renderHtmlReport(report: QuantizationReport, extras: HtmlReportE
     ['agreement', `${pct(report.agreement)} top-1 agreement of the quantized with the float model (on the calibration images, our executor)`],
     ['backend', `${report.backend.name}: ${report.backend.reason}`],
     ['calibration', `${report.calibration.method}, ${report.calibration.images} images${report.calibration.endBnLoss !== undefined ? `, BN loss ${fmt(report.calibration.startBnLoss)} → ${fmt(report.calibration.endBnLoss)}` : ''}`],
+    ...classConditionalFigure(report),
     ...Object.entries(report.seconds).map(([k, v]) => [`time: ${k}`, `${fmt(v, 3)} s`] as [string, unknown]),
   ];
+  const labels = targetLabels(report.calibration.classConditional);
   const images = extras.images?.length
-    ? `<h2>Calibration images (${extras.images.length})</h2><div class="gallery">${extras.images.map((im, i) => `<img alt="calibration image ${i}" src="${pngDataUrl(im)}">`).join('')}</div>`
+    ? `<h2>Calibration images (${extras.images.length})</h2><div class="gallery">${extras.images.map((im, i) => `<img alt="calibration image ${i}${labels?.[i] ? `, ${escapeHtml(labels[i])}` : ''}"${labels?.[i] ? ` title="${escapeHtml(labels[i])}"` : ''} src="${pngDataUrl(im)}">`).join('')}</div>`
     : '';
   const loss = extras.synthesisLoss?.length ? `<h2>Synthesis loss</h2>${lineChartSvg(extras.synthesisLoss, { title: 'Synthesis loss per step' })}` : '';
   const notes = report.notes.length ? `<h2>Notes</h2><ul>${report.notes.map((n) => `<li class="note">${escapeHtml(n)}</li>`).join('')}</ul>` : '';
