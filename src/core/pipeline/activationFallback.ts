@@ -30,6 +30,8 @@ export interface ActivationFallback {
   float: FloatActivation[];
   /** Every measured point's worst consumer output channel. */
   sqnr: Record<string, ConsumerChannelSqnr>;
+  /** Point -> the point whose grid it shares (to apply another threshold with pointsBelow). */
+  shareWith: Record<string, string>;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function activationFallback(
   thresholdDb: number | null,
   signal?: AbortSignal,
 ): Promise<ActivationFallback> {
-  if (thresholdDb === null || grids.size === 0) return { float: [], sqnr: {} };
+  if (thresholdDb === null || grids.size === 0) return { float: [], sqnr: {}, shareWith: {} };
   const inputName = graph.inputs[0].name;
   const noise = new Map([...grids.keys()].map((p) => [p, new ChannelNoise()]));
   for (const b of batches) {
@@ -58,20 +60,23 @@ export async function activationFallback(
     tf.dispose([...r.outputs.values()]);
   }
   const sqnr: Record<string, ConsumerChannelSqnr> = {};
-  const below = new Map<string, ConsumerChannelSqnr>();
   for (const [p, n] of noise) {
     if (n.channels === 0) continue;
     const s = consumerChannelSqnr(graph, p, n.variance(), n.noise());
-    if (!s) continue;
-    sqnr[p] = s;
-    if (s.db < thresholdDb) below.set(p, s);
+    if (s) sqnr[p] = s;
   }
+  return { float: pointsBelow([...grids.keys()], shareWith, sqnr, thresholdDb), sqnr, shareWith: Object.fromEntries([...shareWith].filter(([p]) => grids.has(p))) };
+}
+
+/** The points whose figure is below `thresholdDb`, and the points that share their grid. */
+export function pointsBelow(points: string[], shareWith: Map<string, string>, sqnr: Record<string, ConsumerChannelSqnr>, thresholdDb: number): FloatActivation[] {
+  const below = (p: string | undefined) => p !== undefined && sqnr[p] !== undefined && sqnr[p].db < thresholdDb;
   const float: FloatActivation[] = [];
-  for (const p of grids.keys()) {
-    const own = below.get(p);
+  for (const p of points) {
+    const own = sqnr[p];
     const owner = shareWith.get(p);
-    if (own) float.push({ value: p, reason: `8-bit grid leaves output channel ${own.channel} of ${own.layer} at ${own.db.toFixed(1)} dB SQNR (< ${thresholdDb} dB)` });
-    else if (owner && below.has(owner)) float.push({ value: p, reason: `shares the grid of ${owner}, kept float` });
+    if (below(p)) float.push({ value: p, reason: `8-bit grid leaves output channel ${own.channel} of ${own.layer} at ${own.db.toFixed(1)} dB SQNR (< ${thresholdDb} dB)` });
+    else if (below(owner)) float.push({ value: p, reason: `shares the grid of ${owner}, kept float` });
   }
-  return { float, sqnr };
+  return float;
 }
