@@ -5,7 +5,7 @@
  * photographs and on upsampled CIFAR-10 test images, both models run as exported ONNX in onnxruntime-node.
  *
  *   npx tsx bench/detectors.ts [--calibration photos|cifar] [--images N] [--eval N] [--threshold T] [--iters N] [--samples N] [--models centernet,nanodet]
- *     [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--out bench-results/detectors.json]
+ *     [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--fallback-db 10|off] [--out bench-results/detectors.json]
  *
  * Prints a table and writes bench-results/detectors.json.
  */
@@ -17,6 +17,7 @@ import { importModel } from '../src/core/importers/index.js';
 import { boxAgreement, describeLayout, detectionLayout } from '../src/core/pipeline/boxAgreement.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB } from '../src/core/pipeline/activationFallback.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
@@ -40,6 +41,8 @@ const CONFIGS = arg('configs', '8:8:nearest,4:8:adaptive').split(',').map((c) =>
 const OUT = arg('out', 'bench-results/detectors.json');
 /** Activation range observer: detector score maps are mostly near zero with rare peaks, which an MSE-chosen range clips. */
 const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
+/** Channel-noise fallback threshold in dB (pipeline/activationFallback.ts); 'off' quantizes every activation point. */
+const FALLBACK = arg('fallback-db', String(FLOAT_ACTIVATIONS_BELOW_DB));
 
 await initBackend('wasm');
 const rows: Record<string, unknown>[] = [];
@@ -64,7 +67,8 @@ for (const model of MODELS) {
     let done = 0;
     const q = await quantizeGraph(head, { images: cal.images, shape: cal.shape }, cfg, (e) => {
       if (e.type === 'layer' && e.status === 'done' && ++done % 10 === 0) console.error(`${model} W${w}A${a}: ${done} layers, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    });
+    }, undefined, { floatActivationsBelowDb: FALLBACK === 'off' ? null : Number(FALLBACK) });
+    const grids = Object.keys(q.plan.activations).length;
     const qdq = withFloatTail(q.qdq, cut);
     const bytes = writeOnnx(qdq);
     const seconds = (performance.now() - t0) / 1000;
@@ -76,16 +80,16 @@ for (const model of MODELS) {
         model, bits: `W${w}A${a} ${rounding}`, images: set === 'photos' ? `${evalSets.photos.shape[0]} held-out photos` : `${EVAL_IMAGES} CIFAR-10 test, upsampled`,
         tailStartsAt: cut?.starts.map((s) => `${s.node} (${s.opType})`).join(', ') ?? 'none', tailNodes: cut?.tail.length ?? 0,
         calibration: CAL === 'photos' ? `${cal.shape[0]} photos` : `${cal.shape[0]} CIFAR-10 train, upsampled`, floatDetections: agree.floatDetections, matched: agree.matched, boxAgreement: agree.agreement,
-        sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
+        activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
       });
       console.error(JSON.stringify(rows[rows.length - 1]));
     }
   }
 }
-console.log('\n| model | bits | eval images | float tail starts at | tail nodes | float dets | matched | box agreement | same outputs | ONNX MB (float -> quant) | quantize s |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('\n| model | bits | eval images | float tail starts at | tail nodes | activation grids / kept float | float dets | matched | box agreement | same outputs | ONNX MB (float -> quant) | quantize s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
+  console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.activationGrids} / ${r.floatActivations} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
 }
 mkdirSync('bench-results', { recursive: true });
-writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL_IMAGES - 1}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and CIFAR-10 test_batch records 0..${EVAL_IMAGES - 1} bilinear-upsampled; both models as exported ONNX in onnxruntime-node`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL_IMAGES - 1}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and CIFAR-10 test_batch records 0..${EVAL_IMAGES - 1} bilinear-upsampled; both models as exported ONNX in onnxruntime-node`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, floatActivationsBelowDb: FALLBACK, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
