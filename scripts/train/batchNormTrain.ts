@@ -21,7 +21,7 @@ export function channelSum(x: tf.Tensor): tf.Tensor1D {
   const p = x.size / c;
   let ones = onesColumns.get(p);
   if (!ones) {
-    ones = tf.keep(tf.ones([p, 1]));
+    ones = tf.keep(tf.ones([p, 1])) as tf.Tensor2D;
     onesColumns.set(p, ones);
   }
   return tf.reshape(tf.matMul(tf.reshape(x, [p, c]), ones, true, false), [c]);

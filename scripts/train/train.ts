@@ -196,6 +196,8 @@ async function train(args: Args): Promise<void> {
         log(runDir, `epoch ${meta.epoch + 1}/${config.epochs} step ${meta.stepInEpoch}/${stepsPerEpoch} lr ${lr.toFixed(4)} loss ${(window.loss / window.seen).toFixed(4)} train-top1 ${(100 * window.correct / window.seen).toFixed(1)}% ${(window.seen / dt).toFixed(1)} images/s`);
         window = { loss: 0, correct: 0, seen: 0, t0: performance.now() };
       }
+      // the loop is synchronous: yield so that queued SIGINT/SIGTERM handlers run
+      await new Promise((r) => setImmediate(r));
       if (stop || (performance.now() - lastSave) / 60000 >= args.ckptMinutes) {
         save();
         lastSave = performance.now();
