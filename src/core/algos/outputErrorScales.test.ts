@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../testing/opCheck.js';
 import { perChannelWeightScales, quantizeRowsNearest } from '../quant/weightScale.js';
@@ -40,6 +41,28 @@ describe('outputErrorScales', () => {
       for (let c = 0; c < 40; c++) best = Math.min(best, rowError(w, ((1 - (0.7 * c) / 39) * maxAbs) / 7, 4, moments));
       expect(rowError(w, scales[r], 4, moments)).toBeCloseTo(best, 6);
     }
+  });
+
+  it('at 8 bit (every candidate at once, on the tfjs backend) each chosen scale is also the best candidate, and no tensor leaks', () => {
+    // inputs that reach the layer weakened (x~ = 0.8 x: C = 0.8 G): clipping the large weights pays at 8 bit too
+    const k8 = 48;
+    const rows8 = seeded(cOut * k8, 11, -1, 1);
+    const base = correlatedMoments(k8, 1500, 0.5, 3);
+    const m8 = { ...base, C: base.G.map((v) => 0.8 * v) };
+    const before = tf.memory().numTensors;
+    const scales = outputErrorScales(rows8, cOut, m8, { bits: 8, candidates: 40 });
+    expect(tf.memory().numTensors).toBe(before);
+    let clipped = 0;
+    for (let r = 0; r < cOut; r++) {
+      const w = rows8.subarray(r * k8, (r + 1) * k8);
+      const maxAbs = Math.max(...Array.from(w, Math.abs));
+      const errs = Array.from({ length: 40 }, (_, c) => rowError(w, ((1 - (0.7 * c) / 39) * maxAbs) / 127, 8, m8));
+      const best = Math.min(...errs);
+      // float32 sums: a near-tie may pick a neighbour of (relatively) equal error
+      expect(rowError(w, scales[r], 8, m8)).toBeLessThanOrEqual(best + 1e-4 * Math.abs(best) + 1e-12);
+      if (scales[r] < (0.99 * maxAbs) / 127) clipped++;
+    }
+    expect(clipped).toBeGreaterThan(0);
   });
 
   it('beats the weight-MSE clip and min-max on the output error with correlated inputs, and is never worse', () => {

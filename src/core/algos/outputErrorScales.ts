@@ -12,7 +12,15 @@
  * approximation). The search is incremental: as s moves between candidates only a few codes change,
  * and each change updates G q and q G q^T in O(K), so a row costs O(K * code changes), not O(K^2) per
  * candidate.
+ *
+ * On a wide grid (8 bit) the incremental search stops paying: as s sweeps from max|w| to 0.3 max|w|, a code
+ * q_l moves through ~2.3 |q_l| values, so a row costs ~2.3 K sum|q| ~ 60 K^2 scalar JS operations (ResNet-20
+ * W8A8: 18 of the rounding stage's 24 CPU seconds). There every candidate's q G q^T is computed at once as
+ * one matrix product per chunk of candidates on the tfjs backend (fast kernels): 100 K^2 multiply-adds per
+ * row, but an order of magnitude faster per operation. Same candidates and criterion; float32 sums instead of
+ * float64, so near-ties may pick a neighbouring candidate of equal error.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { SecondMoments } from './adaptiveRounding.js';
 import { qrange, roundHalfEven } from '../quant/primitives.js';
 
@@ -36,6 +44,7 @@ export function outputErrorScales(rows: Float32Array, cOut: number, moments: Sec
   const { qmin, qmax } = qrange(o.bits, true);
   const candidates = Math.max(2, o.candidates ?? 100);
   const minRatio = o.minRatio ?? 0.3;
+  if (o.bits >= BATCHED_FROM_BITS) return batchedOutputErrorScales(rows, cOut, moments, qmin, qmax, candidates, minRatio);
   const { G, C } = moments;
   const scales = new Float32Array(cOut);
   const q = new Int32Array(k);
@@ -86,5 +95,64 @@ export function outputErrorScales(rows: Float32Array, cOut: number, moments: Sec
     }
     scales[r] = best;
   }
+  return scales;
+}
+
+/** From this many bits on, the batched search is faster than the incremental one (see the top of the file). */
+const BATCHED_FROM_BITS = 6;
+
+/** Candidates per matrix product: bounds the [chunk * C_out, K] code matrix held at once. */
+const CANDIDATES_PER_CHUNK = 20;
+
+/** outputErrorScales with every candidate evaluated directly: err = s^2 q G q^T - 2 s q C w^T, codes q of W / s. */
+function batchedOutputErrorScales(rows: Float32Array, cOut: number, moments: SecondMoments, qmin: number, qmax: number, candidates: number, minRatio: number): Float32Array {
+  const k = moments.k;
+  const maxAbs = new Float32Array(cOut);
+  for (let r = 0; r < cOut; r++) {
+    let m = 0;
+    for (let i = 0; i < k; i++) m = Math.max(m, Math.abs(rows[r * k + i]));
+    maxAbs[r] = m;
+  }
+  const ratio = (c: number) => 1 - ((1 - minRatio) * c) / (candidates - 1);
+  const scales = new Float32Array(cOut);
+  const bestErr = new Float64Array(cOut).fill(Infinity);
+  for (let r = 0; r < cOut; r++) scales[r] = maxAbs[r] / qmax;
+  const [w, g, cw] = tf.tidy(() => {
+    const wt = tf.tensor2d(rows, [cOut, k]);
+    // (C w^T) per row: cw[r, i] = sum_j C[i, j] w[r, j]
+    return [wt, tf.tensor2d(moments.G, [k, k]), tf.matMul(wt, tf.tensor2d(moments.C, [k, k]), false, true)];
+  });
+  try {
+    for (let c0 = 0; c0 < candidates; c0 += CANDIDATES_PER_CHUNK) {
+      const m = Math.min(CANDIDATES_PER_CHUNK, candidates - c0);
+      // s for (candidate, row), zero rows given any positive scale (their codes are 0 at every candidate)
+      const s = new Float32Array(m * cOut);
+      for (let c = 0; c < m; c++) for (let r = 0; r < cOut; r++) s[c * cOut + r] = maxAbs[r] > 0 && Number.isFinite(maxAbs[r]) ? (ratio(c0 + c) * maxAbs[r]) / qmax : 1;
+      const errT = tf.tidy(() => {
+        const st = tf.tensor3d(s, [m, cOut, 1]);
+        // tfjs round is round-half-to-even, as quant/primitives roundHalfEven
+        const q = tf.clipByValue(tf.round(tf.div(tf.expandDims(w, 0), st)), qmin, qmax).reshape([m * cOut, k]);
+        const qgq = tf.sum(tf.mul(q, tf.matMul(q, g)), 1);
+        const qcw = tf.sum(tf.mul(q.reshape([m, cOut, k]), tf.expandDims(cw, 0)), 2).reshape([m * cOut]);
+        const sv = st.reshape([m * cOut]);
+        return tf.sub(tf.mul(tf.square(sv), qgq), tf.mul(tf.mul(sv, 2), qcw));
+      });
+      const err = errT.dataSync();
+      errT.dispose();
+      for (let c = 0; c < m; c++) {
+        for (let r = 0; r < cOut; r++) {
+          if (!(maxAbs[r] > 0) || !Number.isFinite(maxAbs[r])) continue;
+          const e = err[c * cOut + r];
+          if (e < bestErr[r]) {
+            bestErr[r] = e;
+            scales[r] = s[c * cOut + r];
+          }
+        }
+      }
+    }
+  } finally {
+    tf.dispose([w, g, cw]);
+  }
+  for (let r = 0; r < cOut; r++) if (!(maxAbs[r] > 0) || !Number.isFinite(maxAbs[r])) scales[r] = ZERO_ROW_SCALE;
   return scales;
 }
