@@ -3,7 +3,7 @@
  * wasm backend (one thread in Node), resumably.
  *
  *   npx tsx scripts/train/train.ts --model ghostnet --width 1 --epochs 30 --run-dir .train/ghostnet-w1 --resume
- *   npx tsx scripts/train/train.ts --model ghostnet --width 0.5 --bench 5     # images/s only, nothing saved
+ *   npx tsx scripts/train/train.ts --model ghostnet --width 0.5 --bench 5     # speed only: bench-results/train-speed-*.json
  *
  * Recipe (../shared/docs/ghostnet-cifar.md): SGD Nesterov momentum 0.9, weight decay 5e-4 on conv/linear
  * weights, batch 128, one-cycle LR, label smoothing 0.1, random crop (pad 4) + flip, ImageNet mean/std.
@@ -15,7 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../src/core/runtime/backends.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { cifarBatch, loadCifar } from './cifarData.js';
@@ -123,12 +124,16 @@ async function bench(config: RunConfig, steps: number): Promise<void> {
   // On this shared machine wall time depends on the others' load; CPU seconds are what one free core would take.
   const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const stepsPerEpoch = Math.floor(data.count / config.batch);
-  console.log(JSON.stringify({
+  const result = {
     model: spec.name, parameters: countParameters(spec), batch: config.batch, steps,
     wallSecondsPerStep: +avg(times).toFixed(3), cpuSecondsPerStep: +avg(cpuTimes).toFixed(3),
     imagesPerCpuSecond: +(config.batch / avg(cpuTimes)).toFixed(1), imagesPerWallSecond: +(config.batch / avg(times)).toFixed(1),
     cpuMinutesPerEpoch: +((stepsPerEpoch * avg(cpuTimes)) / 60).toFixed(1),
-  }));
+  };
+  console.log(JSON.stringify(result));
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '../../bench-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `train-speed-${spec.name}-b${config.batch}.json`), `${JSON.stringify({ ...result, date: new Date().toISOString() }, null, 2)}\n`);
   trainer.dispose();
 }
 
