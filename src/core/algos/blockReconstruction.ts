@@ -19,6 +19,7 @@
  * images (no dropping), and the better is kept.
  */
 import * as tf from '@tensorflow/tfjs';
+import { throwIfCancelled } from '../errors.js';
 import { fakeQuantSte, fakeQuantTensor } from '../quant/fakeQuant.js';
 import type { ActivationQParams } from '../quant/observers.js';
 import { channelAxis, type GraphExecutor } from '../runtime/executor.js';
@@ -202,7 +203,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
   let lastYield = Date.now();
   try {
     for (let t = 0; t < o.iterations; t++) {
-      if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+      throwIfCancelled(o.signal);
       const beta = betaAt(t, o.iterations, o);
       const withReg = t >= o.warmup * o.iterations;
       const report = !!o.onProgress && (t % every === 0 || t === o.iterations - 1);

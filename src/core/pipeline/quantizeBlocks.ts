@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { reconstructBlock, type BlockLayer, type BlockValue } from '../algos/blockReconstruction.js';
-import { quantizeLayerWeights } from '../algos/layerWeights.js';
+import type { SecondMoments } from '../algos/adaptiveRounding.js';
+import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
 import { throwIfCancelled } from '../errors.js';
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { reconstructionBlocks } from '../ir/blocks.js';
@@ -19,6 +20,9 @@ import { qrange } from '../quant/primitives.js';
 import type { QuantLayer } from '../quant/quantPoints.js';
 import type { GraphExecutor } from '../runtime/executor.js';
 import type { ValueStream } from '../runtime/valueStream.js';
+import { fakeQuantTensor } from '../quant/fakeQuant.js';
+import type { CapturedTensor } from '../runtime/types.js';
+import { LayerInputStats } from './layerInputStats.js';
 import type { LayerReport } from './quantizeGraph.js';
 import type { BlockReport, PipelineEvent } from './types.js';
 
@@ -75,6 +79,57 @@ function gather(streams: ValueStream[], names: string[]): BlockValue[] {
   });
 }
 
+/** Images per executor run when the block's layer inputs are captured for their second moments. */
+const MOMENT_CHUNK = 64;
+
+/**
+ * Second moments of each layer's input inside the block (float x from the float model's block inputs,
+ * x~ from the quantized model's through the block with its weights still float and its activation grids
+ * on, as layer-wise rounding sees a block's first layer): they choose each layer's weight scales by its
+ * output error, as in layer-wise quantization (algos/outputErrorScales.ts).
+ */
+async function blockLayerMoments(s: BlockStageInput, layers: string[], quantizedInputs: BlockValue[], floatInputs: BlockValue[], seed: number): Promise<Map<string, SecondMoments[]>> {
+  const byName = new Map(s.qlayers.map((l) => [l.node.name, l]));
+  const n = quantizedInputs[0].tensor.shape[0];
+  const chunks = Math.ceil(n / MOMENT_CHUNK);
+  const stats = layers.map((name) => {
+    const ql = byName.get(name)!;
+    const w = s.folded.initializers.get(ql.weightName)!;
+    const lay = weightLayout(ql.node, w);
+    return new LayerInputStats(ql.node, w.dims, lay.k, lay.groups, Math.ceil(s.cfg.adaround.maxSamples / chunks), false);
+  });
+  const inputsOf = layers.map((name) => byName.get(name)!.node.inputs[0]);
+  const hook = (name: string, v: CapturedTensor) => (s.activations.has(name) ? fakeQuantTensor(v.tensor, s.activations.get(name)!) : undefined);
+  const run = (values: BlockValue[], from: number, count: number, quantized: boolean) => {
+    const start = new Map(values.map((v) => [v.name, { tensor: tf.slice(v.tensor, from, count), layout: v.layout }] as const));
+    try {
+      const r = s.exec.execute(new Map(), { start, capture: inputsOf, stopAfterCaptures: true, ...(quantized ? { hook, hookValues: [...s.activations.keys()] } : {}) });
+      tf.dispose([...r.outputs.values()]);
+      return r.captured;
+    } finally {
+      for (const c of start.values()) c.tensor.dispose();
+    }
+  };
+  try {
+    for (let c = 0; c < chunks; c++) {
+      const from = c * MOMENT_CHUNK;
+      const count = Math.min(MOMENT_CHUNK, n - from);
+      const xf = run(floatInputs, from, count, false);
+      const xq = run(quantizedInputs, from, count, true);
+      try {
+        stats.forEach((st, i) => st.add(xf.get(inputsOf[i])!, xq.get(inputsOf[i])!, seed + 1000 * i + c));
+      } finally {
+        tf.dispose([...xf.values(), ...xq.values()].map((v) => v.tensor));
+      }
+    }
+    const out = new Map<string, SecondMoments[]>();
+    for (const [i, st] of stats.entries()) out.set(layers[i], (await st.result()).moments!);
+    return out;
+  } finally {
+    for (const st of stats) st.dispose();
+  }
+}
+
 export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageResult> {
   const { cfg, onEvent, folded } = s;
   const quantized = s.qlayers.filter((l) => s.bitsOf.get(l.node.name));
@@ -94,13 +149,17 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
     const floatInputs = gather(s.floatStreams, block.inputs);
     const targets = gather(s.floatStreams, block.outputs);
     const layers: BlockLayer[] = [];
+    const scaleMethods: LayerReport['weightScale'][] = [];
     try {
+      const moments = cfg.perChannel ? await blockLayerMoments(s, block.layers, quantizedInputs, floatInputs, cfg.seed + 100_000 * bi) : undefined;
       for (const name of block.layers) {
         const ql = byName.get(name)!;
         const weight = folded.initializers.get(ql.weightName) as TensorData;
         const bits = s.bitsOf.get(name)!.weightBits;
-        // scales (MSE-chosen clip) and the nearest codes: the starting point and the fallback
-        const near = await quantizeLayerWeights(ql.node, weight, { bits, perChannel: cfg.perChannel, rounding: 'nearest' });
+        // scales (clip chosen as layer-wise quantization chooses it) and the nearest codes: the starting
+        // point and the fallback
+        const near = await quantizeLayerWeights(ql.node, weight, { bits, perChannel: cfg.perChannel, rounding: 'nearest', moments: moments?.get(name) });
+        scaleMethods.push(near.scaleMethod);
         const { qmin, qmax } = qrange(bits, true);
         layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes });
       }
@@ -128,7 +187,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis });
         reports.set(name, {
           name, opType: byName.get(name)!.node.opType, weightBits: bits.weightBits, activationBits: bits.activationBits,
-          rounding: res.usedNearest ? 'nearest' : 'adaptive', scales: Array.from(l.scales), flippedFraction: res.flippedFraction[li], block: block.name,
+          rounding: res.usedNearest ? 'nearest' : 'adaptive', scales: Array.from(l.scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
           seconds: seconds / block.layers.length,
         });
         onEvent({ type: 'layer', name, status: 'done' });

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { importOnnx } from '../importers/onnx/importOnnx.js';
+import type { Graph } from '../ir/types.js';
+import { defaultQuantConfig } from '../quant/config.js';
+import { initBackend } from '../runtime/backends.js';
+import { GraphExecutor } from '../runtime/executor.js';
+import { cifarResNet } from '../testing/resnetLike.js';
+import { seeded } from '../testing/opCheck.js';
+import { quantizeGraph, type QuantizeGraphResult } from './quantizeGraph.js';
+import type { PipelineEvent } from './types.js';
+
+/** A CIFAR ResNet-8 (one residual block per stage), random weights and random calibration images. */
+const graph = importOnnx(cifarResNet(1, 4));
+const N = 16;
+const calibration = { images: seeded(N * 3 * 32 * 32, 5), shape: [N, 3, 32, 32] };
+
+function config(reconstruction: 'layer' | 'block', rounding: 'adaptive' | 'nearest' = 'adaptive') {
+  const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 4 as const, rounding, reconstruction };
+  cfg.adaround = { ...cfg.adaround, iterations: 40 };
+  return cfg;
+}
+
+/** Mean squared logit error of the exported QDQ graph against the float graph on `images`. */
+function logitError(q: QuantizeGraphResult, images: Float32Array): number {
+  const x = tf.tensor(images, [images.length / 3072, 3, 32, 32]);
+  const run = (g: Graph) => {
+    const e = new GraphExecutor(g);
+    const r = e.execute({ input: x }).outputs.get('logits')!;
+    e.dispose();
+    return r;
+  };
+  const [f, qd] = [run(q.folded), run(q.qdq)];
+  const err = tf.tidy(() => tf.mean(tf.squaredDifference(f, qd)).dataSync()[0]);
+  tf.dispose([x, f, qd]);
+  return err;
+}
+
+let nearest: QuantizeGraphResult;
+let block: QuantizeGraphResult;
+const events: PipelineEvent[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  const before = tf.memory().numTensors;
+  nearest = await quantizeGraph(graph, calibration, config('layer', 'nearest'));
+  block = await quantizeGraph(graph, calibration, config('block'), (e) => events.push(e));
+  expect(tf.memory().numTensors).toBe(before);
+}, 300_000);
+
+describe('quantizeGraph with reconstruction block', () => {
+  it('rounds the stem, each residual block and the FC jointly, and records the blocks in the result', () => {
+    expect(block.blocks!.map((b) => b.layers.length)).toEqual([1, 2, 2, 2, 1]);
+    expect(block.layers.map((l) => l.block)).toEqual(block.blocks!.flatMap((b) => b.layers.map(() => b.name)));
+    for (const b of block.blocks!) {
+      expect(b).toMatchObject({ iterations: 40, batch: 32, qdrop: 0 });
+      expect(b.blockError).toBeLessThanOrEqual(b.nearestError);
+    }
+    expect(block.blocks!.some((b) => !b.usedNearest && b.blockError < 0.9 * b.nearestError)).toBe(true);
+    expect(nearest.blocks).toBeUndefined();
+  });
+
+  it('the exported QDQ model is closer to the float model than with nearest rounding, on the calibration images', () => {
+    expect(logitError(block, calibration.images)).toBeLessThan(logitError(nearest, calibration.images));
+    expect(block.layers.every((l) => l.weightScale === 'output')).toBe(true); // clips chosen as layer-wise rounding chooses them
+  });
+
+  it('sends one blocks event, then running and done events per block, in order', () => {
+    const listed = events.filter((e) => e.type === 'blocks');
+    expect(listed.length).toBe(1);
+    const done = events.filter((e): e is Extract<PipelineEvent, { type: 'block' }> => e.type === 'block' && e.status === 'done');
+    expect(done.map((e) => e.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(events.some((e) => e.type === 'block' && e.status === 'running' && e.loss !== undefined)).toBe(true);
+  });
+
+  it('a cancel during block reconstruction rejects with CANCELLED and frees every tensor', async () => {
+    const before = tf.memory().numTensors;
+    const ctl = new AbortController();
+    const run = quantizeGraph(graph, calibration, config('block'), (e) => {
+      if (e.type === 'block' && e.status === 'running' && e.index === 1) ctl.abort();
+    }, ctl.signal);
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
