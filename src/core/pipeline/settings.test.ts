@@ -208,6 +208,18 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(off.report.layers.some((l) => l.biasCorrected)).toBe(false);
   });
 
+  it('reconstruction block and QDrop: change the export and are recorded with the blocks', async () => {
+    const blk = await run(withChange((c) => { c.quant.reconstruction = 'block'; }));
+    expect(sameBytes(blk.onnx, base.onnx)).toBe(false);
+    expect(blk.report.config.quant.reconstruction).toBe('block');
+    expect(blk.report.blocks!.flatMap((b) => b.layers)).toEqual(blk.report.layers.map((l) => l.name));
+    expect(base.report.blocks).toBeUndefined();
+    const qd = await run(withChange((c) => { c.quant.reconstruction = 'block'; c.quant.qdrop = true; }));
+    expect(sameBytes(qd.onnx, blk.onnx)).toBe(false);
+    expect(qd.report.config.quant.qdrop).toBe(true);
+    expect(qd.report.blocks!.every((b) => b.qdrop === 0.5)).toBe(true);
+  });
+
   it('per-layer overrides: weight bits, float layers, activation bits (engineer D)', async () => {
     const names = base.report.layers.map((l) => l.name);
     const r = await run(withChange((c) => { c.quant.overrides = { [names[1]]: { weightBits: 8 }, [names[2]]: { float: true } }; }));
@@ -245,5 +257,7 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { (c.quant as Record<string, unknown>).percentile = 99; }, /unknown setting "quant.percentile"/);
     await refused((c) => { (c as unknown as Record<string, unknown>).extra = 1; }, /unknown setting "extra"/);
     await refused((c) => { c.quant.overrides = { nope: { weightBits: 8 } }; }, /nope/);
+    await refused((c) => { c.quant.reconstruction = 'block'; c.quant.rounding = 'nearest'; }, /nothing with rounding "nearest"/);
+    await refused((c) => { c.quant.qdrop = true; }, /nothing with reconstruction "layer"/);
   });
 });
