@@ -92,6 +92,9 @@ const cases: Case[] = [
   { name: 'depthwise explicit pad', x: [1, 7, 6, 2], w: [3, 3, 2, 2], strides: 1, dilations: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]], depthwise: true },
   { name: 'depthwise m3 strides [2,1] 5x3', x: [1, 9, 6, 2], w: [5, 3, 2, 3], strides: [2, 1], dilations: 1, pad: 'same', depthwise: true },
   { name: 'depthwise dilation 2', x: [2, 9, 9, 3], w: [3, 3, 3, 2], strides: 1, dilations: 2, pad: 'same', depthwise: true },
+  // more than 32x32 output positions: the filter gradient takes its JavaScript loop instead of XNNPACK
+  { name: 'depthwise m2 34x35 (loop path)', x: [1, 34, 35, 2], w: [3, 3, 2, 2], strides: 1, dilations: 1, pad: 'same', depthwise: true },
+  { name: 'depthwise m1 stride 2 5x5 on 66x66 (loop path)', x: [1, 66, 66, 2], w: [5, 5, 2, 1], strides: 2, dilations: 1, pad: [[0, 0], [2, 1], [2, 2], [0, 0]], depthwise: true },
 ];
 
 describe('wasm convolution gradients', () => {

@@ -156,15 +156,37 @@ export function depthwiseBackpropInput(
 }
 
 /**
- * dw[ky,kx,c,m] = sum over batch and output positions of x[window] * dy, as one JavaScript loop over the
- * two arrays. Composing it from wasm ops (per tap: a strided Slice, a Multiply and a Sum over the leading
- * axes, which tfjs-wasm runs as a transpose plus a reduction) cost ~10x more: it was 60 % of a GhostNet
- * training step. The loop reads each dy value once per tap and accumulates in float64.
+ * Depthwise filter gradient dw[ky,kx,c,m] = sum over batch and output positions of x[window] * dy.
+ * Up to MAX_XNN_FILTER_TAPS output positions: like conv2dBackpropFilter, a forward conv with dy as the
+ * filter, here a depthwise one over N*C channels (x as [1,H,W,N*C], dy as [Ho,Wo,N*C,M]; stride and
+ * dilation swap roles), then a sum over N. Larger dy maps: one JavaScript loop (XNNPACK was measured only
+ * up to 32x32 filters). Both replace a per-tap Slice + Multiply + Sum over the leading axes (tfjs-wasm runs
+ * such a Sum as a transpose plus a reduction), which cost ~10x more and was 60 % of a GhostNet training
+ * step; on [128,32,32,48] k3 the XNNPACK form takes half the time of the loop.
  */
+const MAX_XNN_FILTER_TAPS = 32 * 32;
+
 export function depthwiseBackpropFilter(
   backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[], g: ConvGeometry,
 ): tf.TensorInfo {
   const L = layout(x.shape, filterShape, g, true);
+  if (L.ho * L.wo > MAX_XNN_FILTER_TAPS) return depthwiseBackpropFilterLoop(backend, x, dy, filterShape, L);
+  const ks = new KernelScope(backend);
+  const [fh, fw, c, m] = filterShape;
+  const needH = (L.fh - 1) * L.dh + (L.ho - 1) * L.sh + 1 - L.top;
+  const needW = (L.fw - 1) * L.dw + (L.wo - 1) * L.sw + 1 - L.left;
+  const xc = ks.slice(x, [0, 0, 0, 0], [L.n, Math.min(L.h, needH), Math.min(L.w, needW), c]);
+  const xT = ks.reshape(ks.transpose(xc, [1, 2, 0, 3]), [1, xc.shape[1], xc.shape[2], L.n * c]);
+  const dyT = ks.reshape(ks.transpose(dy, [1, 2, 0, 3]), [L.ho, L.wo, L.n * c, m]);
+  const pads: Pads4 = [[0, 0], [L.top, Math.max(0, needH - L.h)], [L.left, Math.max(0, needW - L.w)], [0, 0]];
+  const out = ks.depthwiseConv2d(xT, dyT, [L.dh, L.dw], [L.sh, L.sw], pads); // [1,fh,fw,N*C*M]
+  return ks.release(ks.reshape(ks.sum(ks.reshape(out, [fh, fw, L.n, c * m]), [2]), [fh, fw, c, m]));
+}
+
+/** The same gradient as one loop over the two arrays, accumulated in float64. */
+function depthwiseBackpropFilterLoop(
+  backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[], L: Layout,
+): tf.TensorInfo {
   const [fh, fw, c, m] = filterShape;
   const xs = backend.readSync(x.dataId) as Float32Array;
   const dys = backend.readSync(dy.dataId) as Float32Array;
