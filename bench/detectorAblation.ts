@@ -5,12 +5,16 @@
  * value the head hands to the float tail (or of every output when there is no tail) and box agreement.
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
- *     [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
+ *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
  *
  * Variants: all grids, none (W8A32), per producer op type "all but <op>" and "only <op>"; with --each,
  * "only <point>" for every grid owner (with the values that share its grid), ranked by head SQNR.
  * With --fallback-db measure --thresholds T1,T2: the channel-noise fallback (pipeline/activationFallback.ts)
  * at each threshold instead (all grids, none, then each threshold's float set).
+ * Caveat: since weight scales are chosen by each layer's output error on inputs from the quantized network
+ * (algos/outputErrorScales.ts), the weights depend on which grids were applied during quantization (all
+ * of them here); a variant's figure is then that of these weights with fewer grids, not of a run that
+ * kept those points float from the start (bench/detectors.ts --fallback-db measures that).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +42,8 @@ const MODEL = arg('model', 'centernet');
 const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
 const THRESHOLD = 0.2;
 const TOP = Number(arg('top', '25'));
+/** Input columns sampled per layer for the moments (weight scales are chosen on them: too few make them poor). */
+const SAMPLES = Number(arg('samples', '4096'));
 const OUT = arg('out', `bench-results/detectorAblation-${MODEL}.json`);
 /** The channel-noise fallback threshold for the quantization itself ('off' = every grid kept, so the ablation sees them all). */
 const FALLBACK = arg('fallback-db', 'off');
@@ -66,7 +72,7 @@ const refDets = ref.map((o) => decodeDetections(layout, o, 0, THRESHOLD));
 
 const base = defaultPipelineConfig();
 const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, activationBits: 8, rounding: 'nearest', activationObserver: OBSERVER } }, head.nodes.map((n) => n.name));
-cfg.adaround.maxSamples = 256;
+cfg.adaround.maxSamples = SAMPLES;
 const t0 = performance.now();
 // 'measure': every point's figure is computed, none kept float
 const q = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatActivationsBelowDb: FALLBACK === 'off' ? null : FALLBACK === 'measure' ? -Infinity : Number(FALLBACK) });
