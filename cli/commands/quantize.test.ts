@@ -39,11 +39,17 @@ describe('localquant quantize', () => {
     const applied = async (name: string, extra: string[]) => {
       const out = join(tmp, `${name}.onnx`);
       expect(await quiet(() => run([sample, '-o', out, ...norm, ...extra]))).toBe(0);
-      return JSON.parse(readFileSync(join(tmp, `${name}.report.json`), 'utf8')).config.quant;
+      const report = JSON.parse(readFileSync(join(tmp, `${name}.report.json`), 'utf8'));
+      notes.set(name, report.notes.find((n: string) => n.startsWith('Defaults for')));
+      return report.config.quant;
     };
+    const notes = new Map<string, string | undefined>();
     expect(await applied('d8', [])).toMatchObject({ rounding: 'nearest', adaroundIterations: 0 });
+    expect(notes.get('d8')).toMatch(/^Defaults for W8A8 applied .*: nearest rounding\./);
     expect(await applied('d4', ['--wbits', '4'])).toMatchObject({ rounding: 'adaptive', adaroundIterations: bitWidthDefaults(4, 8).adaroundIterations });
+    expect(notes.get('d4')).toMatch(/adaptive rounding, \d+ adaptive-rounding iterations\./);
     expect(await applied('d8i', ['--iters', '7'])).toMatchObject({ rounding: 'adaptive', adaroundIterations: 7 });
+    expect(notes.get('d8i')).toBeUndefined();
   });
 
   it('--batch sets the synthesis and calibration batch (recorded as applied); a bad value is a usage error', async () => {

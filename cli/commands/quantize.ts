@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { bitWidthDefaults, defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
+import { bitWidthDefaults, bitWidthDefaultsNote, defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
 import { runPipeline } from '../../src/core/pipeline/run.js';
 import type { AgreementBasis, PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
 import { initBackend, type BackendPreference } from '../../src/core/runtime/backends.js';
@@ -40,7 +40,7 @@ Options:
   --batch N               images per batch for synthesis and calibration (default 64); lowered
                           automatically when a batch would not fit the backend's memory (see the report)
   --iters N               adaptive-rounding iterations per layer, or per block with --reconstruction block
-                          (default 1000 with 8-bit weights, 500 below)
+                          (default 1000)
   --reconstruction layer|block   layer (default): each layer's rounding fits that layer's output; block:
                           the rounding of all layers of a residual block (or a chain of up to 3 layers)
                           is optimised jointly on the block's float output, activation quantization in
@@ -197,6 +197,8 @@ export async function run(argv: string[]): Promise<number> {
     const bytes = result.tfjs.files.reduce((a, f) => a + f.bytes.byteLength, 0);
     written.push(`TF.js graph model in ${out} (${bytes} bytes, ${((100 * bytes) / result.sizeBefore).toFixed(1)}% of ${result.sizeBefore})`);
   }
+  const defaultsNote = bitWidthDefaultsNote(result.report.config, { rounding: flags.rounding === undefined && flags.iters === undefined && reconstruction !== 'block', images: flags.images === undefined, steps: flags.steps === undefined, iterations: flags.iters === undefined });
+  if (defaultsNote) result.report.notes.push(defaultsNote);
   const reportPath = (flags.report as string | undefined) ?? (format === 'onnx' && onnxPath ? onnxPath.replace(/\.onnx$/i, '.report.json') : join(out, 'report.json'));
   writeFileSync(reportPath, JSON.stringify(result.report, null, 2));
   const htmlPath = reportPath.replace(/(\.json)?$/i, '.html');

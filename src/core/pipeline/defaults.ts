@@ -10,19 +10,21 @@ export interface BitWidthDefaults {
 }
 
 /**
- * Defaults by bit width, chosen by measurement (`npm run bench:defaults`; ResNet-20, 10,000 CIFAR-10 test
- * images in onnxruntime-node, float 91.73; bench-results/defaults.json):
- *  - 8-bit weights: round to nearest on 64 images x 40 steps. An 8-bit grid is fine enough that adaptive
- *    rounding and more images change nothing measurable (W8A8: 91.81 with 64 x 40, 91.70 with 32 x 40,
- *    91.69 with adaptive rounding on 256 x 80, which costs ~7x the time).
- *  - fewer weight bits (or 4-bit activations): adaptive rounding, which needs the images (see WEIGHT_BELOW_8).
+ * Defaults by bit width, chosen by measurement (`npm run bench:defaults`; ResNet-20 on this 2-core machine,
+ * top-1 on the 10,000 CIFAR-10 test images in onnxruntime-node, float 91.73; bench:quant's rows on the same
+ * code with 256 cached synthetic images x 80 steps and 1000 iterations as the reference: W8A8 nearest 91.72,
+ * W4A4 adaptive first/last 8 bit 90.55):
+ *  - 8-bit weights and activations: round to nearest on 64 images x 40 steps: 91.76-91.81 (32 images:
+ *    91.70). An 8-bit grid is fine enough that adaptive rounding and more images change nothing measurable.
+ *  - below 8 bits: adaptive rounding, 1000 iterations, on 128 images x 60 steps (W4A4: 90.54; with 500
+ *    iterations 90.24): half the synthesis of 256 x 80, a third fewer steps per image (BN loss 0.66 vs 0.44).
  */
 export function bitWidthDefaults(weightBits: number, activationBits: number): BitWidthDefaults {
   if (weightBits >= 8 && activationBits >= 8) return { rounding: 'nearest', images: 64, steps: 40, adaroundIterations: 1000 };
-  return { ...WEIGHT_BELOW_8 };
+  return { ...BELOW_8_BITS };
 }
 
-const WEIGHT_BELOW_8: BitWidthDefaults = { rounding: 'adaptive', images: 128, steps: 60, adaroundIterations: 500 };
+const BELOW_8_BITS: BitWidthDefaults = { rounding: 'adaptive', images: 128, steps: 60, adaroundIterations: 1000 };
 
 /** `config` at other bit widths, with the rounding, image count, steps and iterations that go with them. */
 export function withBitWidths(config: PipelineConfig, weightBits: PipelineConfig['quant']['weightBits'], activationBits: PipelineConfig['quant']['activationBits']): PipelineConfig {
@@ -58,4 +60,28 @@ export function defaultPipelineConfig(): PipelineConfig {
     },
     export: { onnx: true, tfjs: false },
   }, 8, 8);
+}
+
+/** Which settings a front end left to bitWidthDefaults (not given by the user). */
+export interface DefaultedSettings {
+  rounding?: boolean;
+  images?: boolean;
+  steps?: boolean;
+  iterations?: boolean;
+}
+
+/**
+ * The report note naming the settings that came from the bit-width defaults, with the values applied
+ * (`applied`: the report's config), or undefined when none did or none applied.
+ */
+export function bitWidthDefaultsNote(applied: PipelineConfig, from: DefaultedSettings): string | undefined {
+  const { quant: q, calibration: c } = applied;
+  const parts: string[] = [];
+  if (from.rounding) parts.push(`${q.rounding} rounding`);
+  if (from.images && c.steps > 0) parts.push(`${c.images} synthetic images`);
+  if (from.steps && c.steps > 0) parts.push(`${c.steps} synthesis steps`);
+  if (from.iterations && q.adaroundIterations > 0) parts.push(`${q.adaroundIterations} adaptive-rounding iterations`);
+  if (!parts.length) return undefined;
+  return `Defaults for W${q.weightBits}A${q.activationBits} applied (they depend on the bit widths): ${parts.join(', ')}. `
+    + 'With 8-bit weights and activations, rounding to nearest on 64 images scores as adaptive rounding on 256 does, in a fraction of the time; lower bit widths get adaptive rounding on more images.';
 }
