@@ -239,5 +239,9 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   console.error(e);
+  // tfjs-wasm's heap is capped at 4 GB; running past it aborts the wasm module with no more detail
+  if (/Aborted|memory access out of bounds|enlarge memory/.test(String((e as Error)?.message ?? e))) {
+    console.error('The wasm backend aborted, most likely out of its 4 GB memory: try a smaller --batch (MobileNetV2-style nets need 64).');
+  }
   process.exitCode = 1;
 });
