@@ -165,7 +165,7 @@ async function train(args: Args): Promise<void> {
   const test = loadCifar('test_batch.bin');
   const stepsPerEpoch = Math.floor(data.count / config.batch);
   const totalSteps = stepsPerEpoch * config.epochs;
-  log(runDir, `${ckpt === null && meta.globalStep > 0 ? 'resumed' : 'started'} ${spec.name}: ${countParameters(spec)} parameters, epoch ${meta.epoch}, step ${meta.stepInEpoch}/${stepsPerEpoch}, config ${JSON.stringify(config)}`);
+  log(runDir, `${meta.globalStep > 0 ? 'resumed' : 'started'} ${spec.name}: ${countParameters(spec)} parameters, epoch ${meta.epoch}, step ${meta.stepInEpoch}/${stepsPerEpoch}, config ${JSON.stringify(config)}`);
 
   let stop = false;
   const onSignal = (sig: string) => { log(runDir, `${sig}: saving after this step`); stop = true; };

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Cifar10Set } from '../../src/core/data/cifar10.js';
-import { cifar10Batch } from '../../src/core/data/cifar10.js';
+import { argmaxRows, cifar10Batch } from '../../src/core/data/cifar10.js';
 import { nchwToNhwc } from '../../src/core/data/layout.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { CIFAR_MEAN, CIFAR_STD } from '../../src/core/testing/fixtures.js';
@@ -29,9 +29,9 @@ function compare(logits: Float32Array, reference: Float32Array, labels: Int32Arr
   let maxAbsDiff = 0;
   for (let i = 0; i < logits.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(logits[i] - reference[i]));
   const { correct, accuracy } = top1(logits, labels, classes);
-  let agree = 0;
-  const argmax = (v: Float32Array, i: number) => { let b = 0; for (let k = 1; k < classes; k++) if (v[i * classes + k] > v[i * classes + b]) b = k; return b; };
-  for (let i = 0; i < labels.length; i++) if (argmax(logits, i) === argmax(reference, i)) agree++;
+  const ours = argmaxRows(logits, labels.length, classes);
+  const theirs = argmaxRows(reference, labels.length, classes);
+  const agree = ours.reduce((s, p, i) => s + (p === theirs[i] ? 1 : 0), 0);
   return { top1: accuracy, correct, maxAbsDiff, agreement: agree / labels.length, batchNorms };
 }
 
