@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       const run = {
         config: name, agreement: cmp.agreement, outputSqnrDb: cmp.logitSqnrDb, seconds, quantizeSeconds: r.report.seconds,
         batch: r.config.calibration.batch, calibrationAgreement: r.agreement, notes: r.report.notes,
-        layers: r.report.layers.map((l) => ({ name: l.name, weightBits: l.weightBits, rounding: l.rounding, nearestError: l.nearestError, adaptiveError: l.adaptiveError, sqnrDb: l.sqnrDb })),
+        layers: r.report.layers.map((l) => ({ name: l.name, weightBits: l.weightBits, rounding: l.rounding, weightScale: l.weightScale, nearestError: l.nearestError, adaptiveError: l.adaptiveError, sqnrDb: l.sqnrDb })),
       };
       runs.push(run);
       log(`${name}: agreement ${(100 * cmp.agreement).toFixed(1)}% on ${EVAL} upsampled CIFAR-10 test images, output SQNR ${cmp.logitSqnrDb.toFixed(1)} dB, ${seconds.toFixed(0)} s; lowest layer SQNR ${worst.map((l) => `${l.name} ${l.sqnrDb!.toFixed(1)}`).join(', ')}`);

@@ -203,6 +203,8 @@ export interface QuantizationReport {
     biasCorrected?: boolean;
     /** Block reconstruction: the block whose joint optimisation chose this layer's rounding. */
     block?: string;
+    /** How the weight scales were clipped: 'output' by the layer's output error on the calibration moments, 'mse' by the weight error, 'max' min-max. */
+    weightScale?: string;
     seconds: number;
   }[];
   /** Block reconstruction: the blocks as optimised (absent with layer-wise reconstruction). */
