@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isLocalQuantError } from '../errors.js';
 import { initBackend } from '../runtime/backends.js';
 import { yoloStyleDetector } from '../testing/detectorModels.js';
 import { buildOnnxModel } from '../testing/onnxBuilder.js';
@@ -54,5 +55,11 @@ describe('runPipeline on a detector', () => {
     expect(r.report.notes.join(' ')).toMatch(/TF\.js export skipped: .*float tail/);
     await expect(runPipeline(files(), { ...config(), floatTail: { until: ['nope'] } })).rejects.toThrow(/nope/);
     await expect(runPipeline(files(), { ...config(), floatTail: { until: [] } })).rejects.toThrow(/floatTail.until/);
+  });
+
+  it('a TF.js-only export of a detector is refused with UNSUPPORTED_OP and why (the TF.js export cannot carry the float tail)', async () => {
+    const err = await runPipeline(files(), { ...config(), export: { onnx: false, tfjs: true } }).catch((e: unknown) => e);
+    expect(isLocalQuantError(err) && err.code).toBe('UNSUPPORTED_OP');
+    expect(String((err as Error).message)).toMatch(/TF\.js export does not carry a float tail .*nms/);
   });
 });
