@@ -102,7 +102,7 @@ describe('block reconstruction', () => {
     const joint = outputError(exec, x, [l1, l2], block.codes);
     expect(joint).toBeCloseTo(0.04 * meanX2, 4);
     expect(block.blockError).toBeCloseTo(joint, 4);
-    expect(block.usedNearest).toBe(false);
+    expect(block.kept).toBe('block');
     tf.dispose([x, h, rf, y]);
     exec.dispose();
   });

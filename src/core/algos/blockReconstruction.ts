@@ -15,8 +15,12 @@
  * probability p, and the block input is the float model's input for a random half of its elements
  * (QDrop's implementation mixes the quantized and the float model's inputs the same way).
  *
- * At the end the hard rounding (h >= 0.5) is compared with round-to-nearest on the block output over all
- * images (no dropping), and the better is kept.
+ * V starts where h(V) equals the fractional part of W / s (BRECQ), or, when a layer brings `initial` codes
+ * (layer-wise adaptive rounding), leaning towards them: h = 0.8 where the code rounds up, 0.2 where it
+ * rounds down, so that the block refines a good layer-wise solution instead of starting from scratch
+ * (few iterations are affordable here; BRECQ runs 20k).
+ * At the end the hard rounding (h >= 0.5), the initial codes and round-to-nearest are compared on the block
+ * output over all images (no dropping), and the best is kept.
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
@@ -38,9 +42,17 @@ export interface BlockLayer {
   scales: Float32Array;
   qmin: number;
   qmax: number;
-  /** Round-to-nearest codes in the ONNX layout (the starting point's reference and the fallback). */
+  /** Round-to-nearest codes in the ONNX layout (the flipped fraction's reference and a fallback). */
   nearest: Int8Array;
+  /** Codes to start from (layer-wise adaptive rounding), ONNX layout; also a fallback. */
+  initial?: Int8Array;
 }
+
+/** Which rounding a block kept: the jointly optimised one, the initial (layer-wise) codes, or nearest. */
+export type KeptRounding = 'block' | 'initial' | 'nearest';
+
+/** h(V) at the start where a layer brings initial codes: this far from 0.5 towards the code's side. */
+const INITIAL_LEAN = 0.3;
 
 export interface BlockValue {
   name: string;
@@ -84,8 +96,10 @@ export interface BlockReconstructionResult {
   /** Block output error (summed over channels, mean over images and positions) of the kept codes. */
   blockError: number;
   nearestError: number;
-  /** The optimised rounding was worse than nearest on the calibration images: nearest was kept. */
-  usedNearest: boolean;
+  /** Block output error of the initial codes (when the layers brought them). */
+  initialError?: number;
+  /** The rounding kept: the one with the lowest block output error on the calibration images. */
+  kept: KeptRounding;
   seconds: number;
 }
 
@@ -190,7 +204,8 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
   const V = layers.map((l, i) => {
     const init = tf.tidy(() => {
       const frac = tf.sub(tf.div(tf.tensor(l.weights, l.dims), S[i]), F[i]);
-      const sig = tf.clipByValue(tf.div(tf.sub(frac, GAMMA), ZETA - GAMMA), 1e-6, 1 - 1e-6);
+      const h0 = l.initial ? tf.add(tf.mul(tf.sub(tf.tensor(Float32Array.from(l.initial), l.dims), F[i]).clipByValue(0, 1), 2 * INITIAL_LEAN), 0.5 - INITIAL_LEAN) : frac;
+      const sig = tf.clipByValue(tf.div(tf.sub(h0, GAMMA), ZETA - GAMMA), 1e-6, 1 - 1e-6);
       return tf.log(tf.div(sig, tf.sub(1, sig)));
     });
     const v = tf.variable(init, true);
@@ -252,16 +267,17 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         tf.dispose([...w.values()]);
       }
     };
-    const blockError = evalCodes(adaptive);
-    const nearestError = evalCodes(nearest);
-    const usedNearest = blockError > nearestError;
-    const codes = usedNearest ? nearest : adaptive;
+    const candidates: [KeptRounding, Int8Array[]][] = [['block', adaptive], ['nearest', nearest]];
+    if (layers.every((l) => l.initial)) candidates.push(['initial', layers.map((l) => l.initial!)]);
+    const errors = candidates.map(([, c]) => evalCodes(c));
+    const best = errors.indexOf(Math.min(...errors));
+    const [kept, codes] = candidates[best];
     const flippedFraction = codes.map((c, i) => {
       let f = 0;
       for (let j = 0; j < c.length; j++) if (c[j] !== nearest[i][j]) f++;
       return f / c.length;
     });
-    return { codes, flippedFraction, blockError: usedNearest ? nearestError : blockError, nearestError, usedNearest, seconds: (performance.now() - t0) / 1000 };
+    return { codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(errors.length > 2 ? { initialError: errors[2] } : {}), kept, seconds: (performance.now() - t0) / 1000 };
   } finally {
     optimizer.dispose();
     tf.dispose([...S, ...F, ...V]);

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { reconstructBlock, type BlockLayer, type BlockValue } from '../algos/blockReconstruction.js';
 import type { SecondMoments } from '../algos/adaptiveRounding.js';
 import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
-import { throwIfCancelled } from '../errors.js';
+import { cancelledError, throwIfCancelled } from '../errors.js';
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { reconstructionBlocks } from '../ir/blocks.js';
 import type { Graph, TensorData } from '../ir/types.js';
@@ -151,17 +151,21 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
     const layers: BlockLayer[] = [];
     const scaleMethods: LayerReport['weightScale'][] = [];
     try {
-      const moments = cfg.perChannel ? await blockLayerMoments(s, block.layers, quantizedInputs, floatInputs, cfg.seed + 100_000 * bi) : undefined;
+      const moments = await blockLayerMoments(s, block.layers, quantizedInputs, floatInputs, cfg.seed + 100_000 * bi);
       for (const name of block.layers) {
         const ql = byName.get(name)!;
         const weight = folded.initializers.get(ql.weightName) as TensorData;
         const bits = s.bitsOf.get(name)!.weightBits;
-        // scales (clip chosen as layer-wise quantization chooses it) and the nearest codes: the starting
-        // point and the fallback
-        const near = await quantizeLayerWeights(ql.node, weight, { bits, perChannel: cfg.perChannel, rounding: 'nearest', moments: moments?.get(name) });
+        // scales (clip chosen as layer-wise quantization chooses it), nearest codes, and the layer-wise
+        // adaptive codes the block starts from
+        const own = { bits, perChannel: cfg.perChannel, moments: moments.get(name) };
+        const near = await quantizeLayerWeights(ql.node, weight, { ...own, rounding: 'nearest' });
+        // (0 iterations: start from the float weights, as BRECQ)
+        const startIterations = cfg.adaround.blockStartIterations;
+        const layerWise = startIterations > 0 ? await quantizeLayerWeights(ql.node, weight, { ...own, rounding: 'adaptive', adaround: { ...cfg.adaround, iterations: startIterations }, signal: s.signal }) : undefined;
         scaleMethods.push(near.scaleMethod);
         const { qmin, qmax } = qrange(bits, true);
-        layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes });
+        layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes, ...(layerWise ? { initial: layerWise.codes } : {}) });
       }
       const res = await reconstructBlock(s.exec, layers, { quantizedInputs, floatInputs, targets }, {
         iterations: cfg.adaround.iterations,
@@ -187,16 +191,19 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis });
         reports.set(name, {
           name, opType: byName.get(name)!.node.opType, weightBits: bits.weightBits, activationBits: bits.activationBits,
-          rounding: res.usedNearest ? 'nearest' : 'adaptive', scales: Array.from(l.scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
+          rounding: res.kept === 'nearest' ? 'nearest' : 'adaptive', scales: Array.from(l.scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
           seconds: seconds / block.layers.length,
         });
         onEvent({ type: 'layer', name, status: 'done' });
       });
       blockReports.push({
         name: block.name, layers: block.layers, inputs: block.inputs, outputs: block.outputs, iterations: cfg.adaround.iterations, batch: BLOCK_BATCH,
-        qdrop: dropProbability, nearestError: res.nearestError, blockError: res.blockError, usedNearest: res.usedNearest, seconds,
+        qdrop: dropProbability, nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
       });
       onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });
+    } catch (e) {
+      // layer-wise rounding throws the signal's reason when cancelled
+      throw s.signal?.aborted ? cancelledError() : e;
     } finally {
       tf.dispose([...quantizedInputs, ...floatInputs, ...targets].map((v) => v.tensor));
     }

@@ -119,9 +119,12 @@ export interface BlockReport {
   /** QDrop drop probability used (0: activation quantization always on). */
   qdrop: number;
   nearestError: number;
+  /** Error of the layer-wise adaptive rounding the block started from. */
+  layerWiseError?: number;
+  /** Error of the rounding kept (the lowest of the three on the calibration images). */
   blockError: number;
-  /** The optimised rounding ended worse than nearest on the calibration images, so nearest was kept. */
-  usedNearest: boolean;
+  /** Which rounding was kept: jointly optimised, the layer-wise start, or nearest. */
+  kept: 'block' | 'initial' | 'nearest';
   seconds: number;
 }
 

@@ -32,6 +32,11 @@ export interface AdaroundConfig {
   warmup: number;
   /** Most input columns (im2col patches) used to form the second moments per layer. */
   maxSamples: number;
+  /**
+   * Reconstruction 'block': iterations of the layer-wise adaptive rounding each block starts from (its
+   * own iterations are `iterations`); 0 starts from the float weights, as BRECQ does.
+   */
+  blockStartIterations: number;
 }
 
 export interface LayerOverride {
@@ -89,7 +94,7 @@ export function defaultQuantConfig(): QuantConfig {
     percentile: 99.99,
     keepFirstLast8bit: true,
     biasCorrection: false,
-    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096 },
+    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096, blockStartIterations: 1000 },
     overrides: {},
     seed: 0,
     target: 'ort-cpu',
@@ -164,6 +169,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     a.betaEnd = num('adaround.betaEnd', pick('betaEnd'), (n) => n > 0, 'a number > 0');
     a.warmup = num('adaround.warmup', pick('warmup'), (n) => n >= 0 && n < 1, 'a number in [0, 1)');
     a.maxSamples = num('adaround.maxSamples', pick('maxSamples'), (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+    a.blockStartIterations = num('adaround.blockStartIterations', pick('blockStartIterations'), (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'an integer in 0..1000000');
   }
 
   const ov = cfg.overrides;

@@ -105,8 +105,12 @@ export const DEFAULT_SYNTHESIS_OPTIONS: Readonly<SynthesisOptions> = Object.free
 });
 
 /**
- * The cross-entropy weight used when class-conditional synthesis is turned on without one (measured with
- * bench/classConditional.ts on ResNet-20: see the notes there).
+ * The cross-entropy weight used when class-conditional synthesis is turned on without one. Measured with
+ * bench/classConditional.ts on ResNet-20 (256 images, 80 steps, seed 0; docs/benchmarks/class-conditional-*):
+ * at 0.1 the cross-entropy falls 12.6 -> 0.002 and the float model puts 100 % of the images in their target
+ * class (classes exactly balanced), at a BN loss of 0.50 (0.44 without the term); W4A8 / W4A4 adaptive
+ * calibrated on them score 91.65 / 90.51, against 91.59 / 90.55 for today's synthesis and 91.71 / 90.56 for
+ * 256 real training images: the class term costs no accuracy and makes each image show one class.
  */
 export const DEFAULT_CLASS_WEIGHT = 0.1;
 
