@@ -8,6 +8,7 @@ import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type 
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const screenshotsDir = join(repoRoot, 'docs/screenshots');
@@ -46,6 +47,22 @@ export async function serve(outDir: string): Promise<{ server: PreviewServer; ur
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+}
+
+/** For a test file: builds the production app into `outDir`, serves it and launches Chromium before its tests, closes both after. */
+export function appUnderTest(outDir: string): { url: () => string; browser: () => Browser } {
+  let browser: Browser | undefined;
+  let server: PreviewServer | undefined;
+  let url = '';
+  beforeAll(async () => {
+    ({ server, url } = await serve(await buildApp('production', outDir)));
+    browser = await launch();
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return { url: () => url, browser: () => browser! };
 }
 
 /** A page that records every request URL and every console error / uncaught exception. */
