@@ -246,6 +246,7 @@ async function main(): Promise<void> {
       const tq = performance.now();
       const onEvent = (e: PipelineEvent) => {
         if (e.type === 'stage' && e.status === 'end') log(`${name}: ${e.stage} ${e.seconds?.toFixed(0)} s`);
+        if (e.type === 'layer' && e.status === 'done' && e.nearestError !== undefined) log(`${name}: ${e.name} output error nearest ${e.nearestError.toExponential(2)} -> ${e.adaptiveError?.toExponential(2)}`);
       };
       const r = await runPipeline(files, cfg, onEvent, undefined, { calibration: { images: cal.images, shape: [IMAGES, 3, SIZE, SIZE], method: cal.method } });
       const seconds = (performance.now() - tq) / 1000;
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
       };
       runs.push(run);
       log(`${name}: agreement ${(100 * cmp.agreement).toFixed(1)}% on ${EVAL} upsampled CIFAR-10 test images, output SQNR ${cmp.logitSqnrDb.toFixed(1)} dB, ${seconds.toFixed(0)} s; lowest layer SQNR ${worst.map((l) => `${l.name} ${l.sqnrDb!.toFixed(1)}`).join(', ')}`);
-      writeFileSync('bench-results/mobilenet-partial.json', JSON.stringify({ ...out, runs }, null, 2));
+      writeFileSync(`bench-results/mobilenet-${TAG}-partial.json`, JSON.stringify({ ...out, runs }, null, 2));
     }
     out.runs = runs;
     console.log(`\n| config | calibration | agreement | output SQNR (dB) | time (s) |\n|---|---|---|---|---|`);
