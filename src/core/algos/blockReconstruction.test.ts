@@ -107,6 +107,22 @@ describe('block reconstruction', () => {
     exec.dispose();
   });
 
+  it('from initial codes (layer-wise rounding): scored beside the result and nearest, never worse than them', async () => {
+    const g = randomNet(5);
+    const exec = new GraphExecutor(g);
+    const x = tf.tensor2d(new SeededRandom(9).normalArray(128 * 8), [128, 8]);
+    const [l1, l2] = [await blockLayer(g, 'fc1'), await blockLayer(g, 'fc2')];
+    const [y] = floatValues(exec, x, ['y']);
+    const scratch = await reconstructBlock(exec, [l1, l2], blockData(['x', x, x], ['y', y]), opts);
+    // start from the codes found from scratch: the kept error can only be the same or lower
+    const again = await reconstructBlock(exec, [{ ...l1, initial: scratch.codes[0] }, { ...l2, initial: scratch.codes[1] }], blockData(['x', x, x], ['y', y]), { ...opts, iterations: 100 });
+    expect(again.initialError).toBeCloseTo(scratch.blockError, 4);
+    expect(again.blockError).toBeLessThanOrEqual(scratch.blockError + 1e-9);
+    expect(['block', 'initial']).toContain(again.kept);
+    tf.dispose([x, y]);
+    exec.dispose();
+  });
+
   it('a random two-layer block: rounding error below nearest, loss reported falling, codes on the grid, no tensor leaks', async () => {
     const g = randomNet(5);
     const exec = new GraphExecutor(g);

@@ -179,7 +179,11 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         dropProbability,
         seed: cfg.seed * 1000 + bi,
         signal: s.signal,
-        onProgress: (p) => onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'running', iteration: p.iteration, iterations: cfg.adaround.iterations, loss: p.loss, recLoss: p.recLoss }),
+        onProgress: (p) => {
+          onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'running', iteration: p.iteration, iterations: cfg.adaround.iterations, loss: p.loss, recLoss: p.recLoss });
+          // the block's layers advance with it (layer rows and the stage's time estimate)
+          for (const name of block.layers) onEvent({ type: 'layer', name, status: 'running', iteration: p.iteration, iterations: cfg.adaround.iterations, loss: p.loss });
+        },
       });
       const seconds = (performance.now() - bt0) / 1000;
       block.layers.forEach((name, li) => {
