@@ -111,6 +111,7 @@ export const DEFAULT_SYNTHESIS_OPTIONS: Readonly<SynthesisOptions> = Object.free
  * class (classes exactly balanced), at a BN loss of 0.50 (0.44 without the term); W4A8 / W4A4 adaptive
  * calibrated on them score 91.65 / 90.51, against 91.59 / 90.55 for today's synthesis and 91.71 / 90.56 for
  * 256 real training images: the class term costs no accuracy and makes each image show one class.
+ * Weight 1 also reaches 100 % but at a BN loss of 1.49, and scores 91.53 / 90.37.
  */
 export const DEFAULT_CLASS_WEIGHT = 0.1;
 
