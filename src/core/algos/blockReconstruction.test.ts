@@ -34,6 +34,16 @@ function randomNet(seed: number): Graph {
   return twoGemms(w(16, 8), w(2, 16));
 }
 
+/** randomNet(5) with 128 seeded inputs: its executor, both layers (3-bit grids) and the float output. */
+async function randomBlock() {
+  const g = randomNet(5);
+  const exec = new GraphExecutor(g);
+  const x = tf.tensor2d(new SeededRandom(9).normalArray(128 * 8), [128, 8]);
+  const [l1, l2] = [await blockLayer(g, 'fc1'), await blockLayer(g, 'fc2')];
+  const [y] = floatValues(exec, x, ['y']);
+  return { exec, x, l1, l2, y };
+}
+
 async function blockLayer(g: Graph, node: string): Promise<BlockLayer> {
   const n = g.nodes.find((m) => m.name === node)!;
   const weight = g.initializers.get(n.inputs[1])!;
@@ -108,11 +118,7 @@ describe('block reconstruction', () => {
   });
 
   it('from initial codes (layer-wise rounding): scored beside the result and nearest, never worse than them', async () => {
-    const g = randomNet(5);
-    const exec = new GraphExecutor(g);
-    const x = tf.tensor2d(new SeededRandom(9).normalArray(128 * 8), [128, 8]);
-    const [l1, l2] = [await blockLayer(g, 'fc1'), await blockLayer(g, 'fc2')];
-    const [y] = floatValues(exec, x, ['y']);
+    const { exec, x, l1, l2, y } = await randomBlock();
     const scratch = await reconstructBlock(exec, [l1, l2], blockData(['x', x, x], ['y', y]), opts);
     // start from the codes found from scratch: the kept error can only be the same or lower
     const again = await reconstructBlock(exec, [{ ...l1, initial: scratch.codes[0] }, { ...l2, initial: scratch.codes[1] }], blockData(['x', x, x], ['y', y]), { ...opts, iterations: 100 });
@@ -124,11 +130,7 @@ describe('block reconstruction', () => {
   });
 
   it('a random two-layer block: rounding error below nearest, loss reported falling, codes on the grid, no tensor leaks', async () => {
-    const g = randomNet(5);
-    const exec = new GraphExecutor(g);
-    const x = tf.tensor2d(new SeededRandom(9).normalArray(128 * 8), [128, 8]);
-    const [l1, l2] = [await blockLayer(g, 'fc1'), await blockLayer(g, 'fc2')];
-    const [y] = floatValues(exec, x, ['y']);
+    const { exec, x, l1, l2, y } = await randomBlock();
     const before = tf.memory().numTensors;
     const losses: number[] = [];
     const block = await reconstructBlock(exec, [l1, l2], blockData(['x', x, x], ['y', y]), { ...opts, progressEvery: 10, onProgress: (p) => losses.push(p.loss) });
