@@ -5,7 +5,7 @@
  * equally strong and uncorrelated. In a BN-folded MobileNetV2 they are not: a depthwise 3x3 filter sees
  * nine strongly correlated neighbouring pixels, and a pointwise layer sees a few channels with most of the
  * energy. Measured on nsfwjs' MobileNetV2 (bench/mobilenet.ts --sections sensitivity), the weight-MSE clip
- * at 4 bit was up to 3.5 dB worse in output SQNR than plain min-max on some layers and better on others.
+ * at 4 bit was up to 2.5 dB worse in output SQNR than plain min-max on some layers and better on others.
  * Here each channel's clip ratio minimizes the quantity adaptive rounding also minimizes,
  *   E||W~ x~ - W x||^2 = a G a^T - 2 a C w^T + w H w^T  (a = s q(w/s)),
  * over the same candidate ratios as the MSE clip, exactly (the K x K moments, not a diagonal
