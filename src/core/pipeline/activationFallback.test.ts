@@ -60,11 +60,13 @@ function channelSqnr(q: QuantizeGraphResult, c: number): number {
 
 let kept: QuantizeGraphResult;
 let all: QuantizeGraphResult;
+let a4: QuantizeGraphResult;
 beforeAll(async () => {
   await initBackend('wasm');
   const before = tf.memory().numTensors;
   kept = await quantizeGraph(drownedChannelNet(), calibration, cfg);
   all = await quantizeGraph(drownedChannelNet(), calibration, cfg, undefined, undefined, { floatActivationsBelowDb: null });
+  a4 = await quantizeGraph(drownedChannelNet(), calibration, { ...cfg, activationBits: 4 });
   expect(tf.memory().numTensors).toBe(before);
 }, 60_000);
 
@@ -87,5 +89,10 @@ describe('activation fallback: a channel the per-tensor grid drowns before a dep
     const on = channelSqnr(kept, 1);
     expect(off).toBeLessThan(10);
     expect(on).toBeGreaterThan(off + 20);
+  });
+
+  it('judges only 8-bit grids: 4-bit activations the user asked for stay 4 bit', () => {
+    expect(a4.activationFallback.float).toEqual([]);
+    expect(a4.plan.activations.a?.bits).toBe(4);
   });
 });

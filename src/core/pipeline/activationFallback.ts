@@ -52,14 +52,18 @@ export async function activationFallback(
   thresholdDb: number | null,
   signal?: AbortSignal,
 ): Promise<ActivationFallback> {
-  if (thresholdDb === null || grids.size === 0) return { float: [], sqnr: {}, shareWith: {} };
+  // Only 8-bit (or wider) grids are judged: a narrower grid is what the user asked for, and keeping it float
+  // would quietly undo the setting (at 4 bits most points fall below the threshold: ResNet-20 W4A4 then
+  // scores like W4A8 while the report says A4).
+  const judged = new Map([...grids].filter(([, q]) => q.bits >= 8));
+  if (thresholdDb === null || judged.size === 0) return { float: [], sqnr: {}, shareWith: {} };
   const inputName = graph.inputs[0].name;
-  const noise = new Map([...grids.keys()].map((p) => [p, new ChannelNoise()]));
+  const noise = new Map([...judged.keys()].map((p) => [p, new ChannelNoise()]));
   for (const b of batches) {
     if (signal?.aborted) break;
-    const r = exec.execute({ [inputName]: b }, { capture: [...grids.keys()] });
+    const r = exec.execute({ [inputName]: b }, { capture: [...judged.keys()] });
     for (const [n, c] of r.captured) {
-      noise.get(n)!.add(c.tensor, c.layout, grids.get(n)!);
+      noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
       c.tensor.dispose();
     }
     tf.dispose([...r.outputs.values()]);
@@ -70,7 +74,7 @@ export async function activationFallback(
     const s = consumerChannelSqnr(graph, p, n.variance(), n.noise());
     if (s) sqnr[p] = s;
   }
-  return { float: pointsBelow([...grids.keys()], shareWith, sqnr, thresholdDb), sqnr, shareWith: Object.fromEntries([...shareWith].filter(([p]) => grids.has(p))) };
+  return { float: pointsBelow([...judged.keys()], shareWith, sqnr, thresholdDb), sqnr, shareWith: Object.fromEntries([...shareWith].filter(([p]) => judged.has(p))) };
 }
 
 /** The points whose figure is below `thresholdDb`, and the points that share their grid. */
