@@ -36,7 +36,7 @@ const cases: [string[], (r: Result) => void][] = [
   [['--wbits', '4'], (r) => expect(r.report.config.quant.weightBits).toBe(4)],
   [['--wbits', '4', '--keep-first-last-8bit'], (r) => expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8])],
   [['--abits', '4'], (r) => expect(r.report.config.quant.activationBits).toBe(4)],
-  [['--rounding', 'adaptive', '--iters', '20'], (r) => expect(r.report.layers.every((l) => l.rounding === 'adaptive')).toBe(true)],
+  [['--rounding', 'adaptive', '--iters', '400'], (r) => expect(r.report.layers.every((l) => l.rounding === 'adaptive')).toBe(true)],
   [['--rounding', 'adaptive', '--iters', '10', '--reconstruction', 'block'], (r) => {
     expect(r.report.config.quant.reconstruction).toBe('block');
     expect(r.report.layers.every((l) => typeof l.block === 'string')).toBe(true);
