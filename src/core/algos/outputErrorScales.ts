@@ -44,7 +44,9 @@ export function outputErrorScales(rows: Float32Array, cOut: number, moments: Sec
   const { qmin, qmax } = qrange(o.bits, true);
   const candidates = Math.max(2, o.candidates ?? 100);
   const minRatio = o.minRatio ?? 0.3;
-  if (o.bits >= BATCHED_FROM_BITS) return batchedOutputErrorScales(rows, cOut, moments, qmin, qmax, candidates, minRatio);
+  // The batched form reads its result synchronously, which WebGPU cannot do (tfjs fails in mapAsync): there
+  // the incremental search below runs instead (same candidates and criterion).
+  if (o.bits >= BATCHED_FROM_BITS && tf.getBackend() !== 'webgpu') return batchedOutputErrorScales(rows, cOut, moments, qmin, qmax, candidates, minRatio);
   const { G, C } = moments;
   const scales = new Float32Array(cOut);
   const q = new Int32Array(k);

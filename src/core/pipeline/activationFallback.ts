@@ -63,7 +63,7 @@ export async function activationFallback(
     if (signal?.aborted) break;
     const r = exec.execute({ [inputName]: b }, { capture: [...judged.keys()] });
     for (const [n, c] of r.captured) {
-      noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
+      await noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
       c.tensor.dispose();
     }
     tf.dispose([...r.outputs.values()]);

@@ -25,8 +25,8 @@ export class ChannelNoise {
   private sumSq = new Float64Array(0);
   private noiseSq = new Float64Array(0);
 
-  /** Adds one batch of the float value `x` quantized on `grid`. */
-  add(x: tf.Tensor, layout: TensorLayout, grid: Pick<ActivationQParams, 'scale' | 'zeroPoint' | 'bits' | 'signed'>): void {
+  /** Adds one batch of the float value `x` quantized on `grid`. Reads back asynchronously: a synchronous read fails on WebGPU. */
+  async add(x: tf.Tensor, layout: TensorLayout, grid: Pick<ActivationQParams, 'scale' | 'zeroPoint' | 'bits' | 'signed'>): Promise<void> {
     const parts = tf.tidy(() => {
       const m = channelsLast(x, layout);
       if (!m) return undefined;
@@ -35,7 +35,7 @@ export class ChannelNoise {
     });
     if (!parts) return;
     const [s, s2, n2, rows] = parts;
-    const data = [s, s2, n2].map((t) => t.dataSync() as Float32Array);
+    const data = (await Promise.all([s, s2, n2].map((t) => t.data()))) as Float32Array[];
     tf.dispose([s, s2, n2]);
     if (this.channels === 0) {
       this.channels = data[0].length;
