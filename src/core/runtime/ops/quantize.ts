@@ -21,12 +21,13 @@ const RANGES: Partial<Record<DType, [number, number]>> = {
 
 const ONNX_TO_DTYPE: Record<number, DType> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 21: 'uint4', 22: 'int4' };
 
-/** x / scale rounded half to even (banker's rounding), in tensor ops. */
+/**
+ * x / scale rounded half to even (banker's rounding), as ONNX QuantizeLinear. tf.round is banker's rounding
+ * on the wasm, cpu and webgpu backends (the ties test in math.test.ts checks it against onnxruntime-node); it
+ * replaced an 11-op floor/equal/where form that took 17 of the 24 s a MobileNetV2-224 QDQ evaluation spent.
+ */
 export function roundHalfEven(v: tf.Tensor): tf.Tensor {
-  const r = tf.floor(tf.add(v, 0.5));
-  const tie = tf.equal(tf.sub(r, v), 0.5);
-  const odd = tf.equal(tf.sub(r, tf.mul(tf.floor(tf.div(r, 2)), 2)), 1);
-  return tf.where(tf.logicalAnd(tie, odd), tf.sub(r, 1), r);
+  return tf.round(v);
 }
 
 /**
