@@ -11,6 +11,8 @@ import { detectorExportCheck } from '../lib/detectorCheck.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
 import { checkInOrt, ortCheckLine } from '../lib/ortCheck.js';
+import { ortNodeRuntime } from '../lib/ortNodeRuntime.js';
+import { availableParallelism } from 'node:os';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
@@ -77,13 +79,17 @@ Options:
                           (\`localquant inspect MODEL\` shows where that is)
   --seed N                seed of synthesis and sampling (default 0)
   --backend wasm|cpu      tfjs backend (default wasm)
+  --forward-engine ort|tfjs   what runs the forward-only float passes (activation ranges, the channel-noise
+                          rule, agreement on the export): onnxruntime-node on every core (ort, default;
+                          ~4x tfjs-wasm per thread here) or the tfjs executor as in the page (tfjs);
+                          synthesis and rounding always run on tfjs (report: forwardEngine)
   --quiet                 no progress lines`;
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
-    format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', quiet: 'boolean',
+    format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', 'forward-engine': 'string', quiet: 'boolean',
     'class-conditional': 'boolean', 'class-weight': 'string',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
@@ -157,6 +163,8 @@ export async function run(argv: string[]): Promise<number> {
     accessSync(folder, constants.W_OK);
   }
   const info = await initBackend(cfg.backend);
+  const forwardEngine = String(flags['forward-engine'] ?? 'ort');
+  if (forwardEngine !== 'ort' && forwardEngine !== 'tfjs') throw new UsageError(`--forward-engine must be ort or tfjs; got ${forwardEngine}`);
   const files = readModelFiles(positional[0]);
   const quiet = !!flags.quiet;
   const t0 = performance.now();
@@ -178,7 +186,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await runPipeline(files, cfg, onEvent, controller.signal);
+    result = await runPipeline(files, cfg, onEvent, controller.signal, forwardEngine === 'ort' ? { forwardRuntime: ortNodeRuntime({ threads: availableParallelism() }) } : {});
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -70,3 +70,18 @@ describe('localquant quantize: each flag changes the export and shows in the app
     });
   }
 });
+
+describe('localquant quantize --forward-engine', () => {
+  it('runs the forward-only passes and the agreement in onnxruntime-node by default, in the tfjs executor with tfjs, and says so', async () => {
+    const viaTfjs = (await quantize(['--forward-engine', 'tfjs'])).report as unknown as { forwardEngine: string; agreementOn: { runtime: string } };
+    const viaOrt = base.report as unknown as { forwardEngine: string; agreementOn: { runtime: string } };
+    expect(viaOrt.forwardEngine).toMatch(/^onnxruntime-node .*cpu/);
+    expect(viaOrt.agreementOn.runtime).toMatch(/onnxruntime-node.*exported file/);
+    expect(viaTfjs.forwardEngine).toMatch(/executor \(tfjs wasm\)/);
+    expect(viaTfjs.agreementOn.runtime).toMatch(/executor/);
+  });
+
+  it('refuses an unknown engine', async () => {
+    await expect(run([sample, '-o', join(tmp, 'x.onnx'), '--forward-engine', 'gpu'])).rejects.toThrow(/--forward-engine must be ort or tfjs/);
+  });
+});

@@ -14,7 +14,7 @@ import type { Graph } from '../ir/types.js';
 import { ChannelNoise } from '../quant/channelNoise.js';
 import { consumerChannelSqnr, type ConsumerChannelSqnr } from '../quant/consumerChannelSqnr.js';
 import type { ActivationQParams } from '../quant/observers.js';
-import type { GraphExecutor } from '../runtime/executor.js';
+import type { FloatValueTap } from './floatValueTap.js';
 
 /**
  * Default threshold (dB). CenterNet W8A8 box agreement on 8 held-out photos (bench/detectors.ts): 36 % with
@@ -45,7 +45,7 @@ export interface ActivationFallback {
  */
 export async function activationFallback(
   graph: Graph,
-  exec: GraphExecutor,
+  tap: FloatValueTap,
   batches: tf.Tensor[],
   grids: Map<string, ActivationQParams>,
   shareWith: Map<string, string>,
@@ -57,16 +57,15 @@ export async function activationFallback(
   // scores like W4A8 while the report says A4).
   const judged = new Map([...grids].filter(([, q]) => q.bits >= 8));
   if (thresholdDb === null || judged.size === 0) return { float: [], sqnr: {}, shareWith: {} };
-  const inputName = graph.inputs[0].name;
   const noise = new Map([...judged.keys()].map((p) => [p, new ChannelNoise()]));
   for (const b of batches) {
     if (signal?.aborted) break;
-    const r = exec.execute({ [inputName]: b }, { capture: [...judged.keys()] });
-    for (const [n, c] of r.captured) {
-      await noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
-      c.tensor.dispose();
+    const captured = await tap.values(b, [...judged.keys()]);
+    try {
+      for (const [n, c] of captured) await noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
+    } finally {
+      tf.dispose([...captured.values()].map((c) => c.tensor));
     }
-    tf.dispose([...r.outputs.values()]);
   }
   const sqnr: Record<string, ConsumerChannelSqnr> = {};
   for (const [p, n] of noise) {

@@ -8,6 +8,9 @@ import { throwIfCancelled } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import type { CalibrationSet } from './quantizeGraph.js';
+import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
+import { compareModels } from '../verify/compareModels.js';
+import type { OrtLike } from '../verify/ortLike.js';
 
 /** Images per executor call: small enough that a cancel is seen within a fraction of a second. */
 const CHUNK = 32;
@@ -38,4 +41,13 @@ export async function topOneAgreement(a: Graph, b: Graph, cal: CalibrationSet, l
     ea.dispose();
     eb.dispose();
   }
+}
+
+/** The same figure with the float graph and the exported ONNX file run in an onnxruntime. */
+export async function ortTopOneAgreement(ort: OrtLike, floatGraph: Graph, exported: Uint8Array, cal: CalibrationSet, limit: number, signal?: AbortSignal): Promise<{ agreement: number; images: number }> {
+  const n = Math.min(limit, cal.shape[0]);
+  if (n === 0) return { agreement: 0, images: 0 };
+  const per = cal.shape.slice(1).reduce((x, y) => x * y, 1);
+  const r = await compareModels(ort, writeOnnx(floatGraph), exported, { images: cal.images.subarray(0, n * per), shape: [n, ...cal.shape.slice(1)], batch: CHUNK, signal });
+  return { agreement: r.agreement ?? 0, images: n };
 }

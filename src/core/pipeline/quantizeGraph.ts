@@ -29,9 +29,11 @@ import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } 
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, type ActivationFallback } from './activationFallback.js';
+import { executorTap, ortTap } from './floatValueTap.js';
 import { LayerInputStats } from './layerInputStats.js';
 import { quantizeByBlocks } from './quantizeBlocks.js';
 import type { BlockReport, PipelineEvent } from './types.js';
+import type { OrtLike } from '../verify/ortLike.js';
 
 export interface CalibrationSet {
   /** Normalized images in the graph input's layout, batch first. */
@@ -76,6 +78,8 @@ export interface QuantizeGraphResult {
   blocks?: BlockReport[];
   /** Activations kept float by the channel-noise rule (pipeline/activationFallback.ts), and every point's figure. */
   activationFallback: ActivationFallback;
+  /** What ran the forward-only float passes (activation ranges, channel-noise rule). */
+  forwardEngine: string;
 }
 
 const BATCH = 64;
@@ -149,6 +153,12 @@ export interface QuantizeGraphOptions {
    * Default FLOAT_ACTIVATIONS_BELOW_DB.
    */
   floatActivationsBelowDb?: number | null;
+  /**
+   * Runs the forward-only float passes (activation ranges, the channel-noise rule) instead of our executor
+   * (pipeline/floatValueTap.ts); the CLI passes onnxruntime-node. Rounding still runs our executor: it
+   * needs the fake-quantized network.
+   */
+  forwardRuntime?: OrtLike;
 }
 
 /**
@@ -168,7 +178,8 @@ export async function quantizeGraph(
   const perImage = tryActivationBytesPerImage(graph, { [graph.inputs[0].name]: calibration.shape.slice(1) });
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
-    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb);
+    const floatBelowDb = options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb;
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime);
     if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
     return r;
   } catch (e) {
@@ -185,6 +196,7 @@ async function quantizeInBatches(
   batch: number,
   budgetBytes: number,
   floatBelowDb: number | null,
+  forwardRuntime: OrtLike | undefined,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const folded = inferenceForm(graph);
@@ -201,6 +213,7 @@ async function quantizeInBatches(
   const inputName = folded.inputs[0].name;
   const batches = batchesOf(calibration, batch);
   const exec = new GraphExecutor(folded);
+  const tap = forwardRuntime ? ortTap(folded, forwardRuntime) : executorTap(exec, `LocalQuant executor (tfjs ${tf.getBackend()})`);
   const overrides = new Map<string, tf.Tensor>();
   const streams: ValueStream[] = [];
   const notes: string[] = [];
@@ -212,15 +225,15 @@ async function quantizeInBatches(
     const hists = new Map(spec.owners.map((n) => [n, new RangeHistogram()]));
     for (const b of batches) {
       throwIfAborted(signal);
-      const r = exec.execute({ [inputName]: b }, { capture: spec.owners });
-      for (const [n, c] of r.captured) {
-        hists.get(n)!.observe((await c.tensor.data()) as Float32Array);
-        c.tensor.dispose();
+      const captured = await tap.values(b, spec.owners);
+      try {
+        for (const [n, c] of captured) hists.get(n)!.observe((await c.tensor.data()) as Float32Array);
+      } finally {
+        tf.dispose([...captured.values()].map((c) => c.tensor));
       }
-      tf.dispose([...r.outputs.values()]);
     }
     const actQ = activationGrids(spec, hists, cfg);
-    const fallback = await activationFallback(folded, exec, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
+    const fallback = await activationFallback(folded, tap, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
     for (const f of fallback.float) actQ.delete(f.value);
     if (fallback.float.length) notes.push(`${fallback.float.length} activation(s) kept float: their 8-bit grid would drown a channel that a conv reads on its own (below ${floatBelowDb} dB at its worst output channel; report floatActivations).`);
     const hook = actQ.size ? (name: string, v: CapturedTensor) => (actQ.has(name) ? fakeQuantTensor(v.tensor, actQ.get(name)!) : undefined) : undefined;
@@ -245,6 +258,7 @@ async function quantizeInBatches(
     if (cfg.reconstruction === 'block') {
       const r = await quantizeByBlocks({ folded, exec, qlayers, bitsOf, activations: actQ, floatStreams, quantStreams, overrides, cfg, onEvent, signal });
       plan.layers.push(...r.planLayers);
+      plan.activations = Object.fromEntries(actQ); // with the step sizes the blocks learned
       reports.push(...r.reports);
       blocks = r.blocks;
     }
@@ -362,10 +376,12 @@ async function quantizeInBatches(
       batch,
       notes,
       activationFallback: fallback,
+      forwardEngine: tap.engine,
       ...(blocks ? { blocks } : {}),
     };
   } finally {
     for (const s of streams) s.dispose();
+    await tap.dispose();
     exec.dispose();
     tf.dispose([...batches, ...overrides.values()]);
   }

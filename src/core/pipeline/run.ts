@@ -13,7 +13,8 @@ import { summarizeGraph } from '../ir/summary.js';
 import type { ModelFile } from '../ir/types.js';
 import { defaultQuantConfig, validateQuantConfig, type QuantConfig } from '../quant/config.js';
 import { currentBackend } from '../runtime/backends.js';
-import { topOneAgreement } from './agreement.js';
+import { ortTopOneAgreement, topOneAgreement } from './agreement.js';
+import type { OrtLike } from '../verify/ortLike.js';
 import { detectionLayout } from './boxAgreement.js';
 import { calibrationSet, type SuppliedCalibration } from './calibrationSet.js';
 import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
@@ -29,6 +30,12 @@ export interface RunOptions {
    * config.calibration; converted to the model's layout and checked against its input shape.
    */
   calibration?: SuppliedCalibration;
+  /**
+   * An onnxruntime for the forward-only passes (activation ranges, channel-noise rule, agreement on the
+   * exported file) instead of our executor; the CLI passes onnxruntime-node (faster on CPU). Synthesis and
+   * rounding need gradients or the fake-quantized network and stay on tfjs.
+   */
+  forwardRuntime?: OrtLike;
 }
 
 /** Most calibration images the float-vs-quantized agreement is measured on. */
@@ -110,7 +117,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
   const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch }));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime }));
   seconds.ranges = q.seconds.ranges;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
     const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
@@ -130,8 +137,10 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const boxes = cut || detectionLayout(imported)
     ? await timed('evaluation', () => measureBoxAgreement(withFloatTail(q.folded, cut), withFloatTail(q.qdq, cut), cal.set, { limit: DETECTION_AGREEMENT_IMAGES, signal }))
     : undefined;
-  const measured = boxes ?? (await timed('evaluation', () => topOneAgreement(q.folded, q.qdq, cal.set, AGREEMENT_IMAGES, signal)));
-  const agreementOn = { images: measured.images, method: cal.info.method, runtime: `LocalQuant executor (tfjs ${backend.name})`, metric: boxes ? ('boxes' as const) : ('top-1' as const) };
+  // On the exported file where an onnxruntime was given and the file is ONNX; else our executor on the plan.
+  const ortAgreement = !boxes && options.forwardRuntime && onnx ? options.forwardRuntime : undefined;
+  const measured = boxes ?? (await timed('evaluation', () => (ortAgreement ? ortTopOneAgreement(ortAgreement, q.folded, onnx!, cal.set, AGREEMENT_IMAGES, signal) : topOneAgreement(q.folded, q.qdq, cal.set, AGREEMENT_IMAGES, signal))));
+  const agreementOn = { images: measured.images, method: cal.info.method, runtime: ortAgreement ? `${ortAgreement.name} on the exported file` : `LocalQuant executor (tfjs ${backend.name})`, metric: boxes ? ('boxes' as const) : ('top-1' as const) };
 
   const tfjsFiles = tfjs ? [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(tfjs.modelJson)) }, ...tfjs.files] : undefined;
   const quantizedBytes = onnx ? onnx.byteLength : (tfjsFiles ?? []).reduce((a, f) => a + f.bytes.byteLength, 0);
@@ -157,6 +166,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     model: { name: files[0]?.name ?? 'model', format: summary.format, sizeBytes: sizeBefore, batchNormCount: summary.batchNormCount },
     config: applied,
     backend: { name: backend.name, reason: backend.reason },
+    forwardEngine: q.forwardEngine,
     calibration: cal.info,
     layers: q.layers,
     ...(q.blocks ? { blocks: q.blocks } : {}),

@@ -176,6 +176,11 @@ export interface QuantizationReport {
    */
   config: PipelineConfig;
   backend: { name: string; reason: string };
+  /**
+   * What ran the forward-only float passes (activation ranges, channel-noise rule) and the agreement:
+   * the executor on `backend`, or the onnxruntime the caller gave (CLI: onnxruntime-node).
+   */
+  forwardEngine?: string;
   calibration: {
     method: string;
     images: number;
