@@ -11,8 +11,7 @@ import { detectorExportCheck } from '../lib/detectorCheck.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
 import { checkInOrt, ortCheckLine } from '../lib/ortCheck.js';
-import { ortNodeRuntime } from '../lib/ortNodeRuntime.js';
-import { availableParallelism } from 'node:os';
+import { cliRunOptions } from '../lib/runOptions.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
@@ -40,7 +39,9 @@ Options:
                           own images are read)
   --steps N               synthesis steps per batch (default 40 at W8A8, 60 below 8 bits)
   --batch N               images per batch for synthesis and calibration (default 64); lowered
-                          automatically when a batch would not fit the backend's memory (see the report)
+                          automatically when a batch would not fit the backend's memory (see the report);
+                          synthesis batches run on a worker thread per core (the same images as on one
+                          thread; report: calibration.workers)
   --iters N               adaptive-rounding iterations per layer, or per block with --reconstruction block
                           (default 1000)
   --reconstruction layer|block   layer (default): each layer's rounding fits that layer's output; block:
@@ -186,7 +187,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await runPipeline(files, cfg, onEvent, controller.signal, forwardEngine === 'ort' ? { forwardRuntime: ortNodeRuntime({ threads: availableParallelism() }) } : {});
+    result = await runPipeline(files, cfg, onEvent, controller.signal, cliRunOptions({ forwardEngine, backend: cfg.backend }));
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -9,6 +9,7 @@ import type { Graph } from '../ir/types.js';
 import { batchToRgba, findImageInput, noiseImages, synthesizeImages, userImagesResult } from '../synth/index.js';
 import { unitPixelNormalization } from '../synth/pixelRange.js';
 import type { SynthesisResult } from '../synth/index.js';
+import type { SynthesisWorkers } from '../synth/parallelSynthesis.js';
 import type { CalibrationSet } from './quantizeGraph.js';
 import type { PipelineConfig, PipelineEvent, QuantizationReport } from './types.js';
 
@@ -40,6 +41,7 @@ export async function calibrationSet(
   onEvent: (e: PipelineEvent) => void,
   signal?: AbortSignal,
   supplied?: SuppliedCalibration,
+  workers?: SynthesisWorkers,
 ): Promise<CalibrationOutcome> {
   if (supplied) {
     if (config.calibration.classConditional) throw new LocalQuantError('BAD_CONFIG', 'Class-conditional synthesis was asked, but the calibration images were supplied (nothing is synthesized).', 'Turn class-conditional synthesis off.');
@@ -48,14 +50,14 @@ export async function calibrationSet(
   const input = findImageInput(graph);
   const cal = config.calibration;
   const common = { numImages: cal.images, batchSize: cal.batch, steps: cal.steps, seed: config.seed, normalization: unitPixelNormalization(config.normalization) };
-  let synth: SynthesisResult;
+  let synth: SynthesisResult & { workers?: number };
   if (cal.source === 'noise') synth = noiseImages(input.imageShape, common);
   else if (cal.source === 'user-images') {
     const imgs = (cal.userImages ?? []).map((i) => ({ width: i.width, height: i.height, data: i.rgba }));
     synth = userImagesResult(imgs, input.imageShape, { ...common, numImages: Math.min(cal.images, imgs.length) });
   } else {
     const classWeight = cal.classConditional?.weight ?? 0;
-    synth = await synthesizeImages(graph, { ...common, classWeight, method: cal.source === 'prior-only' ? 'prior-only' : 'auto' }, (e) => onEvent(e as PipelineEvent), signal);
+    synth = await synthesizeImages(graph, { ...common, classWeight, method: cal.source === 'prior-only' ? 'prior-only' : 'auto' }, (e) => onEvent(e as PipelineEvent), signal, workers);
     if (synth.message) onEvent({ type: 'log', level: 'warn', message: synth.message });
   }
   const synthesized = synth.method === 'bn-statistics' || synth.method === 'prior-only';
@@ -69,6 +71,7 @@ export async function calibrationSet(
     ...(synth.classConditional ? { classConditional: synth.classConditional } : {}),
     ...(cal.source === 'user-images' && cal.userImagesFrom ? { from: cal.userImagesFrom } : {}),
     ...(synth.message ? { message: synth.message } : {}),
+    ...(synth.workers ? { workers: synth.workers } : {}),
     seconds: synth.seconds,
   };
   return { set: inGraphLayout(synth.images, synth.shape, graph), info, synthesized };

@@ -17,6 +17,7 @@ import { ortTopOneAgreement, topOneAgreement } from './agreement.js';
 import type { OrtLike } from '../verify/ortLike.js';
 import { detectionLayout } from './boxAgreement.js';
 import { calibrationSet, type SuppliedCalibration } from './calibrationSet.js';
+import type { SynthesisWorkers } from '../synth/parallelSynthesis.js';
 import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
 import { describeFloatTail, floatTailReport, refuseTfjsWithTail, splitFloatTail, withFloatTail } from './floatTail.js';
 import { describeAllocation, planSizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
@@ -36,6 +37,11 @@ export interface RunOptions {
    * rounding need gradients or the fake-quantized network and stay on tfjs.
    */
   forwardRuntime?: OrtLike;
+  /**
+   * Where synthesis batches may run besides this thread (the CLI: a worker thread per core); the report's
+   * calibration.workers says how many did.
+   */
+  synthesisWorkers?: SynthesisWorkers;
 }
 
 /** Most calibration images the float-vs-quantized agreement is measured on. */
@@ -113,7 +119,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
 
   // 'synthesis' when images are optimized; 'calibration' when they are read (own images, noise, supplied).
   const synthesizes = !options.calibration && (config.calibration.source === 'synthetic' || config.calibration.source === 'prior-only');
-  const cal = await timed(synthesizes ? 'synthesis' : 'calibration', () => calibrationSet(graph, config, onEvent, signal, options.calibration));
+  const cal = await timed(synthesizes ? 'synthesis' : 'calibration', () => calibrationSet(graph, config, onEvent, signal, options.calibration, options.synthesisWorkers));
   // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
   const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });

@@ -189,6 +189,8 @@ export interface QuantizationReport {
     steps?: number;
     /** For own images: where they came from. */
     from?: string;
+    /** Synthesis batches ran on this many worker threads at once (absent: on the pipeline's own thread). */
+    workers?: number;
     message?: string;
     startBnLoss?: number;
     endBnLoss?: number;

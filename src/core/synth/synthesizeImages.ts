@@ -9,6 +9,7 @@ import { findImageInput } from './graphInput.js';
 import { noiseImages } from './noise.js';
 import { resolveSynthesisOptions, type SynthesisOptions } from './options.js';
 import type { SynthProgressCallback } from './progress.js';
+import { synthesizeInWorkers, type SynthesisWorkers } from './parallelSynthesis.js';
 import { synthesizeWithModel, throwIfSynthesisCancelled, type SynthesisModel, type SynthesisResult } from './synthesizer.js';
 
 export interface SynthesizeImagesOptions extends Partial<SynthesisOptions> {
@@ -19,14 +20,17 @@ export interface SynthesizeImagesOptions extends Partial<SynthesisOptions> {
 /**
  * Calibration images for a graph, data-free: BN-statistics synthesis, image-prior-only synthesis or
  * Gaussian noise (see planCalibration). The result records the method used and, on a fallback, why.
- * The tfjs backend must be initialized (initBackend) before the call.
+ * The tfjs backend must be initialized (initBackend) before the call. With `workers`, BN-statistics
+ * batches run on them, as many at once as they count (parallelSynthesis.ts; same images); the result's
+ * `workers` says how many ran.
  */
 export async function synthesizeImages(
   graph: Graph,
   options: SynthesizeImagesOptions = {},
   onProgress?: SynthProgressCallback,
   signal?: AbortSignal,
-): Promise<SynthesisResult> {
+  workers?: SynthesisWorkers,
+): Promise<SynthesisResult & { workers?: number }> {
   const { method: requested = 'auto', ...rest } = options;
   const o = resolveSynthesisOptions(rest);
   throwIfSynthesisCancelled(signal);
@@ -38,7 +42,7 @@ export async function synthesizeImages(
   }
   // Refused here, before any synthesis step, when the model is no classifier.
   const classifier = o.classWeight > 0 ? classifierOutput(graph, input) : undefined;
-  let result: SynthesisResult;
+  let result: SynthesisResult & { workers?: number };
   switch (plan.method) {
     case 'noise':
       result = noiseImages(input.imageShape, o);
@@ -60,13 +64,15 @@ export async function synthesizeImages(
       const [c, h, w] = input.imageShape;
       const perImage = tryActivationBytesPerImage(graph, { [input.name]: input.layout === 'NHWC' ? [h, w, c] : [c, h, w] });
       const choice = chooseBatch({ perImage, budget: memoryBudget(), purpose: 'synthesis', requested: o.batchSize });
-      const model = graphSynthesisModel(graph, collectBatchNormStats(graph), input, classifier);
+      const inParallel = workers && workers.count > 1 && o.numImages > choice.batch;
+      const model = inParallel ? undefined : graphSynthesisModel(graph, collectBatchNormStats(graph), input, classifier);
       try {
-        result = await synthesizeWithModel(model, { ...o, batchSize: choice.batch }, onProgress, signal);
+        result = model ? await synthesizeWithModel(model, { ...o, batchSize: choice.batch }, onProgress, signal)
+          : await synthesizeInWorkers(graph, { ...o, batchSize: choice.batch }, workers!, onProgress, signal);
       } catch (e) {
         throw asOutOfMemory(e, 'synthesis', choice.batch);
       } finally {
-        model.dispose();
+        model?.dispose();
       }
       if (choice.reduced) result = { ...result, message: [plan.message, `Synthesis ${choice.reduced}.`].filter(Boolean).join(' ') };
       break;

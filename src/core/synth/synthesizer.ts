@@ -152,6 +152,25 @@ function summarizeLayers(perLayer: Float32Array, stats: BatchNormStats[]): PerLa
   return { min, max, mean: sum / perLayer.length, worst: stats[worst].nodeName };
 }
 
+/** One batch as synthesized: its final images and what was measured on it. */
+export interface SynthesisBatchResult {
+  /** Batch index (images index * batchSize ..). */
+  index: number;
+  /** Final images of the batch, NCHW. */
+  images: Float32Array;
+  losses: number[];
+  bnLosses: number[];
+  /** Objective, BN loss and class loss without augmentation before the first step. */
+  start: [number, number, number];
+  /** The same after the last step, and the images at their target class. */
+  end: [number, number, number, number];
+}
+
+/** Uniform draws one synthesis step takes from the augmentation stream (jitter dy, dx; flip). */
+function drawsPerStep(o: SynthesisOptions): number {
+  return (o.jitter > 0 ? 2 : 0) + (o.flip ? 1 : 0);
+}
+
 /**
  * Optimize images so that the model's BN input statistics match the stored ones (method 'bn-statistics'),
  * or, for a model without BatchNorm, only the image prior ('prior-only': pass a model with no batchNorms).
@@ -165,13 +184,27 @@ export async function synthesizeWithModel(
 ): Promise<SynthesisResult> {
   const o = resolveSynthesisOptions(options);
   const started = performance.now();
+  const all = Array.from({ length: Math.ceil(o.numImages / o.batchSize) }, (_, b) => b);
+  const batches = await synthesizeModelBatches(model, o, all, onProgress, signal);
+  return combineSynthesisBatches(model, o, batches, (performance.now() - started) / 1000);
+}
+
+/**
+ * Batches `indices` of synthesizeWithModel(model, options): the same images, losses and events as the whole
+ * run gives for them, whichever other batches run, here or elsewhere (each batch starts from its slice of the
+ * seeded initial images and its own stretch of the augmentation stream), so batches can run in parallel.
+ */
+export async function synthesizeModelBatches(
+  model: SynthesisModel,
+  options: Partial<SynthesisOptions>,
+  indices: number[],
+  onProgress?: SynthProgressCallback,
+  signal?: AbortSignal,
+): Promise<SynthesisBatchResult[]> {
+  const o = resolveSynthesisOptions(options);
   throwIfSynthesisCancelled(signal);
   const [c, h, w] = model.imageShape;
   const per = c * h * w;
-  const method: CalibrationMethod = model.batchNorms.length > 0 ? 'bn-statistics' : 'prior-only';
-  // A stream apart from the one of the initial images (same seed).
-  const rng = new SeededRandom(o.seed ^ 0x5eed);
-  const all = gaussianImages(o.numImages, model.imageShape, o.seed);
   const batches = Math.ceil(o.numImages / o.batchSize);
   const previewNorm = o.normalization ?? IMAGENET_NORMALIZATION;
   const clampNorm = o.normalization && o.clampToPixelRange ? o.normalization : null;
@@ -182,16 +215,8 @@ export async function synthesizeWithModel(
   }
   const classTargets = classifier ? roundRobinTargets(o.numImages, classifier.classes) : null;
   const targetClass = (i: number): TargetClass => ({ index: classTargets![i], ...(classifier?.names ? { name: classifier.names[classTargets![i]] } : {}) });
-  let startClassLoss = 0;
-  let endClassLoss = 0;
-  let hits = 0;
+  const method: CalibrationMethod = model.batchNorms.length > 0 ? 'bn-statistics' : 'prior-only';
   const targets = method === 'bn-statistics' ? makeBatchNormTargets(model.batchNorms, o.bnWeight, o.firstBnMultiplier) : null;
-  const lossHistory: number[][] = [];
-  const bnLossHistory: number[][] = [];
-  let startLoss = 0;
-  let endLoss = 0;
-  let startBnLoss = 0;
-  let endBnLoss = 0;
   // Parts of the loss for reporting, kept out of the gradient scope; the step loop disposes them.
   let pendingParts: tf.Tensor1D | null = null;
   let currentAug: Augmentation = { dy: 0, dx: 0, flip: false };
@@ -201,12 +226,19 @@ export async function synthesizeWithModel(
     pendingParts = tf.keep(parts);
     return loss;
   });
-
+  const out: SynthesisBatchResult[] = [];
   try {
-    for (let b = 0; b < batches; b++) {
+    for (const b of indices) {
+      if (!(Number.isInteger(b) && b >= 0 && b < batches)) throw new RangeError(`batch ${b} outside 0..${batches - 1}`);
       const n = Math.min(o.batchSize, o.numImages - b * o.batchSize);
       const shape: [number, number, number, number] = [n, c, h, w];
-      let x = tf.tensor4d(all.subarray(b * o.batchSize * per, (b * o.batchSize + n) * per), shape);
+      // Initial images: this batch's slice of the seeded set. Augmentation: a stream apart from the one of the
+      // initial images (same seed), skipped to where batch b begins (a fixed number of draws per step).
+      const rng = new SeededRandom(o.seed ^ 0x5eed);
+      for (let k = b * o.steps * drawsPerStep(o); k > 0; k--) rng.next();
+      const start = new SeededRandom(o.seed);
+      for (let k = b * o.batchSize * per; k > 0; k--) start.normal();
+      let x = tf.tensor4d(start.normalArray(n * per), shape);
       if (clampNorm) {
         const clamped = clampToPixelRange(x, clampNorm);
         x.dispose();
@@ -219,9 +251,6 @@ export async function synthesizeWithModel(
       const bnLosses: number[] = [];
       try {
         const [l0, bn0, ce0] = await evaluate(model, targets, o, x, labels);
-        startLoss += l0 / batches;
-        startBnLoss += bn0 / batches;
-        startClassLoss += ce0 / batches;
         for (let step = 0; step < o.steps; step++) {
           throwIfSynthesisCancelled(signal);
           currentAug = {
@@ -261,31 +290,43 @@ export async function synthesizeWithModel(
           await yieldToEventLoop();
         }
         const [l1, bn1, ce1, hit1] = await evaluate(model, targets, o, x, labels);
-        endLoss += l1 / batches;
-        endBnLoss += bn1 / batches;
-        endClassLoss += ce1 / batches;
-        hits += hit1;
-        all.set((await x.data()) as Float32Array, b * o.batchSize * per);
+        out.push({ index: b, images: (await x.data()) as Float32Array, losses, bnLosses, start: [l0, bn0, ce0], end: [l1, bn1, ce1, hit1] });
       } finally {
         tf.dispose([x, m, v]);
         labels?.dispose();
         labels = null;
       }
-      lossHistory.push(losses);
-      bnLossHistory.push(bnLosses);
     }
   } finally {
     targets?.dispose();
     if (pendingParts) (pendingParts as tf.Tensor).dispose();
   }
-  const seconds = (performance.now() - started) / 1000;
+  return out;
+}
+
+/** The SynthesisResult of every batch of a run (any order; each batch once), as synthesizeWithModel returns it. */
+export function combineSynthesisBatches(model: Pick<SynthesisModel, 'imageShape' | 'batchNorms' | 'classifier'>, options: Partial<SynthesisOptions>, results: SynthesisBatchResult[], seconds: number): SynthesisResult {
+  const o = resolveSynthesisOptions(options);
+  const [c, h, w] = model.imageShape;
+  const per = c * h * w;
+  const batches = Math.ceil(o.numImages / o.batchSize);
+  const sorted = [...results].sort((a, b) => a.index - b.index);
+  if (sorted.length !== batches || sorted.some((r, i) => r.index !== i)) {
+    throw new LocalQuantError('INTERNAL', `synthesis returned batches [${sorted.map((r) => r.index).join(', ')}] of ${batches}`);
+  }
+  const all = new Float32Array(o.numImages * per);
+  for (const r of sorted) all.set(r.images, r.index * o.batchSize * per);
+  const mean = (f: (r: SynthesisBatchResult) => number) => sorted.reduce((a, r) => a + f(r) / batches, 0);
+  const classifier = o.classWeight > 0 ? model.classifier : undefined;
   const classConditional: ClassConditionalResult | undefined = classifier && {
-    weight: o.classWeight, classes: classifier.classes, ...(classifier.names ? { names: classifier.names } : {}), targets: Array.from(classTargets!),
-    startClassLoss, endClassLoss, targetHitRate: hits / o.numImages,
+    weight: o.classWeight, classes: classifier.classes, ...(classifier.names ? { names: classifier.names } : {}), targets: Array.from(roundRobinTargets(o.numImages, classifier.classes)),
+    startClassLoss: mean((r) => r.start[2]), endClassLoss: mean((r) => r.end[2]), targetHitRate: sorted.reduce((a, r) => a + r.end[3], 0) / o.numImages,
   };
   return {
-    images: all, shape: [o.numImages, c, h, w], method, lossHistory, bnLossHistory,
-    startLoss, endLoss, startBnLoss, endBnLoss, seconds, imagesPerSecond: o.numImages / Math.max(seconds, 1e-9), options: o,
+    images: all, shape: [o.numImages, c, h, w], method: model.batchNorms.length > 0 ? 'bn-statistics' : 'prior-only',
+    lossHistory: sorted.map((r) => r.losses), bnLossHistory: sorted.map((r) => r.bnLosses),
+    startLoss: mean((r) => r.start[0]), endLoss: mean((r) => r.end[0]), startBnLoss: mean((r) => r.start[1]), endBnLoss: mean((r) => r.end[1]),
+    seconds, imagesPerSecond: o.numImages / Math.max(seconds, 1e-9), options: o,
     ...(classConditional ? { classConditional } : {}),
   };
 }
