@@ -29,7 +29,7 @@ import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } 
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, type ActivationFallback } from './activationFallback.js';
-import { executorTap, ortTap } from './floatValueTap.js';
+import { disposeTapped, executorTap, ortTap } from './floatValueTap.js';
 import { LayerInputStats } from './layerInputStats.js';
 import { quantizeByBlocks } from './quantizeBlocks.js';
 import type { BlockReport, PipelineEvent } from './types.js';
@@ -69,7 +69,8 @@ export interface QuantizeGraphResult {
   qdq: Graph;
   layers: LayerReport[];
   activations: Record<string, ActivationQParams>;
-  seconds: { ranges: number; rounding: number };
+  /** ranges: the range pass (histograms, grids); channelNoise: the channel-noise rule's pass (activationFallback.ts). */
+  seconds: { ranges: number; channelNoise: number; rounding: number };
   /** Images per batch actually used (the memory budget may lower the requested one). */
   batch: number;
   /** What the run applied differently from what was asked (for the report's notes). */
@@ -227,12 +228,13 @@ async function quantizeInBatches(
       throwIfAborted(signal);
       const captured = await tap.values(b, spec.owners);
       try {
-        for (const [n, c] of captured) hists.get(n)!.observe((await c.tensor.data()) as Float32Array);
+        for (const [n, v] of captured) hists.get(n)!.observe(await v.data());
       } finally {
-        tf.dispose([...captured.values()].map((c) => c.tensor));
+        disposeTapped(captured);
       }
     }
     const actQ = activationGrids(spec, hists, cfg);
+    const tGrids = performance.now();
     const fallback = await activationFallback(folded, tap, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
     for (const f of fallback.float) actQ.delete(f.value);
     if (fallback.float.length) notes.push(`${fallback.float.length} activation(s) kept float: their 8-bit grid would drown a channel that a conv reads on its own (below ${floatBelowDb} dB at its worst output channel; report floatActivations).`);
@@ -372,7 +374,7 @@ async function quantizeInBatches(
       qdq,
       layers: reports,
       activations: Object.fromEntries(actQ),
-      seconds: { ranges: (tRanges - t0) / 1000, rounding: (tRound - tRanges) / 1000 },
+      seconds: { ranges: (tGrids - t0) / 1000, channelNoise: (tRanges - tGrids) / 1000, rounding: (tRound - tRanges) / 1000 },
       batch,
       notes,
       activationFallback: fallback,

@@ -125,6 +125,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
   const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime }));
   seconds.ranges = q.seconds.ranges;
+  seconds.channelNoise = q.seconds.channelNoise;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
     const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
     if (!config.export.tfjs) return { onnx: onnxBytes };
