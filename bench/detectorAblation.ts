@@ -6,6 +6,13 @@
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
  *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
+ *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N]
+ *
+ * --eval mosaic:N scores on N mosaics of 4x4 upsampled CIFAR-10 test records (hundreds of float boxes
+ * instead of the photos' few dozen), --calibration mosaic:N calibrates on N mosaics of training records.
+ * Each variant is scored twice: on the detections as decoded (dense heads after NMS) and on the raw
+ * cells above the threshold; "quant >= T/2" counts float detections matched by a quantized one scored
+ * at least half the threshold (misses that are only a score slipping under the threshold).
  *
  * Variants: all grids, none (W8A32), per producer op type "all but <op>" and "only <op>"; with --each,
  * "only <point>" for every grid owner (with the values that share its grid), ranked by head SQNR.
@@ -32,7 +39,7 @@ import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
-import { photos, PIXEL_SCALE, runPerImage } from './lib/detectorBench.js';
+import { cifarMosaics, photos, PIXEL_SCALE, runPerImage, type ImageSet } from './lib/detectorBench.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,8 +64,12 @@ const graph = importModel(readModelFiles(join('node_modules/@vladmandic/human-mo
 const { head, cut } = splitFloatTail(graph);
 const probes = cut ? cut.cutValues : graph.outputs.map((o) => o.name);
 const input = graph.inputs[0];
-const cal = photos(input, PIXEL_SCALE[MODEL], 'calibration');
-const held = photos(input, PIXEL_SCALE[MODEL], 'held-out');
+const imageSet = (spec: string, which: 'held-out' | 'calibration'): ImageSet =>
+  spec.startsWith('mosaic:') ? cifarMosaics(which === 'held-out' ? 'test_batch.bin' : 'data_batch.bin', 0, Number(spec.slice(7)), 4, input, PIXEL_SCALE[MODEL]) : photos(input, PIXEL_SCALE[MODEL], which);
+const EVAL = arg('eval', 'photos');
+const CAL = arg('calibration', 'photos');
+const cal = imageSet(CAL, 'calibration');
+const held = imageSet(EVAL, 'held-out');
 const layout = detectionLayout(graph)!;
 
 /** The whole model with the head's hand-over values as extra outputs. */
@@ -68,7 +79,10 @@ const probed = (g: Graph): Graph => {
   return { ...full, outputs: [...full.outputs, ...probes.filter((p) => !have.has(p)).map((name) => ({ name, dtype: 'float32' as const, shape: null }))] };
 };
 const ref = await runPerImage(writeOnnx(probed(head)), input.name, held);
-const refDets = ref.map((o) => decodeDetections(layout, o, 0, THRESHOLD));
+const decodeAll = (outs: Map<string, OutputTensor>[], threshold: number, raw: boolean) => outs.map((o) => decodeDetections(layout, o, 0, threshold, raw ? null : undefined));
+const refDets = decodeAll(ref, THRESHOLD, false);
+const refRaw = decodeAll(ref, THRESHOLD, true);
+console.error(`${MODEL}: ${held.shape[0]} ${EVAL} images, float detections ${refDets.reduce((a, d) => a + d.length, 0)} (per image ${refDets.map((d) => d.length).join(',')}), raw cells ${refRaw.reduce((a, d) => a + d.length, 0)}`);
 
 const base = defaultPipelineConfig();
 const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, activationBits: 8, rounding: 'nearest', activationObserver: OBSERVER } }, head.nodes.map((n) => n.name));
@@ -101,20 +115,29 @@ function sqnrDb(got: Map<string, OutputTensor>[], name: string): number {
   return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
 
-const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number }[] = [];
-async function score(variant: string, keep: (point: string) => boolean): Promise<void> {
+const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number }[] = [];
+async function score(variant: string, keep: (point: string) => boolean, floatWeights = false): Promise<void> {
   const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
-  const plan: QuantizationPlan = { ...q.plan, activations };
+  const plan: QuantizationPlan = { layers: floatWeights ? [] : q.plan.layers, activations };
   const got = await runPerImage(writeOnnx(probed(buildQdqGraph(q.folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
-  const agree = boxAgreement(refDets, got.map((o) => decodeDetections(layout, o, 0, THRESHOLD)), THRESHOLD, describeLayout(layout));
-  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, boxAgreement: agree.agreement };
+  const agree = boxAgreement(refDets, decodeAll(got, THRESHOLD, false), THRESHOLD, describeLayout(layout));
+  const half = boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout));
+  const raw = boxAgreement(refRaw, decodeAll(got, THRESHOLD, true), THRESHOLD, describeLayout(layout));
+  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections };
   rows.push(row);
-  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections}`);
+  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections} (quant >= T/2: ${half.matched}; raw cells ${raw.matched}/${raw.floatDetections})`);
 }
 
 const points = Object.keys(q.plan.activations);
 await score('all grids', () => true);
 await score('none (W8A32)', () => false);
+await score('float weights, all grids (W32A8)', () => true, true);
+// the grid groups that reach an output (a head conv's output grid is shared by its Split/Reshape/Transpose copies)
+// (values that share a grid hold the same object)
+const outputGrids = new Set(probes.map((p) => q.plan.activations[p]).filter(Boolean));
+const reachesOutput = (p: string) => outputGrids.has(q.plan.activations[p]);
+await score(`all but the grids that reach an output (${points.filter(reachesOutput).length} points)`, (p) => !reachesOutput(p));
+await score('only the grids that reach an output', reachesOutput);
 for (const t of THRESHOLDS) {
   const float = new Set(pointsBelow(points, new Map(Object.entries(q.activationFallback.shareWith)), q.activationFallback.sqnr, t).map((f) => f.value));
   await score(`channel-noise fallback below ${t} dB (${float.size} float)`, (p) => !float.has(p));
@@ -139,8 +162,9 @@ if (process.argv.includes('--each')) {
 }
 
 console.log(`\n${MODEL}: W8 nearest, activation observer ${OBSERVER}, 8 held-out photos; SQNR of ${probes.join(', ')}`);
-console.log('| variant | grids | head SQNR dB | box agreement |');
-console.log('|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) |`);
+console.log(`calibration ${CAL} (${cal.shape[0]} images), evaluation ${EVAL} (${held.shape[0]} images); score >= ${THRESHOLD}, IoU >= 0.5`);
+console.log('| variant | grids | head SQNR dB | box agreement | matched with quant >= T/2 | raw cells (no NMS) |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) | ${r.matchedAtHalfThreshold} | ${r.rawMatched}/${r.rawFloat} (${((r.rawMatched / Math.max(1, r.rawFloat)) * 100).toFixed(0)} %) |`);
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), model: MODEL, observer: OBSERVER, probes, activationGrids: Object.fromEntries(Object.entries(q.plan.activations).map(([p, a]) => [p, { op: opOf(p), ...a }])), rows }, null, 2));

@@ -40,6 +40,34 @@ export function cifarImages(file: string, start: number, count: number, input: G
 }
 
 /**
+ * Mosaics of CIFAR-10 records: `count` images, each a tiles x tiles grid of consecutive records from
+ * `start`, every record upsampled (bilinear) to its cell. One 32x32 record stretched over a 320-416 px
+ * input is one blurry object larger than the frame, which the detectors rarely report; at 3-4 records a
+ * side each object is ~100 px, a size they do detect, so a few dozen mosaics give hundreds of float boxes.
+ */
+export function cifarMosaics(file: string, start: number, count: number, tiles: number, input: Graph['inputs'][number], scale: number): ImageSet {
+  const set = parseCifar10(new Uint8Array(readFileSync(join(fixturesDir(), 'cifar10', file))));
+  const { images, dims } = cifar10Batch(set, { start, count: count * tiles * tiles }, [0, 0, 0], [1 / (255 * scale), 1 / (255 * scale), 1 / (255 * scale)]);
+  const s = input.shape!.map(Number);
+  const nchw = s[1] === 3;
+  const [h, w] = nchw ? [s[2], s[3]] : [s[1], s[2]];
+  const out = tf.tidy(() => {
+    const x = tf.transpose(tf.tensor(images, dims), [0, 2, 3, 1]) as tf.Tensor4D;
+    const cellH = Math.floor(h / tiles);
+    const cellW = Math.floor(w / tiles);
+    const cells = tf.image.resizeBilinear(x, [cellH, cellW], false, true);
+    // [count, tiles, tiles, cellH, cellW, 3] -> rows of cells -> [count, tiles*cellH, tiles*cellW, 3], padded to the input
+    const grid = cells.reshape([count, tiles, tiles, cellH, cellW, 3]).transpose([0, 1, 3, 2, 4, 5]).reshape([count, tiles * cellH, tiles * cellW, 3]);
+    const full = tf.pad(grid, [[0, 0], [0, h - tiles * cellH], [0, w - tiles * cellW], [0, 0]]);
+    return nchw ? tf.transpose(full, [0, 3, 1, 2]) : full;
+  });
+  const data = Float32Array.from(out.dataSync());
+  const shape = out.shape;
+  out.dispose();
+  return { images: data, shape };
+}
+
+/**
  * Real photographs from @vladmandic/human's assets, resized (bilinear) to the input: 'held-out' = the 8
  * thumbnails of samples.jpg (other people and scenes), 'calibration' = 6 crops of its group photo and 3
  * demo screenshots.
@@ -88,10 +116,13 @@ export async function runPerImage(bytes: Uint8Array, inputName: string, imgs: Im
   return all;
 }
 
-/** Each image's detections above `threshold`, decoded with the layout of `g` (the float graph), and the output shapes. */
-export async function detections(bytes: Uint8Array, g: Graph, imgs: ImageSet, threshold: number): Promise<{ dets: Detection[][]; shapes: Record<string, number[]> }> {
+/**
+ * Each image's detections above `threshold`, decoded with the layout of `g` (the float graph), the same
+ * without NMS (`raw`: a dense head's every cell above the threshold; other layouts alike), and the output shapes.
+ */
+export async function detections(bytes: Uint8Array, g: Graph, imgs: ImageSet, threshold: number): Promise<{ dets: Detection[][]; raw: Detection[][]; shapes: Record<string, number[]> }> {
   const layout = detectionLayout(g)!;
   const outs = await runPerImage(bytes, g.inputs[0].name, imgs);
   const shapes = Object.fromEntries([...(outs[0] ?? new Map<string, OutputTensor>())].map(([k, t]) => [k, t.dims]));
-  return { dets: outs.map((o) => decodeDetections(layout, o, 0, threshold)), shapes };
+  return { dets: outs.map((o) => decodeDetections(layout, o, 0, threshold)), raw: outs.map((o) => decodeDetections(layout, o, 0, threshold, null)), shapes };
 }

@@ -122,11 +122,29 @@ export function describeLayout(l: DetectionLayout): string {
   if (l.kind === 'nms') return `NonMaxSuppression '${l.selected}' over '${l.boxes}' / '${l.scores}'`;
   if (l.kind === 'boxes-score-class') return `boxes+score+class in '${l.output}'`;
   if (l.kind === 'boxes-scores-classes') return `boxes '${l.boxes}', scores '${l.scores}', classes '${l.classes}'`;
-  return `dense score/distance-distribution heads (${l.levels.map((v) => `${v.scores}+${v.boxes}`).join(', ')})`;
+  return `dense score/distance-distribution heads (${l.levels.map((v) => `${v.scores}+${v.boxes}`).join(', ')}), class-wise NMS at IoU ${DENSE_NMS_IOU}`;
 }
 
-/** Detections of image `b` (batch index) above `threshold`. */
-export function decodeDetections(layout: DetectionLayout, out: Map<string, OutputTensor>, b: number, threshold: number): Detection[] {
+/**
+ * IoU above which a dense head's overlapping same-class cells are one detection: NanoDet's own
+ * post-processing (multiclass_nms, iou_threshold 0.6; GFL and FCOS use the same). A dense head reports
+ * every cell above the threshold, 5-150 cells per object; its users see what survives NMS.
+ */
+export const DENSE_NMS_IOU = 0.6;
+
+/** Greedy class-wise non-maximum suppression: highest score first, a box overlapping a kept one of its class by IoU > `iouThreshold` is dropped. */
+export function suppressOverlaps(dets: Detection[], iouThreshold: number): Detection[] {
+  const order = dets.map((d, i) => [d, i] as const).sort((x, y) => y[0].score - x[0].score || x[1] - y[1]);
+  const kept: Detection[] = [];
+  for (const [d] of order) if (!kept.some((k) => k.cls === d.cls && boxIou(k.box, d.box) > iouThreshold)) kept.push(d);
+  return kept;
+}
+
+/**
+ * Detections of image `b` (batch index) above `threshold`. A dense head's cells go through
+ * suppressOverlaps at `denseNmsIou` (default DENSE_NMS_IOU; null: every cell, as the raw outputs hold them).
+ */
+export function decodeDetections(layout: DetectionLayout, out: Map<string, OutputTensor>, b: number, threshold: number, denseNmsIou: number | null = DENSE_NMS_IOU): Detection[] {
   const dets: Detection[] = [];
   if (layout.kind === 'nms') {
     const [sel, bx, sc] = [out.get(layout.selected)!, out.get(layout.boxes)!, out.get(layout.scores)!];
@@ -180,7 +198,7 @@ export function decodeDetections(layout: DetectionLayout, out: Map<string, Outpu
       dets.push({ box: [(cx - d[0]) * scale, (cy - d[1]) * scale, (cx + d[2]) * scale, (cy + d[3]) * scale], score: best, cls });
     }
   }
-  return dets;
+  return denseNmsIou === null ? dets : suppressOverlaps(dets, denseNmsIou);
 }
 
 /** Softmax-expected bin index of one distance distribution. */
