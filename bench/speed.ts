@@ -8,7 +8,9 @@
  *
  * Forward throughput: our executor (tfjs wasm, one thread, Conv+BN+Relu fused) against onnxruntime-node at
  * 1 thread, both over the same images in batches of 64, as images per CPU second (both run in this process,
- * so CPU time is comparable while other jobs load the machine) and per wall second (best of 3).
+ * so CPU time is comparable while other jobs load the machine) and per wall second (best of 3). Beside
+ * it, the forward-only stages' pass (activation ranges, channel-noise rule: pipeline/floatValueTap.ts) on
+ * the CLI's default engine (onnxruntime-node) and on our executor, at 1 thread, as a share of plain ORT.
  *
  * Run: npm run bench:speed -- [--images 256] [--iters 1000] [--wbits 8] [--abits 8] [--rounding adaptive] [--forward-only]
  */
@@ -17,7 +19,12 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
-import { defaultQuantConfig } from '../src/core/quant/config.js';
+import { disposeTapped, executorTap, ortTap, type FloatValueTap } from '../src/core/pipeline/floatValueTap.js';
+import { inferenceForm } from '../src/core/ir/passes/inferenceForm.js';
+import type { Graph } from '../src/core/ir/types.js';
+import { activationGridSpec, activationPlacement } from '../src/core/quant/activationGrids.js';
+import { ortNodeRuntime } from '../cli/lib/ortNodeRuntime.js';
+import { defaultQuantConfig, layerBits } from '../src/core/quant/config.js';
 import { quantizableLayers } from '../src/core/quant/quantPoints.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { GraphExecutor } from '../src/core/runtime/executor.js';
@@ -62,21 +69,46 @@ async function throughput(pass: () => Promise<void>): Promise<Throughput> {
   return { perCpuSecond: nImages / cpu, perWallSecond: nImages / wall };
 }
 
-/** Float forward throughput of our executor and of onnxruntime-node (1 thread), batches of 64. */
-async function forwardThroughput(model: Uint8Array, images: Float32Array): Promise<{ ours: Throughput; ort: Throughput }> {
+/** The values the W8A8 range pass captures (its activation points), as quantizeGraph chooses them. */
+function rangePassValues(folded: Graph): string[] {
+  const cfg = { ...defaultQuantConfig(), weightBits: 8 as const, activationBits: 8 as const };
+  const bitsOf = new Map(quantizableLayers(folded).map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
+  return activationGridSpec(folded, cfg, bitsOf, activationPlacement(cfg)).owners;
+}
+
+interface ForwardRow {
+  /** Plain float forward: our executor (tfjs, 1 thread) and onnxruntime-node (1 thread). */
+  ours: Throughput;
+  ort: Throughput;
+  /**
+   * The forward-only stages' pass (the W8A8 range pass: every activation point captured and read back to
+   * JS) through the engine the CLI uses by default (onnxruntime-node, here at 1 thread) and through our executor.
+   */
+  stageOrt: Throughput;
+  stageOurs: Throughput;
+}
+
+/** Float forward throughputs over the same images in batches of 64, all at one thread. */
+async function forwardThroughput(model: Uint8Array, images: Float32Array): Promise<ForwardRow> {
   const per = 3 * 32 * 32;
   const graph = importOnnx(model);
   const exec = new GraphExecutor(graph);
   const inputName = graph.inputs[0].name;
-  const ours = await throughput(async () => {
+  const batches = async (each: (x: tf.Tensor) => Promise<void>) => {
     for (let s = 0; s < nImages; s += 64) {
       const m = Math.min(64, nImages - s);
       const x = tf.tensor(images.subarray(s * per, (s + m) * per), [m, 3, 32, 32]);
+      await each(x);
+      x.dispose();
+    }
+  };
+  const ours = await throughput(() =>
+    batches(async (x) => {
       const r = exec.execute({ [inputName]: x });
       for (const t of r.outputs.values()) await t.data();
-      tf.dispose([x, ...r.outputs.values()]);
-    }
-  });
+      tf.dispose([...r.outputs.values()]);
+    }),
+  );
   exec.dispose();
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const ortT = await throughput(async () => {
@@ -86,7 +118,25 @@ async function forwardThroughput(model: Uint8Array, images: Float32Array): Promi
     }
   });
   await session.release();
-  return { ours, ort: ortT };
+  // the range pass runs on the BN-folded inference form, as in quantizeGraph
+  const folded = inferenceForm(graph);
+  const names = rangePassValues(folded);
+  const stage = async (tap: FloatValueTap) => {
+    const t = await throughput(() =>
+      batches(async (x) => {
+        const captured = await tap.values(x, names);
+        for (const v of captured.values()) await v.data();
+        disposeTapped(captured);
+      }),
+    );
+    await tap.dispose();
+    return t;
+  };
+  const stageOrt = await stage(ortTap(folded, ortNodeRuntime({ threads: 1 })));
+  const foldedExec = new GraphExecutor(folded);
+  const stageOurs = await stage(executorTap(foldedExec, 'executor'));
+  foldedExec.dispose();
+  return { ours, ort: ortT, stageOrt, stageOurs };
 }
 
 async function main(): Promise<void> {
@@ -97,14 +147,18 @@ async function main(): Promise<void> {
     ['resnet20-like', cifarResNet(3)],
     ['resnet56-like', cifarResNet(9)],
   ];
-  const forward: { net: string; ours: Throughput; ort: Throughput; ratioCpu: number; ratioWall: number }[] = [];
+  const forward: (ForwardRow & { net: string; ratioCpu: number; ratioWall: number; stageOrtRatioCpu: number; stageOursRatioCpu: number })[] = [];
   for (const [net, bytes] of nets) {
     const f = await forwardThroughput(bytes, images);
-    forward.push({ net, ...f, ratioCpu: f.ours.perCpuSecond / f.ort.perCpuSecond, ratioWall: f.ours.perWallSecond / f.ort.perWallSecond });
+    const cpu = (t: Throughput) => t.perCpuSecond / f.ort.perCpuSecond;
+    forward.push({ net, ...f, ratioCpu: cpu(f.ours), ratioWall: f.ours.perWallSecond / f.ort.perWallSecond, stageOrtRatioCpu: cpu(f.stageOrt), stageOursRatioCpu: cpu(f.stageOurs) });
   }
   console.log(`\nFloat forward, ${nImages} images in batches of 64: our executor (tfjs ${backend.name}, 1 thread) vs onnxruntime-node (1 thread)\n`);
   console.log('| net | ours img/CPU s | ORT img/CPU s | ours / ORT (CPU) | ours img/s wall | ORT img/s wall | ours / ORT (wall) |\n|---|---|---|---|---|---|---|');
   for (const f of forward) console.log(`| ${f.net} | ${f.ours.perCpuSecond.toFixed(0)} | ${f.ort.perCpuSecond.toFixed(0)} | ${(100 * f.ratioCpu).toFixed(0)}% | ${f.ours.perWallSecond.toFixed(0)} | ${f.ort.perWallSecond.toFixed(0)} | ${(100 * f.ratioWall).toFixed(0)}% |`);
+  console.log(`\nForward-only stages (the W8A8 range pass: every activation point captured and read back), images per CPU second at 1 thread, vs plain onnxruntime-node forward\n`);
+  console.log('| net | CLI default engine (onnxruntime-node) | / ORT forward | tfjs executor (page) | / ORT forward |\n|---|---|---|---|---|');
+  for (const f of forward) console.log(`| ${f.net} | ${f.stageOrt.perCpuSecond.toFixed(0)} | ${(100 * f.stageOrtRatioCpu).toFixed(0)}% | ${f.stageOurs.perCpuSecond.toFixed(0)} | ${(100 * f.stageOursRatioCpu).toFixed(0)}% |`);
   mkdirSync('bench-results', { recursive: true });
   if (forwardOnly) {
     writeFileSync('bench-results/speed-forward.json', JSON.stringify({ backend: backend.name, images: nImages, forward }, null, 2));

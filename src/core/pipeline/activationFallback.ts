@@ -14,7 +14,7 @@ import type { Graph } from '../ir/types.js';
 import { ChannelNoise } from '../quant/channelNoise.js';
 import { consumerChannelSqnr, type ConsumerChannelSqnr } from '../quant/consumerChannelSqnr.js';
 import type { ActivationQParams } from '../quant/observers.js';
-import type { FloatValueTap } from './floatValueTap.js';
+import { disposeTapped, type FloatValueTap } from './floatValueTap.js';
 
 /**
  * Default threshold (dB). CenterNet W8A8 box agreement on 8 held-out photos (bench/detectors.ts): 36 % with
@@ -62,9 +62,12 @@ export async function activationFallback(
     if (signal?.aborted) break;
     const captured = await tap.values(b, [...judged.keys()]);
     try {
-      for (const [n, c] of captured) await noise.get(n)!.add(c.tensor, c.layout, judged.get(n)!);
+      for (const [n, v] of captured) {
+        await noise.get(n)!.add(v.tensor(), v.layout, judged.get(n)!);
+        v.dispose(); // one value's copy in the backend at a time
+      }
     } finally {
-      tf.dispose([...captured.values()].map((c) => c.tensor));
+      disposeTapped(captured);
     }
   }
   const sqnr: Record<string, ConsumerChannelSqnr> = {};

@@ -10,15 +10,45 @@ import * as tf from '@tensorflow/tfjs';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import type { Graph } from '../ir/types.js';
 import type { GraphExecutor } from '../runtime/executor.js';
-import type { CapturedTensor } from '../runtime/types.js';
+import type { CapturedTensor, TensorLayout } from '../runtime/types.js';
 import { outputAsFloat, type OrtLike, type OrtSessionLike } from '../verify/ortLike.js';
+
+/**
+ * One value of one batch, read as host data (range histograms) or as a tensor (the channel-noise pass):
+ * onnxruntime hands back host arrays, and a copy into the tfjs backend is made only when a tensor is asked.
+ */
+export interface TappedValue {
+  layout: TensorLayout;
+  data(): Promise<Float32Array>;
+  /** Owned by the TappedValue: freed by dispose(). */
+  tensor(): tf.Tensor;
+  dispose(): void;
+}
 
 export interface FloatValueTap {
   /** What runs the passes, for the report ("tfjs wasm", "onnxruntime-node 1.30 (cpu, 2 threads)"). */
   readonly engine: string;
-  /** The float network's values `names` on one batch; the caller disposes the tensors. */
-  values(batch: tf.Tensor, names: readonly string[]): Promise<Map<string, CapturedTensor>>;
+  /** The float network's values `names` on one batch; the caller disposes them. */
+  values(batch: tf.Tensor, names: readonly string[]): Promise<Map<string, TappedValue>>;
   dispose(): Promise<void>;
+}
+
+export function disposeTapped(values: Map<string, TappedValue>): void {
+  for (const v of values.values()) v.dispose();
+}
+
+function fromTensor(c: CapturedTensor): TappedValue {
+  return { layout: c.layout, data: async () => (await c.tensor.data()) as Float32Array, tensor: () => c.tensor, dispose: () => c.tensor.dispose() };
+}
+
+function fromHost(data: Float32Array, dims: readonly number[]): TappedValue {
+  let t: tf.Tensor | undefined;
+  return {
+    layout: dims.length === 4 ? 'NCHW' : 'plain',
+    data: async () => data,
+    tensor: () => (t ??= tf.tensor(data, [...dims])),
+    dispose: () => t?.dispose(),
+  };
 }
 
 export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap {
@@ -28,7 +58,7 @@ export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap 
     async values(batch, names) {
       const r = exec.execute({ [inputName]: batch }, { capture: names });
       tf.dispose([...r.outputs.values()]);
-      return r.captured;
+      return new Map([...r.captured].map(([n, c]) => [n, fromTensor(c)]));
     },
     async dispose() {},
   };
@@ -55,16 +85,14 @@ export function ortTap(graph: Graph, ort: OrtLike): FloatValueTap {
     engine: ort.name,
     async values(batch, names) {
       const computed = [...new Set(names)].filter((n) => n !== inputName).sort();
-      const out = new Map<string, CapturedTensor>();
-      if (names.includes(inputName)) out.set(inputName, { tensor: tf.clone(batch), layout: batch.rank === 4 ? 'NCHW' : 'plain' });
+      const out = new Map<string, TappedValue>();
+      const input = (await batch.data()) as Float32Array;
+      if (names.includes(inputName)) out.set(inputName, fromHost(input, batch.shape));
       if (computed.length === 0) return out;
       const session = await sessionFor(computed);
-      const res = await session.run({ [inputName]: ort.tensor((await batch.data()) as Float32Array, batch.shape) });
-      for (const name of computed) {
-        const t = res[name];
-        out.set(name, { tensor: tf.tensor(outputAsFloat(t), [...t.dims]), layout: t.dims.length === 4 ? 'NCHW' : 'plain' });
-      }
-      for (const t of Object.values(res)) t.dispose?.();
+      const res = await session.run({ [inputName]: ort.tensor(input, batch.shape) });
+      // outputAsFloat keeps a float32 output's own array: the ORT tensor is not disposed under it
+      for (const name of computed) out.set(name, fromHost(outputAsFloat(res[name]), res[name].dims));
       return out;
     },
     async dispose() {
