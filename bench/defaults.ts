@@ -4,17 +4,19 @@
  * images (FP32 91.73 on all 10,000). Targets (issue 12): W8A8 <= 60 s, W4A4 (first/last 8 bit) <= 180 s on
  * the 2-core machine, accuracy within 0.2 pt of bench:quant's rows (W8A8 91.69, W4A4 90.51).
  *
- * Each stage is timed in wall seconds and in this process's CPU seconds: the pipeline runs on one thread
- * (tfjs-wasm in Node), so CPU seconds are what the wall time would be on an otherwise idle machine, and
- * they stay comparable while other jobs load the machine (the load average is recorded beside them).
+ * Each stage is timed in wall seconds and in this process's CPU seconds (all its threads): tfjs-wasm runs
+ * on one thread; the forward-only passes run in onnxruntime-node on every core as in the CLI
+ * (--forward-engine tfjs: our executor instead). CPU seconds stay comparable while other jobs load the
+ * machine (the load average is recorded beside them); the targets are wall seconds on an idle machine.
  * Prints a table, writes bench-results/defaults.json.
  *
- * Run: npm run bench:defaults -- [--rows "w8a8|w4a4 --keep-first-last-8bit"] [--eval 10000] [--out FILE]
+ * Run: npm run bench:defaults -- [--rows "w8a8|w4a4 --keep-first-last-8bit"] [--eval 10000] [--out FILE] [--forward-engine ort|tfjs]
  * Rows are separated by '|'; each is `wXaY` then overrides of the defaults: --keep-first-last-8bit,
  * --rounding R, --images N, --steps N, --iters N (for exploring other settings).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
+import { ortNodeRuntime } from '../cli/lib/ortNodeRuntime.js';
 import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { defaultPipelineConfig, withBitWidths } from '../src/core/pipeline/defaults.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
@@ -26,6 +28,8 @@ import { arg, top1 } from './lib/resnet20Bench.js';
 const rows = arg('rows', 'w8a8|w4a4 --keep-first-last-8bit').split('|').map((r) => r.trim()).filter(Boolean);
 const nEval = Number(arg('eval', '10000'));
 const outFile = arg('out', 'bench-results/defaults.json');
+/** What runs the forward-only passes, as the CLI's --forward-engine (default ort: onnxruntime-node on every core). */
+const forwardEngine = arg('forward-engine', 'ort');
 
 const cpuSeconds = () => {
   const u = process.cpuUsage();
@@ -77,14 +81,15 @@ async function main(): Promise<void> {
     };
     const load0 = loadavg()[0];
     const t0 = { wall: performance.now() / 1000, cpu: cpuSeconds() };
-    const r = await runPipeline([{ name: 'resnet20_bn.onnx', bytes: modelBytes }], cfg, onEvent);
+    const forwardRuntime = forwardEngine === 'ort' ? ortNodeRuntime({ threads: availableParallelism() }) : undefined;
+    const r = await runPipeline([{ name: 'resnet20_bn.onnx', bytes: modelBytes }], cfg, onEvent, undefined, { forwardRuntime });
     const total = { wall: performance.now() / 1000 - t0.wall, cpu: cpuSeconds() - t0.cpu };
     const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
     const c = r.report.config;
     const rec = {
       row, total, stages, loadavg: [load0, loadavg()[0]],
       applied: { images: c.calibration.images, steps: c.calibration.steps, batch: c.calibration.batch, rounding: c.quant.rounding, iterations: c.quant.adaroundIterations, keepFirstLast8bit: c.quant.keepFirstLast8bit },
-      endBnLoss: r.report.calibration.endBnLoss, ranges: r.report.seconds.ranges, top1: q, drop: floatTop1 - q,
+      endBnLoss: r.report.calibration.endBnLoss, ranges: r.report.seconds.ranges, forwardEngine: r.report.forwardEngine, top1: q, drop: floatTop1 - q,
     };
     results.push(rec);
     console.log(`${row}: ${total.cpu.toFixed(0)} CPU s (${total.wall.toFixed(0)} s wall, load ${load0.toFixed(1)}), top-1 ${q.toFixed(2)} (drop ${rec.drop.toFixed(2)})`);
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
     const st = (s: string) => (r.stages[s] ? `${r.stages[s].cpu.toFixed(1)} (${r.stages[s].wall.toFixed(0)})` : '-');
     console.log(`| ${r.row} | ${a.images} x ${a.steps}, ${a.rounding}${a.rounding === 'adaptive' ? ` ${a.iterations} it.` : ''}${a.keepFirstLast8bit ? ', first/last 8 bit' : ''} | ${r.total.cpu.toFixed(1)} (${r.total.wall.toFixed(0)}) | ${names.map(st).join(' | ')} | ${r.loadavg.map((l) => l.toFixed(1)).join('-')} | ${r.endBnLoss?.toFixed(2) ?? '-'} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} |`);
   }
-  console.log('\n(rounding includes the activation ranges; evaluation is top-1 agreement on the calibration images in our executor)');
+  console.log(`\n(rounding includes the activation ranges; evaluation is top-1 agreement on the calibration images; forward-only passes: ${results[0]?.forwardEngine})`);
   mkdirSync('bench-results', { recursive: true });
   writeFileSync(outFile, JSON.stringify({ float: floatTop1, evalImages: evalIdx.length, backend: backend.name, results }, null, 2));
 }
