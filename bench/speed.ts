@@ -12,7 +12,13 @@
  * it, the forward-only stages' pass (activation ranges, channel-noise rule: pipeline/floatValueTap.ts) on
  * the CLI's default engine (onnxruntime-node) and on our executor, at 1 thread, as a share of plain ORT.
  *
+ * MobileNetV2-224 row (bench/lib/mobilenetSpeed.ts): nsfwjs' Keras MobileNetV2 quantized W8A8 with the
+ * CLI's defaults end to end (runPipeline with the CLI's run options), each stage in wall and CPU seconds,
+ * written to bench-results/speed-mobilenet.json. --mobilenet-only runs only that row, --skip-mobilenet
+ * leaves it out; --mnv2-images/--mnv2-steps override the defaults (a quick check of the bench).
+ *
  * Run: npm run bench:speed -- [--images 256] [--iters 1000] [--wbits 8] [--abits 8] [--rounding adaptive] [--forward-only]
+ *        [--mobilenet-only | --skip-mobilenet] [--mnv2-images N] [--mnv2-steps N]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +37,7 @@ import { GraphExecutor } from '../src/core/runtime/executor.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { seeded } from '../src/core/testing/opCheck.js';
 import { cifarResNet } from '../src/core/testing/resnetLike.js';
+import { mobilenetDefaultsSpeed, mobilenetSpeedTable } from './lib/mobilenetSpeed.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,6 +49,8 @@ const wbits = Number(arg('wbits', '8')) as 8;
 const abits = Number(arg('abits', '8')) as 8;
 const rounding = arg('rounding', 'adaptive') as 'adaptive';
 const forwardOnly = process.argv.includes('--forward-only');
+const mobilenetOnly = process.argv.includes('--mobilenet-only');
+const skipMobilenet = process.argv.includes('--skip-mobilenet') || forwardOnly;
 
 const cpuSeconds = () => {
   const u = process.cpuUsage();
@@ -139,8 +148,18 @@ async function forwardThroughput(model: Uint8Array, images: Float32Array): Promi
   return { ours, ort: ortT, stageOrt, stageOurs };
 }
 
+/** The MobileNetV2-224 W8A8 defaults row: prints its table, writes bench-results/speed-mobilenet.json. */
+async function mobilenetRow(): Promise<void> {
+  const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  const m = await mobilenetDefaultsSpeed({ images: Number(arg('mnv2-images', '0')) || undefined, steps: Number(arg('mnv2-steps', '0')) || undefined, log });
+  console.log(mobilenetSpeedTable(m));
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/speed-mobilenet.json', JSON.stringify(m, null, 2));
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
+  if (mobilenetOnly) return mobilenetRow();
   const images = seeded(nImages * 3 * 32 * 32, 5, -2, 2);
   const nets: [string, Uint8Array][] = [
     ['resnet20 (fixture)', new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))],
@@ -184,6 +203,7 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`| ${r.net} | ${r.layers} | ${r.ranges.toFixed(1)} | ${r.rounding.toFixed(1)} | ${r.secondsPerLayer.toFixed(2)} | ${r.ortForward.toFixed(2)} | ${r.roundingVsForward.toFixed(0)} |`);
   console.log(`\nresnet56-like / resnet20-like: layers ${depthRatio.layers.toFixed(2)}x, rounding ${depthRatio.rounding.toFixed(2)}x, ORT forward ${depthRatio.ortForward.toFixed(2)}x (target: rounding <= 3.5x)`);
   writeFileSync('bench-results/speed.json', JSON.stringify({ backend: backend.name, images: nImages, iters, wbits, abits, rounding, forward, rows, depthRatio }, null, 2));
+  if (!skipMobilenet) await mobilenetRow();
 }
 
 void main();
