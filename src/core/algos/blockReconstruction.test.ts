@@ -169,4 +169,26 @@ describe('block reconstruction', () => {
     tf.dispose([x, y]);
     exec.dispose();
   });
+
+  it('learned activation step sizes: a clipping grid inside the block grows and the block error falls; a grid shared with the block input stays', async () => {
+    const { exec, x, l1, l2, y } = await randomBlock();
+    // 4-bit grid on the ReLU output r (values up to ~3) at step 0.05: it clips at 0.75
+    const grid = { scale: 0.05, zeroPoint: 0, bits: 4, signed: false, min: 0, max: 0.75 };
+    const data = blockData(['x', x, x], ['y', y]);
+    const before = tf.memory().numTensors;
+    const fixed = await reconstructBlock(exec, [l1, l2], data, { ...opts, iterations: 150, activations: new Map([['r', grid]]) });
+    const learned = await reconstructBlock(exec, [l1, l2], data, { ...opts, iterations: 150, activations: new Map([['r', grid]]), activationLr: 0.05 });
+    expect(fixed.learnedActivations).toBeUndefined();
+    const r = learned.learnedActivations?.get('r');
+    expect(r?.scale).toBeGreaterThan(2 * grid.scale);
+    expect(r?.max).toBeCloseTo(15 * r!.scale, 6);
+    expect(learned.calibratedGridError).toBeGreaterThan(learned.blockError);
+    expect(learned.blockError).toBeLessThan(0.5 * fixed.blockError);
+    // the same grid object on the block's input x (already applied upstream) and on r: not learned
+    const shared = await reconstructBlock(exec, [l1, l2], data, { ...opts, iterations: 20, activations: new Map([['x', grid], ['r', grid]]), activationLr: 0.05 });
+    expect(shared.learnedActivations).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+    exec.dispose();
+  });
 });

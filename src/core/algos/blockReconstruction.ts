@@ -19,15 +19,20 @@
  * (layer-wise adaptive rounding), leaning towards them: h = 0.8 where the code rounds up, 0.2 where it
  * rounds down, so that the block refines a good layer-wise solution instead of starting from scratch
  * (few iterations are affordable here; BRECQ runs 20k).
- * At the end the hard rounding (h >= 0.5), the initial codes and round-to-nearest are compared on the block
- * output over all images (no dropping), and the best is kept.
+ * Activation step sizes (activationLr > 0): the grids of the values the block produces (and no value
+ * outside it shares) are learned jointly with the rounding, LSQ-style (quant/fakeQuant.ts fakeQuantLsq),
+ * as QDrop does, starting from the calibrated grids; Adam on log(s), so that the rate is relative.
+ * At the end the hard rounding (h >= 0.5) with the learned and with the calibrated grids, the initial codes
+ * and round-to-nearest (both on the calibrated grids) are compared on the block output over all images
+ * (no dropping), and the best is kept.
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
-import { fakeQuantSte, fakeQuantTensor } from '../quant/fakeQuant.js';
+import { fakeQuantLsq, fakeQuantSte, fakeQuantTensor } from '../quant/fakeQuant.js';
 import type { ActivationQParams } from '../quant/observers.js';
 import { channelAxis, type GraphExecutor } from '../runtime/executor.js';
 import type { CapturedTensor, TensorLayout } from '../runtime/types.js';
+import { qrange } from '../quant/primitives.js';
 import { SeededRandom } from '../synth/prng.js';
 import { betaAt, GAMMA, ZETA } from './adaptiveRounding.js';
 
@@ -82,6 +87,8 @@ export interface BlockReconstructionOptions {
   activations: Map<string, ActivationQParams>;
   /** QDrop: probability that an activation element skips its quantization during optimisation; 0 = off. */
   dropProbability: number;
+  /** Adam rate on the log step size of the block's own activation grids; 0 keeps the calibrated grids. */
+  activationLr?: number;
   seed: number;
   progressEvery?: number;
   onProgress?: (p: { iteration: number; loss: number; recLoss: number; roundLoss: number; beta: number }) => void;
@@ -100,6 +107,13 @@ export interface BlockReconstructionResult {
   initialError?: number;
   /** The rounding kept: the one with the lowest block output error on the calibration images. */
   kept: KeptRounding;
+  /**
+   * Grids learned with the kept codes (value name -> grid, every value that shares one), when learned
+   * grids won the comparison; the caller applies them to the values downstream and to the export.
+   */
+  learnedActivations?: Map<string, ActivationQParams>;
+  /** Block output error of the kept codes on the calibrated grids, when learned grids were kept. */
+  calibratedGridError?: number;
   seconds: number;
 }
 
@@ -116,6 +130,20 @@ function yieldNow(): Promise<void> {
 function outputError(out: CapturedTensor, target: tf.Tensor): tf.Scalar {
   const ax = out.tensor.rank > 1 ? channelAxis(out) : 0;
   return tf.mean(tf.sum(tf.squaredDifference(out.tensor, target), ax)) as tf.Scalar;
+}
+
+/** How one block run is made: a mini-batch or a slice of the images, training or scoring, which grids. */
+interface RunSpec {
+  /** Image indices (a mini-batch); else `count` images from `from`; else all. */
+  idx?: tf.Tensor1D;
+  from?: number;
+  count?: number;
+  /** Straight-through fake quantization and QDrop mixing (else plain fake quantization). */
+  train: boolean;
+  /** Learned step sizes (value name -> scalar) used in training instead of the grids' own. */
+  scales?: Map<string, tf.Scalar>;
+  /** Grids when scoring (default: the calibrated ones). */
+  grids?: Map<string, ActivationQParams>;
 }
 
 class BlockRunner {
@@ -144,32 +172,53 @@ class BlockRunner {
     return tf.where(keepFloat, x, q);
   }
 
-  /**
-   * The block's outputs on the images `idx` (all when undefined) with `weights` as overrides; `train`:
-   * straight-through fake quantization and QDrop mixing. Returns the summed output error (a scalar).
-   */
-  error(weights: Map<string, tf.Tensor>, idx: tf.Tensor1D | undefined, train: boolean, from = 0, count?: number): tf.Scalar {
+  /** Runs the block (its weights as overrides) from its inputs to its outputs; `hook` sees the activation points. */
+  private run(weights: Map<string, tf.Tensor>, spec: Pick<RunSpec, 'idx' | 'from' | 'count' | 'train'>, hook: (name: string, v: CapturedTensor) => tf.Tensor | undefined) {
+    const { idx, from = 0, count } = spec;
     const pick = (t: tf.Tensor) => (idx ? tf.gather(t, idx) : count !== undefined ? tf.slice(t, from, count) : t);
-    const drop = train && this.o.dropProbability > 0;
+    const drop = spec.train && this.o.dropProbability > 0;
     const start = new Map<string, CapturedTensor>();
     this.data.quantizedInputs.forEach((v, i) => {
       const xq = pick(v.tensor);
       start.set(v.name, { tensor: drop ? this.dropMix(pick(this.data.floatInputs[i].tensor), xq) : xq, layout: v.layout });
     });
-    const acts = this.o.activations;
+    const outs = this.data.targets.map((t) => t.name);
+    const r = this.exec.execute(new Map(), { start, capture: outs, stopAfterCaptures: true, overrides: weights, hook, hookValues: [...this.o.activations.keys()] });
+    tf.dispose([...r.outputs.values()]);
+    return { captured: r.captured, pick };
+  }
+
+  /** Activation points the block itself produces (its inputs arrive quantized already). */
+  producedPoints(weights: Map<string, tf.Tensor>): Set<string> {
+    const seen = new Set<string>();
+    tf.tidy(() => {
+      this.run(weights, { from: 0, count: 1, train: false }, (name) => {
+        seen.add(name);
+        return undefined;
+      });
+    });
+    return seen;
+  }
+
+  /**
+   * The block's outputs on the images of `spec` with `weights` as overrides, against the targets: the
+   * summed output error (a scalar).
+   */
+  error(weights: Map<string, tf.Tensor>, spec: RunSpec): tf.Scalar {
+    const drop = spec.train && this.o.dropProbability > 0;
+    const grids = spec.grids ?? this.o.activations;
     const hook = (name: string, v: CapturedTensor) => {
-      const p = acts.get(name);
+      const p = grids.get(name);
       if (!p) return undefined;
-      if (!train) return fakeQuantTensor(v.tensor, p);
-      const q = fakeQuantSte(v.tensor, p);
+      if (!spec.train) return fakeQuantTensor(v.tensor, p);
+      const s = spec.scales?.get(name);
+      const q = s ? fakeQuantLsq(v.tensor, s, p) : fakeQuantSte(v.tensor, p);
       return drop ? this.dropMix(v.tensor, q) : q;
     };
-    const outs = this.data.targets.map((t) => t.name);
-    const r = this.exec.execute(new Map(), { start, capture: outs, stopAfterCaptures: true, overrides: weights, hook, hookValues: [...acts.keys()] });
-    tf.dispose([...r.outputs.values()]);
+    const { captured, pick } = this.run(weights, spec, hook);
     let total: tf.Scalar = tf.scalar(0);
     this.data.targets.forEach((t) => {
-      const c = r.captured.get(t.name)!;
+      const c = captured.get(t.name)!;
       if (c.layout !== t.layout) throw new Error(`block output ${t.name} came back ${c.layout}, its target is ${t.layout}`);
       total = tf.add(total, outputError(c, pick(t.tensor)));
     });
@@ -177,16 +226,32 @@ class BlockRunner {
   }
 
   /** Mean error over all images (in chunks of twice the batch), no dropping. */
-  fullError(weights: Map<string, tf.Tensor>): number {
+  fullError(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): number {
     const n = this.data.targets[0].tensor.shape[0];
     const chunk = Math.max(1, 2 * this.o.batch);
     let sum = 0;
     for (let s = 0; s < n; s += chunk) {
       const m = Math.min(chunk, n - s);
-      sum += tf.tidy(() => this.error(weights, undefined, false, s, m).dataSync()[0]) * m;
+      sum += tf.tidy(() => this.error(weights, { from: s, count: m, train: false, grids }).dataSync()[0]) * m;
     }
     return sum / n;
   }
+}
+
+/**
+ * The grids the block may learn: those of values it produces that no value outside it shares (a shared
+ * grid already applied upstream must stay as it is). One entry per grid, with every value using it.
+ */
+function learnableGrids(acts: Map<string, ActivationQParams>, produced: Set<string>): { grid: ActivationQParams; values: string[] }[] {
+  const byGrid = new Map<ActivationQParams, string[]>();
+  for (const [v, p] of acts) byGrid.set(p, [...(byGrid.get(p) ?? []), v]);
+  return [...byGrid].filter(([, vs]) => vs.some((v) => produced.has(v)) && vs.every((v) => produced.has(v))).map(([grid, values]) => ({ grid, values }));
+}
+
+/** A grid with step size `scale` (zero point, bits and sign kept). */
+function withScale(p: ActivationQParams, scale: number): ActivationQParams {
+  const { qmin, qmax } = qrange(p.bits, p.signed);
+  return { ...p, scale, min: (qmin - p.zeroPoint) * scale, max: (qmax - p.zeroPoint) * scale };
 }
 
 function codesToWeights(layers: BlockLayer[], codes: Int8Array[]): Map<string, tf.Tensor> {
@@ -212,9 +277,20 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     init.dispose(); // the variable holds its own reference to the data
     return v;
   });
+  const nearest = layers.map((l) => l.nearest);
+  const learnLr = o.activationLr ?? 0;
+  const learnable = learnLr > 0 ? learnableGrids(o.activations, runner.producedPoints(new Map())) : [];
+  const logS = learnable.map(({ grid }) => {
+    const init = tf.scalar(Math.log(grid.scale));
+    const v = tf.variable(init, true);
+    init.dispose();
+    return v;
+  });
   const optimizer = tf.train.adam(o.lr);
+  const scaleOptimizer = logS.length ? tf.train.adam(learnLr) : undefined;
   const every = Math.max(1, o.progressEvery ?? 50);
   const hOf = (i: number) => tf.clipByValue(tf.add(tf.mul(tf.sigmoid(V[i]), ZETA - GAMMA), GAMMA), 0, 1);
+  const gradsOf = (grads: tf.NamedTensorMap, vars: tf.Variable[]) => vars.filter((v) => grads[v.name]).map((v) => ({ name: v.name, tensor: grads[v.name] }));
   let lastYield = Date.now();
   try {
     for (let t = 0; t < o.iterations; t++) {
@@ -225,9 +301,14 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
       const idx = runner.sample(n);
       let rec: tf.Scalar | undefined;
       let reg: tf.Scalar | undefined;
-      const cost = optimizer.minimize(() => {
+      const { value: cost, grads } = tf.variableGrads(() => {
         const weights = new Map(layers.map((l, i) => [l.weightName, tf.mul(tf.clipByValue(tf.add(F[i], hOf(i)), l.qmin, l.qmax), S[i])]));
-        const r = runner.error(weights, idx, true);
+        const scales = new Map<string, tf.Scalar>();
+        learnable.forEach(({ values }, g) => {
+          const s = tf.exp(logS[g]) as tf.Scalar;
+          for (const v of values) scales.set(v, s);
+        });
+        const r = runner.error(weights, { idx, train: true, scales });
         let loss = r;
         if (withReg) {
           let sum: tf.Scalar = tf.scalar(0);
@@ -237,9 +318,12 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         }
         if (report) rec = tf.keep(r);
         return loss;
-      }, report, V);
+      }, [...V, ...logS]);
+      optimizer.applyGradients(gradsOf(grads, V));
+      scaleOptimizer?.applyGradients(gradsOf(grads, logS));
+      tf.dispose(Object.values(grads));
       idx.dispose();
-      if (report && cost && rec) {
+      if (report && rec) {
         const recLoss = (await rec.data())[0];
         const roundLoss = reg ? (await reg.data())[0] : 0;
         o.onProgress!({ iteration: t, loss: (await cost.data())[0], recLoss, roundLoss, beta });
@@ -258,28 +342,40 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         return Int8Array.from(d);
       }),
     );
-    const nearest = layers.map((l) => l.nearest);
-    const evalCodes = (codes: Int8Array[]) => {
+    const learned = new Map<string, ActivationQParams>();
+    for (const [g, { grid, values }] of learnable.entries()) {
+      const p = withScale(grid, Math.exp((await logS[g].data())[0]));
+      for (const v of values) learned.set(v, p);
+    }
+    const learnedGrids = learned.size ? new Map([...o.activations].map(([v, p]) => [v, learned.get(v) ?? p])) : undefined;
+    const evalCodes = (codes: Int8Array[], grids?: Map<string, ActivationQParams>) => {
       const w = codesToWeights(layers, codes);
       try {
-        return runner.fullError(w);
+        return runner.fullError(w, grids);
       } finally {
         tf.dispose([...w.values()]);
       }
     };
-    const candidates: [KeptRounding, Int8Array[]][] = [['block', adaptive], ['nearest', nearest]];
-    if (layers.every((l) => l.initial)) candidates.push(['initial', layers.map((l) => l.initial!)]);
-    const errors = candidates.map(([, c]) => evalCodes(c));
+    const candidates: { kept: KeptRounding; codes: Int8Array[]; grids?: Map<string, ActivationQParams> }[] = [{ kept: 'block', codes: adaptive }, { kept: 'nearest', codes: nearest }];
+    if (layers.every((l) => l.initial)) candidates.push({ kept: 'initial', codes: layers.map((l) => l.initial!) });
+    if (learnedGrids) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids });
+    const errors = candidates.map((c) => evalCodes(c.codes, c.grids));
     const best = errors.indexOf(Math.min(...errors));
-    const [kept, codes] = candidates[best];
+    const { kept, codes, grids } = candidates[best];
     const flippedFraction = codes.map((c, i) => {
       let f = 0;
       for (let j = 0; j < c.length; j++) if (c[j] !== nearest[i][j]) f++;
       return f / c.length;
     });
-    return { codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(errors.length > 2 ? { initialError: errors[2] } : {}), kept, seconds: (performance.now() - t0) / 1000 };
+    const initialAt = candidates.findIndex((c) => c.kept === 'initial');
+    return {
+      codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(initialAt >= 0 ? { initialError: errors[initialAt] } : {}), kept,
+      ...(grids ? { learnedActivations: learned, calibratedGridError: errors[0] } : {}),
+      seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     optimizer.dispose();
-    tf.dispose([...S, ...F, ...V]);
+    scaleOptimizer?.dispose();
+    tf.dispose([...S, ...F, ...V, ...logS]);
   }
 }

@@ -71,6 +71,21 @@ describe('quantizeGraph with reconstruction block', () => {
     expect(block.layers.every((l) => l.weightScale === 'output')).toBe(true); // clips chosen as layer-wise rounding chooses them
   });
 
+  it('activation step sizes learned in a block are the ones the result and the exported QuantizeLinear nodes carry', () => {
+    const learned = block.blocks!.flatMap((b) => (b.activationScales ?? []).map((a) => ({ ...a, block: b })));
+    expect(learned.length).toBeGreaterThan(0);
+    const exported = new Set(
+      block.qdq.nodes.filter((n) => n.opType === 'QuantizeLinear').map((n) => (block.qdq.initializers.get(n.inputs[1])!.data as Float32Array)[0]),
+    );
+    for (const a of learned) {
+      expect(a.learned).not.toBe(a.calibrated);
+      // kept because they score better than the calibrated grids on the same codes
+      expect(a.block.blockError).toBeLessThanOrEqual(a.block.calibratedGridError!);
+      expect(block.activations[a.value].scale).toBe(a.learned);
+      expect(exported.has(Math.fround(a.learned))).toBe(true);
+    }
+  });
+
   it('sends one blocks event, then running and done events per block, in order', () => {
     const listed = events.filter((e) => e.type === 'blocks');
     expect(listed.length).toBe(1);

@@ -125,6 +125,12 @@ export interface BlockReport {
   blockError: number;
   /** Which rounding was kept: jointly optimised, the layer-wise start, or nearest. */
   kept: 'block' | 'initial' | 'nearest';
+  /**
+   * Step sizes of the activation grids learned inside the block, when they were kept (they are the grids
+   * the export and `activations` carry); `calibratedGridError`: the kept codes on the calibrated grids.
+   */
+  activationScales?: { value: string; calibrated: number; learned: number }[];
+  calibratedGridError?: number;
   seconds: number;
 }
 

@@ -42,3 +42,31 @@ export function fakeQuantSte(x: tf.Tensor, p: Pick<ActivationQParams, 'scale' | 
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x);
 }
+
+/**
+ * Fake quantization with a learned step size (LSQ, Esser et al. 2020): `scale` is a scalar tensor and
+ * receives the gradient dL/ds = sum(dy * (round(x/s) - x/s)) where x lies on the grid's range and
+ * sum(dy * clamp bound) where it is clamped; x gets the straight-through gradient of fakeQuantSte. The
+ * zero point stays fixed (an integer). LSQ's gradient scale 1/sqrt(N qmax) is left out: the caller's
+ * Adam normalises each step size's gradient anyway.
+ */
+export function fakeQuantLsq(x: tf.Tensor, scale: tf.Scalar, p: Pick<ActivationQParams, 'zeroPoint' | 'bits' | 'signed'>): tf.Tensor {
+  const { qmin, qmax } = qrange(p.bits, p.signed);
+  const lo = qmin - p.zeroPoint;
+  const hi = qmax - p.zeroPoint;
+  const f = tf.customGrad(((xi: tf.Tensor, s: tf.Scalar, save: tf.GradSaveFunc) => {
+    const r = tf.div(xi, s);
+    const q = tf.clipByValue(tf.round(r), lo, hi);
+    save([r, q]);
+    return {
+      value: tf.mul(q, s),
+      gradFunc: (dy: tf.Tensor, [rs, qs]: tf.Tensor[]) => {
+        const inRange = tf.logicalAnd(tf.greaterEqual(rs, lo), tf.lessEqual(rs, hi));
+        const dx = tf.mul(dy, tf.cast(inRange, 'float32'));
+        const ds = tf.sum(tf.mul(dy, tf.where(inRange, tf.sub(qs, rs), qs)));
+        return [dx, ds];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, scale);
+}
