@@ -18,8 +18,16 @@
  * not CIFAR's): calibrated on 64 upsampled CIFAR-10 training images, scored as agreement with float on at most 500
  * upsampled test images, timed at batch 32.
  *
- * Run: npm run bench:export -- [--models resnet20,mobilenetv2,mobilenetv2-224] [--calib 128] [--eval 10000] [--rounds 3]
- * Writes bench-results/export.json.
+ * mobilenetv2-224-cifar is that backbone with the committed CIFAR-10 linear probe in place of nsfwjs's classifier
+ * (models/mobilenetv2-cifar-probe/): a labelled top-1 on --eval-224 upsampled CIFAR-10 test images; quantized by
+ * the whole pipeline with the W8A8 defaults on synthetic images (data-free; --synthetic names a cached set) and,
+ * as a reference row, on 64 real training images (bench/lib/mobileNetV2CifarBench.ts); the JSON holds each
+ * export's per-layer SQNR (--calib-224 N: fewer calibration images, for a quick check). 'vs QDQ' is measured on the first 500 images
+ * for the 224-px models.
+ *
+ * Run: npm run bench:export -- [--models resnet20,mobilenetv2,mobilenetv2-224,mobilenetv2-224-cifar] [--calib 128]
+ *        [--eval 10000] [--eval-224 2000] [--calib-224 64] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--rounds 3] [--out FILE]
+ * Writes bench-results/export.json (or --out).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -39,7 +47,9 @@ import { defaultQuantConfig, type DeploymentTarget, type QuantConfig } from '../
 import { initBackend } from '../src/core/runtime/backends.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture, fixturesDir } from '../src/core/testing/fixtures.js';
 import { mobileNetV2Like } from '../src/core/testing/mobileNetV2Like.js';
+import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
 import { nsfwjsModelFiles } from '../src/core/testing/nsfwjsModels.js';
+import { mobileNetV2CifarExports, upsampledCifar, type PipelineExport } from './lib/mobileNetV2CifarBench.js';
 import { normalizeRandomNet } from '../src/core/testing/normalizeRandomNet.js';
 
 function arg(name: string, def: string): string {
@@ -50,6 +60,10 @@ const models = arg('models', 'resnet20,mobilenetv2').split(',');
 const nCalib = Number(arg('calib', '128'));
 const nEval = Number(arg('eval', '10000'));
 const rounds = Number(arg('rounds', '3'));
+const nEval224 = Number(arg('eval-224', '2000'));
+const nCalib224 = Number(arg('calib-224', '64'));
+const syntheticCache = arg('synthetic', 'bench-results/mnv2-synth-64x20-lr0.1127.f32');
+const outFile = arg('out', 'bench-results/export.json');
 
 interface Row {
   model: string;
@@ -72,6 +86,8 @@ interface Row {
   /** Images scored, and images per timed run. */
   evalImages: number;
   batch: number;
+  /** Pipeline exports (mobilenetv2-224-cifar): calibration, stage seconds, per-layer SQNR, float activations, notes. */
+  pipeline?: Omit<PipelineExport, 'bytes' | 'variant' | 'target'>;
 }
 
 async function logitsOf(model: Uint8Array, images: Float32Array, imageDims: number[], n: number, optimize = true): Promise<Float32Array> {
@@ -102,10 +118,25 @@ interface BenchModel {
   calib: { images: Float32Array; shape: number[] };
   /** Images per timed run. */
   speedBatch: number;
+  /** The exports when not the default W8A8 / W4A8 quantizeGraph rows on `calib`. */
+  exports?: () => Promise<PipelineExport[]>;
+  /** Images the optimized export is compared with its unoptimized QDQ graph on (default all). */
+  qdqCheckN?: number;
 }
 
 /** The models: ResNet-20 (fixture), a random-weight MobileNetV2-style 32 px net, and nsfwjs's trained Keras MobileNetV2 at 224 px (CIFAR-10 images upsampled, pixels / 255). */
 async function benchModel(name: string, test: Cifar10Set, train: Cifar10Set): Promise<BenchModel> {
+  if (name === 'mobilenetv2-224-cifar') {
+    const files = mobileNetV2ProbeFiles(readProbeHead());
+    const graph = importModel(files);
+    const evalN = Math.min(nEval224, test.count);
+    const idx = Array.from({ length: evalN }, (_, i) => Math.floor((i * test.count) / evalN));
+    const ev = upsampledCifar(graph, test, idx);
+    return {
+      floatBytes: writeOnnx(graph), graph, imageDims: ev.shape.slice(1), evalImages: ev.images, evalN, labels: Uint8Array.from(idx, (r) => test.labels[r]),
+      calib: { images: new Float32Array(0), shape: [] }, speedBatch: 32, exports: () => mobileNetV2CifarExports(files, train, syntheticCache, nCalib224), qdqCheckN: Math.min(evalN, 500),
+    };
+  }
   if (name === 'mobilenetv2-224') {
     const graph = importModel(nsfwjsModelFiles('mobilenet_v2').files);
     const unit = { mean: [0, 0, 0], std: [1, 1, 1], pixelRange: 255 };
@@ -134,7 +165,7 @@ async function main(): Promise<void> {
   const train = parseCifar10(new Uint8Array(readFileSync(`${fixturesDir()}/cifar10/data_batch.bin`)));
   const rows: Row[] = [];
   for (const name of models) {
-    const { floatBytes, graph, imageDims, evalImages, evalN, labels, calib, speedBatch } = await benchModel(name, test, train);
+    const { floatBytes, graph, imageDims, evalImages, evalN, labels, calib, speedBatch, exports: pipelineExports, qdqCheckN = evalN } = await benchModel(name, test, train);
     const labelled = labels !== null;
     const floatLogits = await logitsOf(floatBytes, evalImages, imageDims, evalN);
     const classes = floatLogits.length / evalN;
@@ -151,8 +182,9 @@ async function main(): Promise<void> {
       }
       return { top1: (100 * ok) / evalN, logitSqnrDb: err === 0 ? Infinity : 10 * Math.log10(sig / err) };
     };
-    const exports: { variant: string; target: DeploymentTarget; bytes: Uint8Array }[] = [];
-    for (const [variant, over] of [
+    const exports: { variant: string; target: DeploymentTarget; bytes: Uint8Array; pipeline?: Row['pipeline'] }[] = [];
+    if (pipelineExports) for (const { variant, target, bytes, ...pipeline } of await pipelineExports()) exports.push({ variant, target, bytes, pipeline });
+    for (const [variant, over] of pipelineExports ? [] : [
       ['W8A8', { weightBits: 8 }],
       ['W4A8 (first/last 8)', { weightBits: 4, keepFirstLast8bit: true }],
     ] as const) {
@@ -169,8 +201,8 @@ async function main(): Promise<void> {
     for (const [i, e] of all.entries()) {
       const ops = await optimizedOpCounts(e.bytes);
       const logits = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalImages, imageDims, evalN);
-      const reference = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalImages, imageDims, evalN, false);
-      const [pa, pb] = [argmaxRows(logits, evalN, classes), argmaxRows(reference, evalN, classes)];
+      const reference = e.target === 'float' ? floatLogits : await logitsOf(e.bytes, evalImages, imageDims, qdqCheckN, false);
+      const [pa, pb] = [argmaxRows(logits, qdqCheckN, classes), argmaxRows(reference, qdqCheckN, classes)];
       const k = kernelSummary(ops);
       const ips = { '1': speeds[1][i].imagesPerSecond, '2': speeds[2][i].imagesPerSecond };
       rows.push({
@@ -185,10 +217,11 @@ async function main(): Promise<void> {
         imagesPerSecond: ips,
         speedup: { '1': ips['1'] / speeds[1][0].imagesPerSecond, '2': ips['2'] / speeds[2][0].imagesPerSecond },
         ...score(logits),
-        vsQdqGraph: (100 * pa.filter((p, j) => p === pb[j]).length) / evalN,
+        vsQdqGraph: (100 * pa.filter((p, j) => p === pb[j]).length) / qdqCheckN,
         metric: labelled ? 'top-1' : 'agreement',
         evalImages: evalN,
         batch: speedBatch,
+        ...('pipeline' in e && e.pipeline ? { pipeline: e.pipeline } : {}),
       });
     }
   }
@@ -200,10 +233,14 @@ async function main(): Promise<void> {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const l of lines) console.log(fmt(l));
   for (const r of rows) console.log(`${r.model} ${r.variant} ${r.target} ops: ${JSON.stringify(r.ops)}`);
+  for (const r of rows.filter((x) => x.pipeline)) {
+    const p = r.pipeline!;
+    console.log(`${r.model} ${r.variant}: ${p.calibration}; lowest layer SQNR ${p.layers.slice(0, 6).map((l) => `${l.name} ${l.sqnrDb?.toFixed(1)}`).join(', ')} dB; ${p.floatActivations.length} activations float; stage seconds ${JSON.stringify(p.seconds)}`);
+  }
   mkdirSync('bench-results', { recursive: true });
   const out = { date: new Date().toISOString(), ort: 'onnxruntime-node 1.30 CPU EP', calibrationImages: nCalib, cpu: process.arch, rows };
-  writeFileSync('bench-results/export.json', JSON.stringify(out, null, 2));
-  console.log('wrote bench-results/export.json');
+  writeFileSync(outFile, JSON.stringify(out, null, 2));
+  console.log(`wrote ${outFile}`);
 }
 
 main().catch((e) => {
