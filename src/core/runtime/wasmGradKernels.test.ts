@@ -178,3 +178,22 @@ describe('tf.batchNorm gradient (registered without Tile)', () => {
     }
   });
 });
+
+describe('tf.relu6 gradient (registered without LessEqual)', () => {
+  it('equals tfjs\'s own gradient exactly, at 0 and 6 too, on cpu and wasm', async () => {
+    // values across both bends, with exact 0 and 6 (the mask is 1 on (0, 6])
+    const xs = Float32Array.from(values(200, 3), (v, i) => (i % 10 === 0 ? 0 : i % 10 === 1 ? 6 : v * 8));
+    const grad = () => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu6(x), tf.tensor1d(values(200, 7)))))(tf.tensor1d(xs)).dataSync() as Float32Array);
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      unregisterWasmGradKernels();
+      const ref = grad();
+      registerWasmGradKernels();
+      const before = tf.memory().numTensors;
+      const got = grad();
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+      expect(got.filter((g) => g === 0).length).toBeGreaterThan(20); // both sides of the mask are exercised
+    }
+  });
+});

@@ -3,6 +3,7 @@ import {
   conv2dBackpropFilter, conv2dBackpropInput, convGeometry, depthwiseBackpropFilter, depthwiseBackpropInput,
 } from './wasm/convBackprop';
 import { fusedBatchNormGrad } from './wasm/batchNormGrad';
+import { relu6Grad } from './wasm/relu6Grad';
 
 /**
  * Fast convolution gradients for tfjs's wasm backend (tfjs 4.22 has no Conv2DBackpropFilter and no depthwise
@@ -14,7 +15,8 @@ import { fusedBatchNormGrad } from './wasm/batchNormGrad';
  *  - gradient functions for Conv2D and DepthwiseConv2dNative that support dilation > 1 (tfjs's own reject it
  *    on every backend): on wasm they pass `dilations` to the kernels above; elsewhere they run the backend's
  *    own kernels on a zero-inserted filter. Undilated convs on other backends keep tfjs's gradient.
- *  - a FusedBatchNorm (tf.batchNorm) gradient without Tile, for every backend (see wasm/batchNormGrad.ts).
+ *  - a FusedBatchNorm (tf.batchNorm) gradient without Tile, and a Relu6 gradient without LessEqual, for every
+ *    backend (see wasm/batchNormGrad.ts, wasm/relu6Grad.ts).
  */
 const BACKEND = 'wasm';
 const KERNEL_NAMES = [
@@ -118,10 +120,11 @@ export function registerWasmGradKernels(): void {
     saved.grads.set(kernel, original);
     tf.registerGradient(dilatedAwareGrad(original, inputK, filterK));
   }
-  const bnOriginal = tf.getGradient('FusedBatchNorm');
-  if (bnOriginal) {
-    saved.grads.set('FusedBatchNorm', bnOriginal);
-    tf.registerGradient(fusedBatchNormGrad);
+  for (const grad of [fusedBatchNormGrad, relu6Grad]) {
+    const original = tf.getGradient(grad.kernelName);
+    if (!original) continue;
+    saved.grads.set(grad.kernelName, original);
+    tf.registerGradient(grad);
   }
   originals = saved;
 }
