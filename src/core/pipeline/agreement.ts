@@ -48,6 +48,9 @@ export async function ortTopOneAgreement(ort: OrtLike, floatGraph: Graph, export
   const n = Math.min(limit, cal.shape[0]);
   if (n === 0) return { agreement: 0, images: 0 };
   const per = cal.shape.slice(1).reduce((x, y) => x * y, 1);
-  const r = await compareModels(ort, writeOnnx(floatGraph), exported, { images: cal.images.subarray(0, n * per), shape: [n, ...cal.shape.slice(1)], batch: CHUNK, signal });
+  // a model declared with a fixed batch runs at that batch
+  const declared = floatGraph.inputs[0].shape?.[0];
+  const batch = typeof declared === 'number' && declared > 0 ? declared : CHUNK;
+  const r = await compareModels(ort, writeOnnx(floatGraph), exported, { images: cal.images.subarray(0, n * per), shape: [n, ...cal.shape.slice(1)], batch, signal });
   return { agreement: r.agreement ?? 0, images: n };
 }

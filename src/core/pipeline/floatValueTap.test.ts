@@ -60,6 +60,29 @@ describe('float value taps', () => {
     exec.dispose();
   });
 
+  it('runs a model declared with a fixed batch of 1 image by image and joins the values', async () => {
+    const folded = inferenceForm(graph);
+    const fixed = { ...folded, inputs: [{ ...folded.inputs[0], shape: [1, ...(folded.inputs[0].shape ?? []).slice(1)] }] };
+    const names = folded.nodes.filter((n) => n.opType === 'Conv').map((n) => n.outputs[0]).slice(0, 3);
+    const exec = new GraphExecutor(folded);
+    const batch = tf.tensor(images, shape);
+    const a = await executorTap(exec, 'executor').values(batch, names);
+    const tap = ortTap(fixed, ortNodeRuntime());
+    const b = await tap.values(batch, names);
+    for (const name of names) {
+      expect(b.get(name)!.tensor().shape[0]).toBe(N);
+      const x = await nchw(a.get(name)!);
+      const y = await nchw(b.get(name)!);
+      const scale = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0) / scale, name).toBeLessThan(1e-4);
+    }
+    disposeTapped(a);
+    disposeTapped(b);
+    batch.dispose();
+    await tap.dispose();
+    exec.dispose();
+  });
+
   it('quantizeGraph with onnxruntime for the forward-only passes sets the same activation grids and says what ran them', async () => {
     const cfg = { ...defaultQuantConfig(), weightBits: 8 as const, activationBits: 8 as const, rounding: 'nearest' as const };
     const viaExecutor = await quantizeGraph(graph, { images, shape }, cfg);

@@ -51,6 +51,16 @@ function fromHost(data: Float32Array, dims: readonly number[]): TappedValue {
   };
 }
 
+function joined(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap {
   const inputName = exec.graph.inputs[0].name;
   return {
@@ -70,6 +80,8 @@ export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap 
  */
 export function ortTap(graph: Graph, ort: OrtLike): FloatValueTap {
   const inputName = graph.inputs[0].name;
+  const declared = graph.inputs[0].shape?.[0];
+  const fixedBatch = typeof declared === 'number' && declared > 0 ? declared : undefined;
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   const sessionFor = (names: string[]) => {
     const key = names.join('\u0000');
@@ -90,9 +102,17 @@ export function ortTap(graph: Graph, ort: OrtLike): FloatValueTap {
       if (names.includes(inputName)) out.set(inputName, fromHost(input, batch.shape));
       if (computed.length === 0) return out;
       const session = await sessionFor(computed);
-      const res = await session.run({ [inputName]: ort.tensor(input, batch.shape) });
-      // outputAsFloat keeps a float32 output's own array: the ORT tensor is not disposed under it
-      for (const name of computed) out.set(name, fromHost(outputAsFloat(res[name]), res[name].dims));
+      // A model declared with a fixed batch (detectors: 1) runs in chunks of it, joined on axis 0.
+      const n = batch.shape[0];
+      const chunk = fixedBatch && n % fixedBatch === 0 ? fixedBatch : n;
+      const per = input.length / n;
+      const parts = new Map<string, { data: Float32Array; dims: readonly number[] }[]>(computed.map((c) => [c, []]));
+      for (let s = 0; s < n; s += chunk) {
+        const res = await session.run({ [inputName]: ort.tensor(input.subarray(s * per, (s + chunk) * per), [chunk, ...batch.shape.slice(1)]) });
+        // outputAsFloat keeps a float32 output's own array: the ORT tensor is not disposed under it
+        for (const name of computed) parts.get(name)!.push({ data: outputAsFloat(res[name]), dims: res[name].dims });
+      }
+      for (const [name, p] of parts) out.set(name, p.length === 1 ? fromHost(p[0].data, p[0].dims) : fromHost(joined(p.map((x) => x.data)), [p.reduce((a, x) => a + x.dims[0], 0), ...p[0].dims.slice(1)]));
       return out;
     },
     async dispose() {
