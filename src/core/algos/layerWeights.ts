@@ -9,6 +9,8 @@ import type { AdaroundConfig } from '../quant/config.js';
 import { qrange } from '../quant/primitives.js';
 import { fromRows, perChannelWeightScales, perTensorWeightScale, quantizeRowsNearest, weightAsRows, type WeightScaleMethod } from '../quant/weightScale.js';
 import { outputErrorScales } from './outputErrorScales.js';
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND_LOSS_FROM_K, backendQuadraticLoss } from './backendQuadraticLoss.js';
 import { adaptiveRounding, quadraticLoss, type AdaRoundOptions, type AdaRoundProgress, type SecondMoments } from './adaptiveRounding.js';
 
 export interface WeightLayout {
@@ -152,7 +154,8 @@ export async function quantizeLayerWeights(node: Node, weight: TensorData, o: La
       } else {
         const nq = nearest.subarray(r0 * lay.k, (r0 + outPerGroup) * lay.k);
         codesRows.set(nq, r0 * lay.k);
-        const l = quadraticLoss(nq, problem);
+        // reported only: on the backend for wide layers (backendQuadraticLoss.ts; WebGPU reads synchronously: no)
+        const l = lay.k >= BACKEND_LOSS_FROM_K && tf.getBackend() !== 'webgpu' ? backendQuadraticLoss(nq, problem) : quadraticLoss(nq, problem);
         nearestLoss += l;
         adaptiveLoss += l;
       }
