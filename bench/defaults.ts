@@ -15,8 +15,8 @@
  * --rounding R, --images N, --steps N, --iters N (for exploring other settings).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
-import { ortNodeRuntime } from '../cli/lib/ortNodeRuntime.js';
+import { loadavg } from 'node:os';
+import { cliRunOptions } from '../cli/lib/runOptions.js';
 import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
 import { defaultPipelineConfig, withBitWidths } from '../src/core/pipeline/defaults.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
@@ -81,8 +81,8 @@ async function main(): Promise<void> {
     };
     const load0 = loadavg()[0];
     const t0 = { wall: performance.now() / 1000, cpu: cpuSeconds() };
-    const forwardRuntime = forwardEngine === 'ort' ? ortNodeRuntime({ threads: availableParallelism() }) : undefined;
-    const r = await runPipeline([{ name: 'resnet20_bn.onnx', bytes: modelBytes }], cfg, onEvent, undefined, { forwardRuntime });
+    // the CLI's run options: forward-only passes on --forward-engine, synthesis batches on a worker thread per core
+    const r = await runPipeline([{ name: 'resnet20_bn.onnx', bytes: modelBytes }], cfg, onEvent, undefined, cliRunOptions({ forwardEngine: forwardEngine as 'ort' | 'tfjs', backend: 'wasm' }));
     const total = { wall: performance.now() / 1000 - t0.wall, cpu: cpuSeconds() - t0.cpu };
     const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
     const c = r.report.config;
