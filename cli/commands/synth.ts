@@ -7,6 +7,7 @@ import { IMAGENET_NORMALIZATION, type Normalization } from '../../src/core/synth
 import { imageToRgba } from '../../src/core/synth/preview.js';
 import type { SynthProgressEvent } from '../../src/core/synth/progress.js';
 import { synthesizeImages, type SynthesizeImagesOptions } from '../../src/core/synth/synthesizeImages.js';
+import { threadSynthesisWorkers } from '../lib/synthesisWorkers.js';
 import { findImageInput } from '../../src/core/synth/graphInput.js';
 import type { SynthesisResult } from '../../src/core/synth/synthesizer.js';
 import { userImagesResult } from '../../src/core/synth/userImages.js';
@@ -126,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let result: SynthesisResult;
+  let result: SynthesisResult & { workers?: number };
   try {
     if (from !== undefined) {
       if (!normalization) throw new UsageError('--method user-images needs --mean and --std');
@@ -134,7 +135,8 @@ export async function run(argv: string[]): Promise<number> {
       const decoded = own.images.map((i) => ({ width: i.width, height: i.height, data: i.rgba }));
       result = userImagesResult(decoded, findImageInput(graph).imageShape, options);
     } else {
-      result = await synthesizeImages(graph, options, onProgress, controller.signal);
+      // batches on a worker thread per core (the same images as on one thread; synth.json: workers)
+      result = await synthesizeImages(graph, options, onProgress, controller.signal, threadSynthesisWorkers(backend as BackendPreference));
     }
   } finally {
     process.off('SIGINT', onSigint);
