@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
  *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
- *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N]
+ *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction]
  *
  * --eval mosaic:N scores on N mosaics of 4x4 upsampled CIFAR-10 test records (hundreds of float boxes
  * instead of the photos' few dozen), --calibration mosaic:N calibrates on N mosaics of training records.
@@ -32,7 +32,7 @@ import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { importModel } from '../src/core/importers/index.js';
 import { producerMap } from '../src/core/ir/graph.js';
 import type { Graph } from '../src/core/ir/types.js';
-import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
+import { boxAgreement, boxIou, decodeDetections, describeLayout, detectionLayout, type Detection, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
 import { pointsBelow } from '../src/core/pipeline/activationFallback.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
@@ -85,7 +85,9 @@ const refRaw = decodeAll(ref, THRESHOLD, true);
 console.error(`${MODEL}: ${held.shape[0]} ${EVAL} images, float detections ${refDets.reduce((a, d) => a + d.length, 0)} (per image ${refDets.map((d) => d.length).join(',')}), raw cells ${refRaw.reduce((a, d) => a + d.length, 0)}`);
 
 const base = defaultPipelineConfig();
-const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, activationBits: 8, rounding: 'nearest', activationObserver: OBSERVER } }, head.nodes.map((n) => n.name));
+/** --bias-correction: each layer's bias corrected for the mean shift of its quantized output (algos/biasCorrection.ts). */
+const BIAS_CORRECTION = process.argv.includes('--bias-correction');
+const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, activationBits: 8, rounding: 'nearest', activationObserver: OBSERVER, biasCorrection: BIAS_CORRECTION } }, head.nodes.map((n) => n.name));
 cfg.adaround.maxSamples = SAMPLES;
 const t0 = performance.now();
 // 'measure': every point's figure is computed, none kept float
@@ -115,7 +117,22 @@ function sqnrDb(got: Map<string, OutputTensor>[], name: string): number {
   return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
 
-const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number }[] = [];
+/** Quantized minus float score of each float detection's best same-class match (IoU >= 0.5) among `quant`: mean and spread. */
+function scoreDrift(float: Detection[][], quant: Detection[][]): { mean: number; std: number; pairs: number } {
+  const d: number[] = [];
+  float.forEach((fs, i) => {
+    for (const f of fs) {
+      let best: Detection | undefined;
+      let bestIou = 0.5;
+      for (const q of quant[i]) if (q.cls === f.cls && boxIou(f.box, q.box) >= bestIou) [best, bestIou] = [q, boxIou(f.box, q.box)];
+      if (best) d.push(best.score - f.score);
+    }
+  });
+  const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, d.length);
+  return { mean, std: Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length)), pairs: d.length };
+}
+
+const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number; quantizedDetections: number; scoreDrift: { mean: number; std: number; pairs: number } }[] = [];
 async function score(variant: string, keep: (point: string) => boolean, floatWeights = false): Promise<void> {
   const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
   const plan: QuantizationPlan = { layers: floatWeights ? [] : q.plan.layers, activations };
@@ -123,9 +140,10 @@ async function score(variant: string, keep: (point: string) => boolean, floatWei
   const agree = boxAgreement(refDets, decodeAll(got, THRESHOLD, false), THRESHOLD, describeLayout(layout));
   const half = boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout));
   const raw = boxAgreement(refRaw, decodeAll(got, THRESHOLD, true), THRESHOLD, describeLayout(layout));
-  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections };
+  const drift = scoreDrift(refDets, decodeAll(got, THRESHOLD / 2, false));
+  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, quantizedDetections: agree.quantizedDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections, scoreDrift: drift };
   rows.push(row);
-  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections} (quant >= T/2: ${half.matched}; raw cells ${raw.matched}/${raw.floatDetections})`);
+  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections} (quant dets ${agree.quantizedDetections}; quant >= T/2: ${half.matched}; raw cells ${raw.matched}/${raw.floatDetections}; score drift ${drift.mean.toFixed(3)} +- ${drift.std.toFixed(3)})`);
 }
 
 const points = Object.keys(q.plan.activations);
@@ -142,7 +160,8 @@ for (const t of THRESHOLDS) {
   const float = new Set(pointsBelow(points, new Map(Object.entries(q.activationFallback.shareWith)), q.activationFallback.sqnr, t).map((f) => f.value));
   await score(`channel-noise fallback below ${t} dB (${float.size} float)`, (p) => !float.has(p));
 }
-const ops = THRESHOLDS.length ? [] : [...new Set(points.map(opOf))];
+/** --quick: only the variants above (no per-op-type ones). */
+const ops = THRESHOLDS.length || process.argv.includes('--quick') ? [] : [...new Set(points.map(opOf))];
 for (const op of ops) {
   await score(`all but outputs of ${op}`, (p) => opOf(p) !== op);
   await score(`only outputs of ${op}`, (p) => opOf(p) === op);
@@ -161,10 +180,10 @@ if (process.argv.includes('--each')) {
   rows.push(...each.slice(0, TOP));
 }
 
-console.log(`\n${MODEL}: W8 nearest, activation observer ${OBSERVER}, 8 held-out photos; SQNR of ${probes.join(', ')}`);
+console.log(`\n${MODEL}: W8 nearest${BIAS_CORRECTION ? ', bias correction' : ''}, activation observer ${OBSERVER}, ${held.shape[0]} ${EVAL} images; SQNR of ${probes.join(', ')}`);
 console.log(`calibration ${CAL} (${cal.shape[0]} images), evaluation ${EVAL} (${held.shape[0]} images); score >= ${THRESHOLD}, IoU >= 0.5`);
-console.log('| variant | grids | head SQNR dB | box agreement | matched with quant >= T/2 | raw cells (no NMS) |');
-console.log('|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) | ${r.matchedAtHalfThreshold} | ${r.rawMatched}/${r.rawFloat} (${((r.rawMatched / Math.max(1, r.rawFloat)) * 100).toFixed(0)} %) |`);
+console.log('| variant | grids | head SQNR dB | box agreement | quantized dets | matched with quant >= T/2 | score drift (quant - float) | raw cells (no NMS) |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) | ${r.quantizedDetections} | ${r.matchedAtHalfThreshold} | ${r.scoreDrift.mean.toFixed(3)} +- ${r.scoreDrift.std.toFixed(3)} | ${r.rawMatched}/${r.rawFloat} (${((r.rawMatched / Math.max(1, r.rawFloat)) * 100).toFixed(0)} %) |`);
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), model: MODEL, observer: OBSERVER, probes, activationGrids: Object.fromEntries(Object.entries(q.plan.activations).map(([p, a]) => [p, { op: opOf(p), ...a }])), rows }, null, 2));

@@ -118,11 +118,13 @@ export async function runPerImage(bytes: Uint8Array, inputName: string, imgs: Im
 
 /**
  * Each image's detections above `threshold`, decoded with the layout of `g` (the float graph), the same
- * without NMS (`raw`: a dense head's every cell above the threshold; other layouts alike), and the output shapes.
+ * without NMS (`raw`: a dense head's every cell above the threshold; other layouts alike), the output
+ * shapes, and `at(t)`: the detections above another threshold.
  */
-export async function detections(bytes: Uint8Array, g: Graph, imgs: ImageSet, threshold: number): Promise<{ dets: Detection[][]; raw: Detection[][]; shapes: Record<string, number[]> }> {
+export async function detections(bytes: Uint8Array, g: Graph, imgs: ImageSet, threshold: number): Promise<{ dets: Detection[][]; raw: Detection[][]; shapes: Record<string, number[]>; at: (t: number) => Detection[][] }> {
   const layout = detectionLayout(g)!;
   const outs = await runPerImage(bytes, g.inputs[0].name, imgs);
   const shapes = Object.fromEntries([...(outs[0] ?? new Map<string, OutputTensor>())].map(([k, t]) => [k, t.dims]));
-  return { dets: outs.map((o) => decodeDetections(layout, o, 0, threshold)), raw: outs.map((o) => decodeDetections(layout, o, 0, threshold, null)), shapes };
+  const at = (t: number) => outs.map((o) => decodeDetections(layout, o, 0, t));
+  return { dets: at(threshold), raw: outs.map((o) => decodeDetections(layout, o, 0, threshold, null)), shapes, at };
 }
