@@ -84,6 +84,7 @@ describe('quantizeGraph with reconstruction block', () => {
       expect(block.activations[a.value].scale).toBe(a.learned);
       expect(exported.has(Math.fround(a.learned))).toBe(true);
     }
+    expect(block.notes.some((n) => n.includes(`step sizes of ${learned.length} activation grid(s)`))).toBe(true);
   });
 
   it('sends one blocks event, then running and done events per block, in order', () => {

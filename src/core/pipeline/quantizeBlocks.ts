@@ -66,6 +66,8 @@ export interface BlockStageResult {
   /** One per quantizable layer, in execution order. */
   reports: LayerReport[];
   blocks: BlockReport[];
+  /** For the report's notes: what the blocks changed beyond the rounding. */
+  notes: string[];
 }
 
 /** The values `names` of every stream at its current point, cloned and concatenated along the batch. */
@@ -228,5 +230,9 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
   const ordered = s.qlayers.map(
     (l) => reports.get(l.node.name) ?? { name: l.node.name, opType: l.node.opType, weightBits: null, activationBits: 32, rounding: 'float' as const, scales: [], seconds: 0 },
   );
-  return { planLayers, reports: ordered, blocks: blockReports };
+  const learned = blockReports.filter((b) => b.activationScales);
+  const notes = learned.length
+    ? [`Block reconstruction learned the step sizes of ${learned.reduce((a, b) => a + b.activationScales!.length, 0)} activation grid(s) in ${learned.length} of ${blockReports.length} blocks, where they fit the block output better than the calibrated grids; the export uses them (report blocks[].activationScales).`]
+    : [];
+  return { planLayers, reports: ordered, blocks: blockReports, notes };
 }

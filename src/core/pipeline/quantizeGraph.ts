@@ -262,6 +262,7 @@ async function quantizeInBatches(
       plan.layers.push(...r.planLayers);
       plan.activations = Object.fromEntries(actQ); // with the step sizes the blocks learned
       reports.push(...r.reports);
+      notes.push(...r.notes);
       blocks = r.blocks;
     }
     for (const [li, ql] of cfg.reconstruction === 'block' ? [] : qlayers.entries()) {
