@@ -5,6 +5,8 @@
  * round to nearest, MSE ranges, channel-noise activation rule), on
  *  - synthetic images (data-free): a cached set of BN-statistics images if --synthetic names one (64 x 40
  *    steps at 224 px takes over an hour on this shared 2-core machine), else synthesized with the defaults;
+ *  - the same synthetic images with every activation 8-bit (quantizeGraph with the channel-noise rule off: no
+ *    conv left float, the form that runs fastest; the rule is not a pipeline setting, hence quantizeGraph);
  *  - as a reference row only, 64 real CIFAR-10 training images upsampled (not the probe's training records).
  * Images are prepared as the probe was fit: CIFAR-10 32x32 -> 224x224 bilinear, pixels / 255.
  */
@@ -12,9 +14,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cifar10RecordRgba } from '../../cli/lib/calibrationImages.js';
 import type { Cifar10Set } from '../../src/core/data/cifar10.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
+import { nchwToNhwc } from '../../src/core/data/layout.js';
+import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
+import { qdqOptionsForTarget } from '../../src/core/exporters/qdq/deploymentTargets.js';
+import { buildQdqGraph } from '../../src/core/exporters/qdq/qdqOnnxExporter.js';
+import { importModel } from '../../src/core/importers/index.js';
 import type { Graph, ModelFile } from '../../src/core/ir/types.js';
 import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
-import { runPipeline } from '../../src/core/pipeline/run.js';
+import { quantizeGraph } from '../../src/core/pipeline/quantizeGraph.js';
+import { runPipeline, toQuantConfig } from '../../src/core/pipeline/run.js';
 import type { PipelineConfig, PipelineEvent } from '../../src/core/pipeline/types.js';
 import type { DeploymentTarget } from '../../src/core/quant/config.js';
 import { prepareUserImages } from '../../src/core/synth/userImages.js';
@@ -68,6 +76,20 @@ async function exportOf(files: ModelFile[], variant: string, cfg: PipelineConfig
   };
 }
 
+/** The pipeline's quantization stage with the channel-noise rule off (every activation on its 8-bit grid). */
+async function allActivationsQuantized(files: ModelFile[], cfg: PipelineConfig, nchw: Float32Array, n: number, method: string): Promise<PipelineExport> {
+  const graph = importModel(files);
+  const t0 = performance.now();
+  const q = await quantizeGraph(graph, { images: nchwToNhwc(nchw, [n, 3, SIZE, SIZE]), shape: [n, SIZE, SIZE, 3] }, toQuantConfig(cfg, graph.nodes.map((x) => x.name)), () => {}, undefined, { floatActivationsBelowDb: null });
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`mobilenetv2-224-cifar W8A8 synthetic, every activation 8-bit: quantized in ${seconds.toFixed(0)} s`);
+  const layers = q.layers.map((l) => ({ name: l.name, sqnrDb: l.sqnrDb ?? null })).sort((a, b) => (a.sqnrDb ?? Infinity) - (b.sqnrDb ?? Infinity));
+  return {
+    variant: 'W8A8 synthetic, all act. 8-bit', target: 'ort-cpu', bytes: writeOnnx(buildQdqGraph(q.folded, q.plan, qdqOptionsForTarget('ort-cpu'))),
+    calibration: `${method}, ${n} images; channel-noise rule off`, seconds: { quantizeGraph: seconds }, layers, floatActivations: q.activationFallback.float, notes: [],
+  };
+}
+
 /**
  * W8A8 ort-cpu exports: data-free (the cached synthetic set at `synthetic` if it exists: raw float32 NCHW
  * [64, 3, 224, 224] as bench/mobilenet.ts writes, with its .json beside; else the pipeline's own synthesis)
@@ -82,6 +104,7 @@ export async function mobileNetV2CifarExports(files: ModelFile[], train: Cifar10
     const images = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + n * 3 * SIZE * SIZE * 4));
     const method = `synthetic (BN statistics, data-free), cached ${meta.images} x ${meta.steps} steps, BN loss ${meta.endBnLoss.toFixed(0)}`;
     out.push(await exportOf(files, 'W8A8 synthetic', pipelineConfig(n, meta.steps), { images, shape: [n, 3, SIZE, SIZE], method }));
+    out.push(await allActivationsQuantized(files, pipelineConfig(n, meta.steps), images, n, method));
   } else {
     const d = defaultPipelineConfig().calibration;
     out.push(await exportOf(files, 'W8A8 synthetic', pipelineConfig(Math.min(d.images, maxImages), d.steps)));

@@ -1,0 +1,153 @@
+/**
+ * Where the MobileNetV2-224 CIFAR probe (bench:export's mobilenetv2-224-cifar) loses top-1 at W8A8: the
+ * same pipeline exports (bench/lib/mobileNetV2CifarBench.ts: synthetic and real-image calibration), with the
+ * head's input (the dequantized 1280 features the quantized backbone delivers) added as a second graph
+ * output, run in onnxruntime-node on the same upsampled CIFAR-10 test images as the benchmark. Rows, each a
+ * top-1 on the labels:
+ *   float                     float backbone, float head (the float model)
+ *   feature grid only         float features on the export's 8-bit grid for the head input, float head
+ *   head weights only         float features, the export's int8 head weights
+ *   head (grid + weights)     float backbone, the head as exported: the head's own share of the drop
+ *   quantized features        the export's backbone (integer kernels), float head: the backbone's share
+ *   export                    the export's own logits
+ * plus the SQNR of the quantized features against float (dB) and of the logits.
+ *
+ *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--out FILE]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { createOrtSession } from '../cli/lib/ort.js';
+import { argmaxRows, parseCifar10 } from '../src/core/data/cifar10.js';
+import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
+import { importModel } from '../src/core/importers/index.js';
+import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
+import type { Graph, TensorData } from '../src/core/ir/types.js';
+import { initBackend } from '../src/core/runtime/backends.js';
+import { cifarFixture } from '../src/core/testing/fixtures.js';
+import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
+import { probeLogits } from '../scripts/probe/softmaxRegression.js';
+import { mobileNetV2CifarExports, upsampledCifar } from './lib/mobileNetV2CifarBench.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const EVAL = Number(arg('eval', '2000'));
+const SYNTHETIC = arg('synthetic', 'bench-results/mnv2-synth-64x20-lr0.1127.f32');
+const OUT = arg('out', 'bench-results/mobilenet-probe-diagnosis.json');
+const D = 1280;
+const K = 10;
+
+const t0 = performance.now();
+const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${m}`);
+
+const sqnrDb = (ref: Float32Array, y: Float32Array) => {
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < ref.length; i++) {
+    s += ref[i] ** 2;
+    e += (y[i] - ref[i]) ** 2;
+  }
+  return 10 * Math.log10(s / e);
+};
+
+/** All named outputs of `model` on `images` (NHWC, n images), 25 images per run. */
+async function outputs(model: Uint8Array, images: Float32Array, dims: number[], n: number, names: string[]): Promise<Float32Array[]> {
+  const s = await createOrtSession(model, { threads: 1 });
+  const per = dims.reduce((a, b) => a * b, 1);
+  const parts: Float32Array[][] = names.map(() => []);
+  for (let i = 0; i < n; i += 25) {
+    const m = Math.min(25, n - i);
+    const r = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', images.subarray(i * per, (i + m) * per), [m, ...dims]) });
+    names.forEach((name, j) => parts[j].push(Float32Array.from(r[name].data as Float32Array)));
+  }
+  await s.release();
+  return parts.map((p) => {
+    const out = new Float32Array(p.reduce((a, x) => a + x.length, 0));
+    p.reduce((at, x) => (out.set(x, at), at + x.length), 0);
+    return out;
+  });
+}
+
+const scalar = (t: TensorData) => Number((t.data as ArrayLike<number | bigint>)[0]);
+
+/** The export's head: MatMul on DequantizeLinear(features) and DequantizeLinear(int8 weight), bias Add after. */
+function exportedHead(g: Graph): { features: string; grid: { scale: number; zeroPoint: number }; kernel: Float32Array; logits: string } {
+  const mm = g.nodes.filter((n) => n.opType === 'MatMul').at(-1)!;
+  const producer = (v: string) => g.nodes.find((n) => n.outputs.includes(v))!;
+  const dqx = producer(mm.inputs[0]);
+  const dqw = producer(mm.inputs[1]);
+  const init = (name: string) => g.initializers.get(name)!;
+  const codes = init(dqw.inputs[0]);
+  const scales = init(dqw.inputs[1]).data as Float32Array;
+  const axis = Number(dqw.attrs.axis ?? 1);
+  const [rows, cols] = codes.dims;
+  const kernel = new Float32Array(rows * cols);
+  const c = codes.data as Int8Array;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) kernel[i * cols + j] = c[i * cols + j] * (scales.length === 1 ? scales[0] : scales[axis === 1 ? j : i]);
+  if (rows !== D || cols !== K) throw new Error(`head weight is [${rows}, ${cols}], expected [${D}, ${K}]`);
+  return { features: mm.inputs[0], grid: { scale: scalar(init(dqx.inputs[1])), zeroPoint: scalar(init(dqx.inputs[2])) }, kernel, logits: g.outputs[0].name };
+}
+
+async function main(): Promise<void> {
+  await initBackend('wasm');
+  const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
+  const train = parseCifar10(new Uint8Array(readFileSync(cifarFixture('data_batch.bin'))));
+  const files = mobileNetV2ProbeFiles(readProbeHead());
+  const graph = importModel(files);
+  const idx = Array.from({ length: EVAL }, (_, i) => Math.floor((i * test.count) / EVAL));
+  const labels = idx.map((r) => test.labels[r]);
+  const ev = upsampledCifar(graph, test, idx);
+  const dims = ev.shape.slice(1);
+  log(`${EVAL} test images upsampled`);
+  const backbone = importModel(mobileNetV2ProbeFiles(null));
+  const [features] = await outputs(writeOnnx(backbone), ev.images, dims, EVAL, [backbone.outputs[0].name]);
+  log('float features');
+  const head = readProbeHead();
+  const top1 = (logits: Float32Array) => (100 * argmaxRows(logits, EVAL, K).reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0)) / EVAL;
+  const floatLogits = probeLogits(head, features, EVAL, D);
+  const rows: Record<string, unknown>[] = [];
+  for (const e of await mobileNetV2CifarExports(files, train, SYNTHETIC)) {
+    const g = importOnnx(e.bytes);
+    const h = exportedHead(g);
+    g.outputs.push({ name: h.features, dtype: 'float32', shape: null });
+    const [logitsQ, featuresQ] = await outputs(writeOnnx(g), ev.images, dims, EVAL, [h.logits, h.features]);
+    const onGrid = features.map((v) => (Math.min(255, Math.max(0, Math.round(v / h.grid.scale) + h.grid.zeroPoint)) - h.grid.zeroPoint) * h.grid.scale);
+    const int8Head = { kernel: h.kernel, bias: head.bias };
+    const row = {
+      calibration: e.variant,
+      featureGrid: { ...h.grid, clipsAt: (255 - h.grid.zeroPoint) * h.grid.scale, maxFloatFeature: features.reduce((a, v) => Math.max(a, v), 0) },
+      top1: {
+        float: top1(floatLogits),
+        featureGridOnly: top1(probeLogits(head, onGrid, EVAL, D)),
+        headWeightsOnly: top1(probeLogits(int8Head, features, EVAL, D)),
+        headGridAndWeights: top1(probeLogits(int8Head, onGrid, EVAL, D)),
+        quantizedFeaturesFloatHead: top1(probeLogits(head, featuresQ, EVAL, D)),
+        export: top1(logitsQ),
+      },
+      sqnrDb: {
+        featuresOnGrid: sqnrDb(features, onGrid),
+        quantizedFeatures: sqnrDb(features, featuresQ),
+        logitsHeadOnly: sqnrDb(floatLogits, probeLogits(int8Head, onGrid, EVAL, D)),
+        logitsQuantizedFeaturesFloatHead: sqnrDb(floatLogits, probeLogits(head, featuresQ, EVAL, D)),
+        logitsExport: sqnrDb(floatLogits, logitsQ),
+      },
+    };
+    rows.push(row);
+    log(`${e.variant}: ${JSON.stringify(row)}`);
+  }
+  console.log('\n| calibration | float | feature grid only | head weights only | head (grid + weights) | quantized features, float head | export | feature SQNR dB | logit SQNR dB |\n|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows as { calibration: string; top1: Record<string, number>; sqnrDb: Record<string, number> }[]) {
+    const t = r.top1;
+    console.log(`| ${r.calibration} | ${[t.float, t.featureGridOnly, t.headWeightsOnly, t.headGridAndWeights, t.quantizedFeaturesFloatHead, t.export].map((v) => v.toFixed(2)).join(' | ')} | ${r.sqnrDb.quantizedFeatures.toFixed(1)} | ${r.sqnrDb.logitsExport.toFixed(1)} |`);
+  }
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), evalImages: EVAL, synthetic: SYNTHETIC, rows }, null, 2));
+  log(`wrote ${OUT}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
