@@ -12,7 +12,7 @@
  *
  * Run: npm run bench:defaults -- [--rows "w8a8|w4a4 --keep-first-last-8bit"] [--eval 10000] [--out FILE] [--forward-engine ort|tfjs]
  * Rows are separated by '|'; each is `wXaY` then overrides of the defaults: --keep-first-last-8bit,
- * --rounding R, --images N, --steps N, --iters N (for exploring other settings).
+ * --rounding R, --images N, --steps N, --iters N, --reconstruction layer|block, --qdrop (for exploring other settings).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -51,6 +51,8 @@ function rowConfig(row: string): PipelineConfig {
     else if (extra[i] === '--images') cfg.calibration.images = Number(v), i++;
     else if (extra[i] === '--steps') cfg.calibration.steps = Number(v), i++;
     else if (extra[i] === '--iters') cfg.quant.adaroundIterations = Number(v), i++;
+    else if (extra[i] === '--reconstruction') cfg.quant.reconstruction = v as 'block', i++;
+    else if (extra[i] === '--qdrop') cfg.quant.qdrop = true;
     else throw new Error(`bad flag ${extra[i]} in row ${row}`);
   }
   return cfg;
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     const c = r.report.config;
     const rec = {
       row, total, stages, loadavg: [load0, loadavg()[0]],
-      applied: { images: c.calibration.images, steps: c.calibration.steps, batch: c.calibration.batch, rounding: c.quant.rounding, iterations: c.quant.adaroundIterations, keepFirstLast8bit: c.quant.keepFirstLast8bit },
+      applied: { images: c.calibration.images, steps: c.calibration.steps, batch: c.calibration.batch, rounding: c.quant.rounding, iterations: c.quant.adaroundIterations, keepFirstLast8bit: c.quant.keepFirstLast8bit, reconstruction: c.quant.reconstruction ?? 'layer', qdrop: !!c.quant.qdrop },
       endBnLoss: r.report.calibration.endBnLoss, ranges: r.report.seconds.ranges, forwardEngine: r.report.forwardEngine, top1: q, drop: floatTop1 - q,
     };
     results.push(rec);
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
   for (const r of results) {
     const a = r.applied;
     const st = (s: string) => (r.stages[s] ? `${r.stages[s].cpu.toFixed(1)} (${r.stages[s].wall.toFixed(0)})` : '-');
-    console.log(`| ${r.row} | ${a.images} x ${a.steps}, ${a.rounding}${a.rounding === 'adaptive' ? ` ${a.iterations} it.` : ''}${a.keepFirstLast8bit ? ', first/last 8 bit' : ''} | ${r.total.cpu.toFixed(1)} (${r.total.wall.toFixed(0)}) | ${names.map(st).join(' | ')} | ${r.loadavg.map((l) => l.toFixed(1)).join('-')} | ${r.endBnLoss?.toFixed(2) ?? '-'} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} |`);
+    console.log(`| ${r.row} | ${a.images} x ${a.steps}, ${a.rounding}${a.rounding === 'adaptive' ? ` ${a.iterations} it.` : ''}${a.keepFirstLast8bit ? ', first/last 8 bit' : ''}${a.reconstruction === 'block' ? `, block${a.qdrop ? ' + QDrop' : ''}` : ''} | ${r.total.cpu.toFixed(1)} (${r.total.wall.toFixed(0)}) | ${names.map(st).join(' | ')} | ${r.loadavg.map((l) => l.toFixed(1)).join('-')} | ${r.endBnLoss?.toFixed(2) ?? '-'} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} |`);
   }
   console.log(`\n(rounding includes the activation ranges; evaluation is top-1 agreement on the calibration images; forward-only passes: ${results[0]?.forwardEngine})`);
   mkdirSync('bench-results', { recursive: true });
