@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxAgreement, decodeDetections, DENSE_NMS_IOU, describeLayout, detectionLayout, suppressOverlaps, type Detection, type DetectionLayout, type OutputTensor } from './boxAgreement.js';
+import { boxAgreement, decodeDetections, DENSE_NMS_IOU, NEAR_FACTOR, SLIP_FRACTION, describeLayout, detectionLayout, suppressOverlaps, type Detection, type DetectionLayout, type OutputTensor } from './boxAgreement.js';
 
 const det = (x: number, score: number, cls = 0): Detection => ({ box: [x, 0, x + 1, 1], score, cls });
 
@@ -59,5 +59,25 @@ describe('decodeDetections on a dense head', () => {
     // on raw cells the same change counts as a lost detection
     const r = boxAgreement([decodeDetections(layout, withScores(scores), 0, 0.5, null)], [decodeDetections(layout, withScores(quant), 0, 0.5, null)], 0.5, 'test');
     expect([r.floatDetections, r.matched]).toEqual([3, 2]);
+  });
+});
+
+describe('boxAgreement', () => {
+  it('counts matches at the threshold, and apart the float boxes that a quantized box below it still finds', () => {
+    const float = [[det(0, 0.22), det(2, 0.9), det(4, 0.3)]];
+    // same boxes: the first slips to 0.15 (>= half the threshold), the third to 0.05 (below it)
+    const quant = [[det(0, 0.15), det(2, 0.85), det(4, 0.05)]];
+    const a = boxAgreement(float, quant, 0.2, 'test');
+    expect([a.floatDetections, a.matched, a.quantizedDetections]).toEqual([3, 1, 1]);
+    expect(a.agreement).toBeCloseTo(1 / 3);
+    expect(a.matchedAtHalfThreshold).toBe(2);
+    // 0.22 < 1.25 x 0.2; 0.3 and 0.9 are not near
+    expect(a.nearThreshold).toBe(1);
+    expect([SLIP_FRACTION, NEAR_FACTOR]).toEqual([0.5, 1.25]);
+  });
+
+  it('does not let a slipped box stand in for another class or a moved box', () => {
+    const a = boxAgreement([[det(0, 0.3)]], [[det(0, 0.15, 1), det(0.8, 0.15)]], 0.2, 'test');
+    expect([a.matched, a.matchedAtHalfThreshold]).toEqual([0, 0]);
   });
 });

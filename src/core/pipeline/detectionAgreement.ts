@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LocalQuantError, throwIfCancelled } from '../errors.js';
 import type { Graph } from '../ir/types.js';
 import { GraphExecutor } from '../runtime/executor.js';
-import { boxAgreement, decodeDetections, describeLayout, detectionLayout, type BoxAgreement, type Detection, type OutputTensor } from './boxAgreement.js';
+import { boxAgreement, decodeDetections, describeLayout, detectionLayout, SLIP_FRACTION, type BoxAgreement, type Detection, type OutputTensor } from './boxAgreement.js';
 import type { CalibrationSet } from './quantizeGraph.js';
 
 /** Images a detector's box agreement is measured on: each runs alone (batch 1), so fewer than for top-1. */
@@ -26,12 +26,12 @@ export async function measureBoxAgreement(
   const threshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const n = Math.min(opts.limit, cal.shape[0]);
   const per = cal.shape.slice(1).reduce((x, y) => x * y, 1);
-  const run = async (ex: GraphExecutor, g: Graph, x: tf.Tensor): Promise<Detection[]> => {
+  const run = async (ex: GraphExecutor, g: Graph, x: tf.Tensor, scoreMin: number): Promise<Detection[]> => {
     const r = ex.execute({ [g.inputs[0].name]: x });
     const outs = new Map<string, OutputTensor>();
     for (const [name, t] of r.outputs) outs.set(name, { data: await t.data(), dims: t.shape });
     tf.dispose([...r.outputs.values()]);
-    return decodeDetections(layout, outs, 0, threshold);
+    return decodeDetections(layout, outs, 0, scoreMin);
   };
   const ef = new GraphExecutor(float);
   const eq = new GraphExecutor(quant);
@@ -42,8 +42,9 @@ export async function measureBoxAgreement(
       throwIfCancelled(opts.signal);
       const x = tf.tensor(cal.images.subarray(i * per, (i + 1) * per), [1, ...cal.shape.slice(1)]);
       try {
-        fd.push(await run(ef, float, x));
-        qd.push(await run(eq, quant, x));
+        fd.push(await run(ef, float, x, threshold));
+        // below the threshold too: boxAgreement counts the score slips apart
+        qd.push(await run(eq, quant, x, SLIP_FRACTION * threshold));
       } finally {
         x.dispose();
       }
