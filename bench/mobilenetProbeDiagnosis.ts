@@ -10,9 +10,10 @@
  *   head (grid + weights)     float backbone, the head as exported: the head's own share of the drop
  *   quantized features        the export's backbone (integer kernels), float head: the backbone's share
  *   export                    the export's own logits
- * plus the SQNR of the quantized features against float (dB) and of the logits.
+ * plus the SQNR of the quantized features against float (dB) and of the logits. --w8a32 instead runs the
+ * pipeline with 8-bit weights and float activations on the synthetic set (weights' share of the drop).
  *
- *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--out FILE]
+ *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--w8a32] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -26,7 +27,7 @@ import { initBackend } from '../src/core/runtime/backends.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
 import { probeLogits } from '../scripts/probe/softmaxRegression.js';
-import { mobileNetV2CifarExports, upsampledCifar } from './lib/mobileNetV2CifarBench.js';
+import { cachedSynthetic, exportOf, mobileNetV2CifarExports, pipelineConfig, upsampledCifar } from './lib/mobileNetV2CifarBench.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -108,6 +109,17 @@ async function main(): Promise<void> {
   const top1 = (logits: Float32Array) => (100 * argmaxRows(logits, EVAL, K).reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0)) / EVAL;
   const floatLogits = probeLogits(head, features, EVAL, D);
   const rows: Record<string, unknown>[] = [];
+  if (argv.includes('--w8a32')) {
+    const { images, n, steps, method } = cachedSynthetic(SYNTHETIC);
+    const cfg = pipelineConfig(n, steps);
+    const e = await exportOf(files, 'W8A32 synthetic', { ...cfg, quant: { ...cfg.quant, activationBits: 32 } }, { images, shape: [n, 3, 224, 224], method });
+    const [logitsQ] = await outputs(e.bytes, ev.images, dims, EVAL, [importOnnx(e.bytes).outputs[0].name]);
+    const row = { calibration: e.variant, top1: { float: top1(floatLogits), export: top1(logitsQ) }, sqnrDb: { logitsExport: sqnrDb(floatLogits, logitsQ) } };
+    log(JSON.stringify(row));
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), evalImages: EVAL, synthetic: SYNTHETIC, rows: [row] }, null, 2));
+    return;
+  }
   for (const e of await mobileNetV2CifarExports(files, train, SYNTHETIC)) {
     const g = importOnnx(e.bytes);
     const h = exportedHead(g);

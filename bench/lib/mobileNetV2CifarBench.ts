@@ -58,12 +58,13 @@ export function upsampledCifar(graph: Graph, set: Cifar10Set, idx: number[]): { 
   return { images, shape: [idx.length, ...shape.slice(1)] };
 }
 
-function pipelineConfig(images: number, steps: number): PipelineConfig {
+/** The pipeline's defaults (W8A8) for this model's input normalization, on `images` calibration images. */
+export function pipelineConfig(images: number, steps: number): PipelineConfig {
   const d = defaultPipelineConfig();
   return { ...d, backend: 'wasm', normalization: PROBE_NORMALIZATION, calibration: { ...d.calibration, source: 'synthetic', images, steps } };
 }
 
-async function exportOf(files: ModelFile[], variant: string, cfg: PipelineConfig, supplied?: { images: Float32Array; shape: number[]; method: string }): Promise<PipelineExport> {
+export async function exportOf(files: ModelFile[], variant: string, cfg: PipelineConfig, supplied?: { images: Float32Array; shape: number[]; method: string }): Promise<PipelineExport> {
   const t0 = performance.now();
   const onEvent = (e: PipelineEvent) => {
     if (e.type === 'stage' && e.status === 'end') console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] mobilenetv2-224-cifar ${variant}: ${e.stage} ${e.seconds?.toFixed(0)} s`);
@@ -74,6 +75,15 @@ async function exportOf(files: ModelFile[], variant: string, cfg: PipelineConfig
     variant, target: r.config.quant.target ?? 'ort-cpu', bytes: r.onnx!, calibration: `${r.report.calibration.method}, ${r.report.calibration.images} images`,
     seconds: r.report.seconds, layers, floatActivations: r.report.floatActivations ?? [], notes: r.report.notes,
   };
+}
+
+/** A synthetic set as bench/mobilenet.ts caches it: raw float32 NCHW [images, 3, 224, 224] + .json (images, steps, BN loss). */
+export function cachedSynthetic(path: string, maxImages = 64): { images: Float32Array; n: number; steps: number; method: string } {
+  const meta = JSON.parse(readFileSync(path.replace(/\.f32$/, '.json'), 'utf8')) as { images: number; steps: number; endBnLoss: number };
+  const b = readFileSync(path);
+  const n = Math.min(meta.images, maxImages);
+  const images = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + n * 3 * SIZE * SIZE * 4));
+  return { images, n, steps: meta.steps, method: `synthetic (BN statistics, data-free), cached ${meta.images} x ${meta.steps} steps, BN loss ${meta.endBnLoss.toFixed(0)}` };
 }
 
 /** The pipeline's quantization stage with the channel-noise rule off (every activation on its 8-bit grid). */
@@ -98,11 +108,8 @@ async function allActivationsQuantized(files: ModelFile[], cfg: PipelineConfig, 
 export async function mobileNetV2CifarExports(files: ModelFile[], train: Cifar10Set, synthetic: string, maxImages = 64): Promise<PipelineExport[]> {
   const out: PipelineExport[] = [];
   if (existsSync(synthetic)) {
-    const meta = JSON.parse(readFileSync(synthetic.replace(/\.f32$/, '.json'), 'utf8')) as { images: number; steps: number; endBnLoss: number };
-    const b = readFileSync(synthetic);
-    const n = Math.min(meta.images, maxImages);
-    const images = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + n * 3 * SIZE * SIZE * 4));
-    const method = `synthetic (BN statistics, data-free), cached ${meta.images} x ${meta.steps} steps, BN loss ${meta.endBnLoss.toFixed(0)}`;
+    const { images, n, steps, method } = cachedSynthetic(synthetic, maxImages);
+    const meta = { steps };
     out.push(await exportOf(files, 'W8A8 synthetic', pipelineConfig(n, meta.steps), { images, shape: [n, 3, SIZE, SIZE], method }));
     out.push(await allActivationsQuantized(files, pipelineConfig(n, meta.steps), images, n, method));
   } else {
