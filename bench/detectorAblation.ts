@@ -138,7 +138,7 @@ async function score(variant: string, keep: (point: string) => boolean, floatWei
   const plan: QuantizationPlan = { layers: floatWeights ? [] : q.plan.layers, activations };
   const got = await runPerImage(writeOnnx(probed(buildQdqGraph(q.folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
   const agree = boxAgreement(refDets, decodeAll(got, THRESHOLD, false), THRESHOLD, describeLayout(layout));
-  const half = boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout));
+  const half = { matched: boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout)).matchedAtHalfThreshold };
   const raw = boxAgreement(refRaw, decodeAll(got, THRESHOLD, true), THRESHOLD, describeLayout(layout));
   const drift = scoreDrift(refDets, decodeAll(got, THRESHOLD / 2, false));
   const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, quantizedDetections: agree.quantizedDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections, scoreDrift: drift };
