@@ -11,9 +11,11 @@
  *   quantized features        the export's backbone (integer kernels), float head: the backbone's share
  *   export                    the export's own logits
  * plus the SQNR of the quantized features against float (dB) and of the logits. --w8a32 instead runs the
- * pipeline with 8-bit weights and float activations on the synthetic set (weights' share of the drop).
+ * pipeline with 8-bit weights and float activations on the synthetic set (weights' share of the drop);
+ * --bias-correction W8A8 with bias correction on it; both: W8A32 with bias correction.
  *
- *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--w8a32] [--out FILE]
+ *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32]
+ *       [--w8a32] [--bias-correction] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -109,10 +111,12 @@ async function main(): Promise<void> {
   const top1 = (logits: Float32Array) => (100 * argmaxRows(logits, EVAL, K).reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0)) / EVAL;
   const floatLogits = probeLogits(head, features, EVAL, D);
   const rows: Record<string, unknown>[] = [];
-  if (argv.includes('--w8a32')) {
+  const [a32, bc] = [argv.includes('--w8a32'), argv.includes('--bias-correction')];
+  if (a32 || bc) {
     const { images, n, steps, method } = cachedSynthetic(SYNTHETIC);
     const cfg = pipelineConfig(n, steps);
-    const e = await exportOf(files, 'W8A32 synthetic', { ...cfg, quant: { ...cfg.quant, activationBits: 32 } }, { images, shape: [n, 3, 224, 224], method });
+    const variant = `${a32 ? 'W8A32' : 'W8A8'} synthetic${bc ? ', bias correction' : ''}`;
+    const e = await exportOf(files, variant, { ...cfg, quant: { ...cfg.quant, activationBits: a32 ? 32 : 8, biasCorrection: bc } }, { images, shape: [n, 3, 224, 224], method });
     const [logitsQ] = await outputs(e.bytes, ev.images, dims, EVAL, [importOnnx(e.bytes).outputs[0].name]);
     const row = { calibration: e.variant, top1: { float: top1(floatLogits), export: top1(logitsQ) }, sqnrDb: { logitsExport: sqnrDb(floatLogits, logitsQ) } };
     log(JSON.stringify(row));
