@@ -55,7 +55,7 @@ Options:
                           loss; classifiers only (one output [N, classes]), synthetic or prior-only
                           calibration (report: calibration.classConditional)
   --class-weight W        weight of that cross-entropy term (default 0.1; with --class-conditional)
-  --keep-first-last-8bit  keep the first and the last layer at 8-bit weights
+  --keep-first-last-8bit  keep the first and the last layer at 8-bit weights and inputs
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
   --bias-correction       correct each layer's bias for the mean error its quantized weights cause
@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!['onnx', 'tfjs', 'both'].includes(format)) throw new UsageError(`--format must be onnx, tfjs or both; got ${format}`);
   if (format !== 'onnx' && extname(out).toLowerCase() === '.onnx') throw new UsageError(`--format ${format} writes a folder: give -o a folder, not a .onnx path`);
   const sizeBudget = sizeBudgetOf(flags['size-budget'], flags['size-kb']);
-  if (wbits === 8 && !sizeBudget && flags['keep-first-last-8bit']) throw new UsageError('--keep-first-last-8bit does nothing with --wbits 8 (every layer is 8 bit already)');
+  if (wbits === 8 && abits >= 8 && !sizeBudget && flags['keep-first-last-8bit']) throw new UsageError('--keep-first-last-8bit does nothing with --wbits 8 and --abits 8 or 32 (every layer is 8 bit already)');
   const pixelRange = Number(flags['pixel-range'] ?? 255);
   if (pixelRange !== 255 && pixelRange !== 1) throw new UsageError(`--pixel-range must be 255 or 1; got ${flags['pixel-range']}`);
   const backend = String(flags.backend ?? 'wasm');

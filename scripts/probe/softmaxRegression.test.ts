@@ -6,7 +6,7 @@ import { fitSoftmaxRegression, probeAccuracy, probeLogits, type ProbeData } from
 
 /**
  * Two Gaussian classes in d dimensions, means -mu and +mu on the first axis (unit variance: Bayes error
- * Phi(-mu)), the other axes noise. Feature 0 is then stored as 1000 x + 50 and feature 1 as 0.001 x so
+ * Phi(-mu)), the other axes noise. Feature 0 is then stored as 1000 x + 100000 and feature 1 as 0.001 x so
  * the fit must centre and scale, and fold both back, to score on raw features.
  */
 function gaussians(n: number, d: number, mu: number, seed: number): ProbeData {
@@ -17,7 +17,7 @@ function gaussians(n: number, d: number, mu: number, seed: number): ProbeData {
   for (let i = 0; i < n; i++) {
     labels[i] = i % 2;
     for (let j = 0; j < d; j++) x[i * d + j] = normal() + (j === 0 ? (labels[i] ? mu : -mu) : 0);
-    x[i * d] = 1000 * x[i * d] + 50;
+    x[i * d] = 1000 * x[i * d] + 100_000;
     x[i * d + 1] *= 0.001;
   }
   return { x, labels, n, d };
