@@ -17,7 +17,7 @@ const calibration = { images: seeded(N * 3 * 32 * 32, 5), shape: [N, 3, 32, 32] 
 
 function config(reconstruction: 'layer' | 'block', rounding: 'adaptive' | 'nearest' = 'adaptive') {
   const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 4 as const, rounding, reconstruction };
-  cfg.adaround = { ...cfg.adaround, iterations: 40, blockStartIterations: 0 };
+  cfg.adaround = { ...cfg.adaround, iterations: 40, blockStartIterations: 0, blockActivationLr: reconstruction === 'block' ? 5e-3 : 0 };
   return cfg;
 }
 

@@ -37,14 +37,6 @@ export const BLOCK_BATCH = 32;
 export const BLOCK_LR_FACTOR = 4;
 /** QDrop's drop probability. */
 export const QDROP_PROBABILITY = 0.5;
-/**
- * Adam rate on the log step size of each block's own activation grids (learned jointly with the rounding,
- * LSQ-style as in QDrop, from the calibrated MSE grids). Measured on ResNet-20 W4A4 (200 iterations):
- * 2e-3 and 1e-2 end at the same step sizes (layer1.0: 0.91x and 0.99x the calibrated ones), block output
- * error 0.1007 / 0.1012 with them vs 0.1011 / 0.1018 on the calibrated grids: the MSE grids are close to
- * what the block wants, the rate is not what limits.
- */
-export const BLOCK_ACTIVATION_LR = 5e-3;
 
 export interface BlockStageInput {
   folded: Graph;
@@ -187,7 +179,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         warmup: cfg.adaround.warmup,
         activations: s.activations,
         dropProbability,
-        activationLr: BLOCK_ACTIVATION_LR,
+        activationLr: cfg.adaround.blockActivationLr,
         seed: cfg.seed * 1000 + bi,
         signal: s.signal,
         onProgress: (p) => {

@@ -48,6 +48,11 @@ describe('QuantConfig', () => {
     expect(errorOf(() => validateQuantConfig({ qdrop: true, reconstruction: 'block', activationBits: 32 })).message).toMatch(/float activations/);
     // one layer with quantized activations is enough for QDrop to act on
     expect(validateQuantConfig({ qdrop: true, reconstruction: 'block', activationBits: 32, overrides: { fc: { activationBits: 8 } } }).qdrop).toBe(true);
+    // learned activation step sizes: block reconstruction with quantized activations only
+    expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockActivationLr: 5e-3 } }).adaround.blockActivationLr).toBe(5e-3);
+    expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockActivationLr: 5e-3 } })).message).toMatch(/blockActivationLr .* nothing with reconstruction "layer"/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', activationBits: 32, adaround: { blockActivationLr: 5e-3 } })).message).toMatch(/float activations/);
+    expect(errorOf(() => validateQuantConfig({ adaround: { blockActivationLr: -1 } })).message).toMatch(/adaround.blockActivationLr/);
   });
   it('an override of an unknown layer names it and lists known layers', () => {
     const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
