@@ -12,10 +12,12 @@
  *   export                    the export's own logits
  * plus the SQNR of the quantized features against float (dB) and of the logits. --w8a32 instead runs the
  * pipeline with 8-bit weights and float activations on the synthetic set (weights' share of the drop);
- * --bias-correction W8A8 with bias correction on it; both: W8A32 with bias correction.
+ * --bias-correction W8A8 with bias correction on it; both: W8A32 with bias correction. --weights-only max|mse:
+ * no pipeline, every conv/dense weight of the folded float model rounded to nearest on a per-channel 8-bit
+ * grid clipped at max |w| (or at the MSE-best clip), activations float: the plain weight-only baseline.
  *
  *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32]
- *       [--w8a32] [--bias-correction] [--out FILE]
+ *       [--w8a32] [--bias-correction] [--weights-only max|mse] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -25,6 +27,11 @@ import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { importModel } from '../src/core/importers/index.js';
 import { importOnnx } from '../src/core/importers/onnx/importOnnx.js';
 import type { Graph, TensorData } from '../src/core/ir/types.js';
+import { weightLayout } from '../src/core/algos/layerWeights.js';
+import { inferenceForm } from '../src/core/ir/passes/inferenceForm.js';
+import { dequantizedWeight } from '../src/core/quant/fakeQuant.js';
+import { quantizableLayers } from '../src/core/quant/quantPoints.js';
+import { fromRows, perChannelWeightScales, quantizeRowsNearest, weightAsRows, type WeightScaleMethod } from '../src/core/quant/weightScale.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
@@ -111,6 +118,23 @@ async function main(): Promise<void> {
   const top1 = (logits: Float32Array) => (100 * argmaxRows(logits, EVAL, K).reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0)) / EVAL;
   const floatLogits = probeLogits(head, features, EVAL, D);
   const rows: Record<string, unknown>[] = [];
+  const weightsOnly = arg('weights-only', '') as WeightScaleMethod | '';
+  if (weightsOnly) {
+    const folded = inferenceForm(graph);
+    const inits = new Map(folded.initializers);
+    for (const { node } of quantizableLayers(folded)) {
+      const w = folded.initializers.get(node.inputs[1])!;
+      const lay = weightLayout(node, w);
+      const { rows: r, cOut } = weightAsRows(w.data as Float32Array, w.dims, lay.axis);
+      const scales = perChannelWeightScales(r, cOut, { bits: 8, method: weightsOnly });
+      inits.set(node.inputs[1], { ...w, data: dequantizedWeight(fromRows(quantizeRowsNearest(r, scales, 8), w.dims, lay.axis), scales, w.dims, lay.axis) });
+    }
+    const [logitsQ] = await outputs(writeOnnx({ ...folded, initializers: inits }), ev.images, dims, EVAL, [folded.outputs[0].name]);
+    const row = { calibration: `W8 weights only, nearest, ${weightsOnly} clip (no pipeline, no images)`, top1: { float: top1(floatLogits), export: top1(logitsQ) }, sqnrDb: { logitsExport: sqnrDb(floatLogits, logitsQ) } };
+    log(JSON.stringify(row));
+    writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), evalImages: EVAL, rows: [row] }, null, 2));
+    return;
+  }
   const [a32, bc] = [argv.includes('--w8a32'), argv.includes('--bias-correction')];
   if (a32 || bc) {
     const { images, n, steps, method } = cachedSynthetic(SYNTHETIC);
