@@ -45,6 +45,7 @@ import { initBackend } from '../src/core/runtime/backends.js';
 import { collectBatchNormStats, findImageInput, graphSynthesisModel, makeBatchNormTargets, resolveSynthesisOptions, synthesisObjective, synthesizeImages } from '../src/core/synth/index.js';
 import { fixturesDir } from '../src/core/testing/fixtures.js';
 import { nsfwjsModelFiles } from '../src/core/testing/nsfwjsModels.js';
+import { sqnrDb } from './lib/sqnr.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -67,15 +68,6 @@ const NORMALIZATION = { mean: [0, 0, 0], std: [1, 1, 1], pixelRange: 255 };
 
 const t0 = performance.now();
 const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${m}`);
-const sqnrDb = (ref: Float32Array, y: Float32Array) => {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] * ref[i];
-    e += (ref[i] - y[i]) ** 2;
-  }
-  return 10 * Math.log10(s / e);
-};
 
 function cifarSet(file: 'test_batch.bin' | 'data_batch.bin'): Cifar10Set {
   return parseCifar10(new Uint8Array(readFileSync(join(fixturesDir(), 'cifar10', file))));

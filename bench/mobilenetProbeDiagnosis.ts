@@ -37,6 +37,7 @@ import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
 import { probeLogits } from '../scripts/probe/softmaxRegression.js';
 import { cachedSynthetic, exportOf, mobileNetV2CifarExports, pipelineConfig, upsampledCifar } from './lib/mobileNetV2CifarBench.js';
+import { sqnrDb } from './lib/sqnr.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -52,15 +53,6 @@ const K = 10;
 const t0 = performance.now();
 const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${m}`);
 
-const sqnrDb = (ref: Float32Array, y: Float32Array) => {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] ** 2;
-    e += (y[i] - ref[i]) ** 2;
-  }
-  return 10 * Math.log10(s / e);
-};
 
 /** All named outputs of `model` on `images` (NHWC, n images), 25 images per run. */
 async function outputs(model: Uint8Array, images: Float32Array, dims: number[], n: number, names: string[]): Promise<Float32Array[]> {

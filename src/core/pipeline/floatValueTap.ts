@@ -7,6 +7,7 @@
  * onnxruntime, and channels-last where the executor holds them so; `layout` says which.
  */
 import * as tf from '@tensorflow/tfjs';
+import { concatArrays } from '../data/bytes.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
 import type { Graph } from '../ir/types.js';
 import type { GraphExecutor } from '../runtime/executor.js';
@@ -49,16 +50,6 @@ function fromHost(data: Float32Array, dims: readonly number[]): TappedValue {
     tensor: () => (t ??= tf.tensor(data, [...dims])),
     dispose: () => t?.dispose(),
   };
-}
-
-function joined(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap {
@@ -112,7 +103,7 @@ export function ortTap(graph: Graph, ort: OrtLike): FloatValueTap {
         // outputAsFloat keeps a float32 output's own array: the ORT tensor is not disposed under it
         for (const name of computed) parts.get(name)!.push({ data: outputAsFloat(res[name]), dims: res[name].dims });
       }
-      for (const [name, p] of parts) out.set(name, p.length === 1 ? fromHost(p[0].data, p[0].dims) : fromHost(joined(p.map((x) => x.data)), [p.reduce((a, x) => a + x.dims[0], 0), ...p[0].dims.slice(1)]));
+      for (const [name, p] of parts) out.set(name, fromHost(concatArrays(p.map((x) => x.data)), [p.reduce((a, x) => a + x.dims[0], 0), ...p[0].dims.slice(1)]));
       return out;
     },
     async dispose() {
