@@ -1,56 +1,57 @@
 /**
- * bench:quant — the data-free pipeline on the shared ResNet-20, scored in onnxruntime-node on the full
- * CIFAR-10 test file (FP32 91.73). Rows: setting x rounding x calibration source. Prints a table, writes
+ * bench:quant — the data-free pipeline on the shared ResNet-20 (or --model PATH: another CIFAR-10 ONNX model
+ * with BatchNorm kept, e.g. models/ghostnet-cifar), scored in onnxruntime-node on the full CIFAR-10 test
+ * file (ResNet-20 FP32 91.73). Rows: setting x rounding x calibration source. Prints a table, writes
  * bench-results/quant.json.
  *
- * Run: npm run bench:quant -- [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real]
+ * Run: npm run bench:quant -- [--model PATH] [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real]
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
  * --iters; -qdrop: with QDrop). Each row records the machine's load average (1 min) at its start and end.
  * The JSON is rewritten after every row, so a long run keeps its finished rows.
  * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
- * on the first run with the same --images/--steps), so that rows of several runs share one calibration set.
+ * on the first run with the same --images/--steps; a larger --images extends the largest smaller cache
+ * with the same steps), so that rows of several runs share one calibration set.
+ * --seeds 0,1,2: every row once per seed (config seed: mini-batches and sample choices of the rounding; the
+ * calibration images stay the same), to know the run-to-run spread; the table gives mean and spread.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { cifar10Batch, parseCifar10 } from '../src/core/data/cifar10.js';
+import { basename } from 'node:path';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { runPipeline } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { importModel } from '../src/core/importers/index.js';
-import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../src/core/testing/fixtures.js';
-import { arg, benchCalibration, calibrationArgs, top1, type BenchCalibration } from './lib/resnet20Bench.js';
+import { CIFAR_MEAN, CIFAR_STD } from '../src/core/testing/fixtures.js';
+import { arg, benchCalibration, calibrationArgs, resnet20Setup, top1, type BenchCalibration } from './lib/resnet20Bench.js';
 
 const rows = arg('rows', 'w8a8-nearest,w4a8-adaptive,w4a4-nearest,w4a4-adaptive').split(',');
 const { calibs, nImages, steps, iters, nEval, cache } = calibrationArgs();
+const seeds = arg('seeds', '0').split(',').map(Number);
 
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
-  const modelPath = cifarFixture('resnet20_bn.onnx');
-  const modelBytes = new Uint8Array(readFileSync(modelPath));
-  const files = [{ name: 'resnet20_bn.onnx', bytes: modelBytes }];
-  const set = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
-  const evalIdx = Array.from({ length: Math.min(nEval, set.count) }, (_, i) => Math.floor((i * set.count) / Math.min(nEval, set.count)));
-  const evalSet = cifar10Batch(set, evalIdx, CIFAR_MEAN, CIFAR_STD);
-  const floatTop1 = await top1(modelBytes, evalSet.images, evalSet.labels);
-  console.log(`float top-1 ${floatTop1.toFixed(2)} on ${evalIdx.length} images; backend ${backend.name}`);
+  const model = arg('model', '');
+  const { modelPath, modelBytes, files, test: set, evalSet, evalImages, floatTop1 } = await resnet20Setup(nEval, model || undefined);
+  console.log(`${basename(modelPath)}: float top-1 ${floatTop1.toFixed(2)} on ${evalImages} images; backend ${backend.name}`);
 
   const graph = importModel(files);
   const calSets = new Map<string, BenchCalibration>();
-  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache));
+  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache, model ? basename(model, '.onnx') : ''));
 
   const results: Record<string, unknown>[] = [];
   const out = arg('out', 'bench-results/quant.json');
   const save = () => {
     mkdirSync('bench-results', { recursive: true });
-    writeFileSync(out, JSON.stringify({ float: floatTop1, evalImages: evalIdx.length, images: nImages, steps, iters, backend: backend.name, floatBytes: statSync(modelPath).size, results }, null, 2));
+    writeFileSync(out, JSON.stringify({ model: basename(modelPath), float: floatTop1, evalImages, images: nImages, steps, iters, backend: backend.name, floatBytes: statSync(modelPath).size, results }, null, 2));
   };
   for (const c of calibs) {
-    for (const row of rows) {
+    for (const row of rows) for (const seed of seeds) {
       const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
+      cfg.seed = seed;
       cfg.quant = {
         ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5],
         adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8],
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpu0); // before the onnxruntime evaluation, which uses its own threads
       const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
       const rec = {
-        row, calibration: c, top1: q, drop: floatTop1 - q, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
+        row, calibration: c, seed, top1: q, drop: floatTop1 - q, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
         // CPU seconds of this process: on a shared, loaded machine the wall time says more about the load
         iterations: cfg.quant.adaroundIterations, load1: [loadStart, loadavg()[0]], cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -73,12 +74,23 @@ async function main(): Promise<void> {
       };
       results.push(rec);
       save();
-      console.log(`${row.padEnd(20)} ${c.padEnd(10)} top-1 ${q.toFixed(2)} (drop ${(floatTop1 - q).toFixed(2)})  size ${(100 * rec.sizeRatio).toFixed(1)}%  quantize ${seconds.toFixed(0)} s (+ calibration ${cal.seconds.toFixed(0)} s)  rss ${rec.peakRssMB} MB`);
+      console.log(`${row.padEnd(20)} ${c.padEnd(10)} seed ${seed} top-1 ${q.toFixed(2)} (drop ${(floatTop1 - q).toFixed(2)})  size ${(100 * rec.sizeRatio).toFixed(1)}%  quantize ${seconds.toFixed(0)} s (+ calibration ${cal.seconds.toFixed(0)} s)  rss ${rec.peakRssMB} MB`);
     }
   }
-  console.log('\n| row | calibration | iters | top-1 | drop | size vs FP32 | calib s | quantize s | quantize CPU s | load (1 min) | rss MB |\n|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results as { row: string; calibration: string; iterations: number; top1: number; drop: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; cpuSeconds: number; load1: number[]; peakRssMB: number }[])
-    console.log(`| ${r.row} | ${r.calibration} | ${r.iterations} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.load1.map((l) => l.toFixed(1)).join(' -> ')} | ${r.peakRssMB} |`);
+  type Rec = { row: string; calibration: string; seed: number; iterations: number; top1: number; drop: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; cpuSeconds: number; load1: number[]; peakRssMB: number };
+  const recs = results as Rec[];
+  console.log('\n| row | calibration | seed | iters | top-1 | drop | size vs FP32 | calib s | quantize s | quantize CPU s | load (1 min) | rss MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of recs)
+    console.log(`| ${r.row} | ${r.calibration} | ${r.seed} | ${r.iterations} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.load1.map((l) => l.toFixed(1)).join(' -> ')} | ${r.peakRssMB} |`);
+  if (seeds.length > 1) {
+    console.log('\n| row | calibration | seeds | top-1 mean | min..max | drop (mean) | quantize CPU s (mean) |\n|---|---|---|---|---|---|---|');
+    for (const c of calibs) for (const row of rows) {
+      const g = recs.filter((r) => r.row === row && r.calibration === c);
+      const t = g.map((r) => r.top1);
+      const mean = t.reduce((a, b) => a + b, 0) / t.length;
+      console.log(`| ${row} | ${c} | ${g.map((r) => r.seed).join(',')} | ${mean.toFixed(2)} | ${Math.min(...t).toFixed(2)}..${Math.max(...t).toFixed(2)} | ${(floatTop1 - mean).toFixed(2)} | ${(g.reduce((a, r) => a + r.cpuSeconds, 0) / g.length).toFixed(0)} |`);
+    }
+  }
 }
 
 void main();

@@ -3,7 +3,8 @@
  * and the calibration sets (synthetic, cached in bench-results/ so that several runs share one; noise;
  * real test images as a reference).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { argmaxRows, cifar10Batch, parseCifar10 } from '../../src/core/data/cifar10.js';
 import { defaultPipelineConfig } from '../../src/core/pipeline/defaults.js';
@@ -51,18 +52,17 @@ export async function top1(model: Uint8Array, images: Float32Array, labels: Uint
 }
 
 /**
- * ResNet-20 (resnet20_bn.onnx) and `nEval` CIFAR-10 test images spread over test_batch.bin, with the
+ * ResNet-20 (resnet20_bn.onnx; or another CIFAR-10 ONNX model at `modelPath`) and `nEval` CIFAR-10 test images spread over test_batch.bin, with the
  * float model's top-1 on them in onnxruntime-node: what every ResNet-20 quantization row is scored against.
  */
-export async function resnet20Setup(nEval: number) {
-  const modelPath = cifarFixture('resnet20_bn.onnx');
+export async function resnet20Setup(nEval: number, modelPath = cifarFixture('resnet20_bn.onnx')) {
   const modelBytes = new Uint8Array(readFileSync(modelPath));
   const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
   const n = Math.min(nEval, test.count);
   const evalIdx = Array.from({ length: n }, (_, i) => Math.floor((i * test.count) / n));
   const evalSet = cifar10Batch(test, evalIdx, CIFAR_MEAN, CIFAR_STD);
   const floatTop1 = await top1(modelBytes, evalSet.images, evalSet.labels);
-  return { modelPath, modelBytes, files: [{ name: 'resnet20_bn.onnx', bytes: modelBytes }], test, evalSet, evalImages: n, floatTop1 };
+  return { modelPath, modelBytes, files: [{ name: basename(modelPath), bytes: modelBytes }], test, evalSet, evalImages: n, floatTop1 };
 }
 
 /**
@@ -80,18 +80,44 @@ export function rowConfig(row: string, iters: number): PipelineConfig {
 
 export type BenchCalibration = CalibrationSet & { method: string; seconds: number };
 
+/** bench-results/synth-cache-[KEY-]N-S.f32: the synthetic images of one model (KEY '' = the shared ResNet-20). */
+const synthCachePath = (key: string, nImages: number, steps: number) => `bench-results/synth-cache-${key ? `${key}-` : ''}${nImages}-${steps}.f32`;
+
+/** The cache of the most images below `nImages` with the same model and steps, if any. */
+function largestSmallerCache(key: string, nImages: number, steps: number): { path: string; images: number } | undefined {
+  const files = existsSync('bench-results') ? readdirSync('bench-results') : [];
+  const counts = [...Array(nImages).keys()].filter((n) => n > 0 && files.includes(basename(synthCachePath(key, n, steps))));
+  const best = counts[counts.length - 1];
+  return best ? { path: synthCachePath(key, best, steps), images: best } : undefined;
+}
+
 /**
- * 'synthetic' (BN statistics; with `cache`, read from or written to bench-results/synth-cache-N-S.f32),
+ * 'synthetic' (BN statistics; with `cache`, read from or written to bench-results/synth-cache-N-S.f32, or a
+ * smaller cache with the same steps extended by images synthesized with the seed = its image count),
  * 'noise', or 'real' (test images, every 39th record: a reference upper bound only).
  */
-export async function benchCalibration(kind: string, graph: Graph, set: ReturnType<typeof parseCifar10>, nImages: number, steps: number, cache: boolean): Promise<BenchCalibration> {
+export async function benchCalibration(kind: string, graph: Graph, set: ReturnType<typeof parseCifar10>, nImages: number, steps: number, cache: boolean, cacheKey = ''): Promise<BenchCalibration> {
   const opts = { numImages: nImages, steps, seed: 0, normalization: { mean: [...CIFAR_MEAN], std: [...CIFAR_STD] } };
-  const cachePath = `bench-results/synth-cache-${nImages}-${steps}.f32`;
+  // cacheKey: the model's name for models other than the shared ResNet-20, whose caches keep their old names
+  const cachePath = synthCachePath(cacheKey, nImages, steps);
   if (kind === 'synthetic' && cache && existsSync(cachePath)) {
     const buf = readFileSync(cachePath);
     const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     console.log(`synthetic: ${nImages} images read from ${cachePath}`);
     return { images, shape: [nImages, 3, 32, 32], method: 'synthetic', seconds: 0 };
+  }
+  const smaller = kind === 'synthetic' && cache ? largestSmallerCache(cacheKey, nImages, steps) : undefined;
+  if (smaller) {
+    // extend, don't regenerate: the cached images first, then the rest synthesized with another seed
+    const buf = readFileSync(smaller.path);
+    const have = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const r = await synthesizeImages(graph, { ...opts, numImages: nImages - smaller.images, seed: smaller.images, method: 'bn-statistics' });
+    const images = new Float32Array(have.length + r.images.length);
+    images.set(have);
+    images.set(r.images, have.length);
+    writeFileSync(cachePath, new Uint8Array(images.buffer));
+    console.log(`synthetic: ${smaller.images} images from ${smaller.path} + ${nImages - smaller.images} synthesized (seed ${smaller.images}, ${steps} steps, BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s) -> ${cachePath}`);
+    return { images, shape: [nImages, 3, 32, 32], method: 'synthetic', seconds: r.seconds };
   }
   if (kind === 'synthetic') {
     const r = await synthesizeImages(graph, { ...opts, method: 'bn-statistics' });
