@@ -14,6 +14,7 @@ import type { Graph } from '../ir/types.js';
 import { ChannelNoise } from '../quant/channelNoise.js';
 import { consumerChannelSqnr, type ConsumerChannelSqnr } from '../quant/consumerChannelSqnr.js';
 import type { ActivationQParams } from '../quant/observers.js';
+import { outputChainValues } from '../quant/outputChains.js';
 import { disposeTapped, type FloatValueTap } from './floatValueTap.js';
 
 /**
@@ -88,6 +89,21 @@ export function pointsBelow(points: string[], shareWith: Map<string, string>, sq
     const owner = shareWith.get(p);
     if (below(p)) float.push({ value: p, reason: `8-bit grid leaves output channel ${own.channel} of ${own.layer} at ${own.db.toFixed(1)} dB SQNR (< ${thresholdDb} dB)` });
     else if (below(owner)) float.push({ value: p, reason: `shares the grid of ${owner}, kept float` });
+  }
+  return float;
+}
+
+/**
+ * A detector's output chains (quant/outputChains.ts): removes their grids from `grids` and returns them
+ * as float activations with the reason.
+ */
+export function floatOutputChains(graph: Graph, grids: Map<string, ActivationQParams>): FloatActivation[] {
+  const chain = outputChainValues(graph);
+  const float: FloatActivation[] = [];
+  for (const p of [...grids.keys()]) {
+    if (!chain.has(p)) continue;
+    grids.delete(p);
+    float.push({ value: p, reason: 'reaches a detector output through per-value ops: post-processing compares it (peak test, score threshold), kept float' });
   }
   return float;
 }

@@ -28,7 +28,7 @@ import { GraphExecutor } from '../runtime/executor.js';
 import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
-import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, type ActivationFallback } from './activationFallback.js';
+import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, floatOutputChains, type ActivationFallback } from './activationFallback.js';
 import { disposeTapped, executorTap, ortTap } from './floatValueTap.js';
 import { LayerInputStats } from './layerInputStats.js';
 import { quantizeByBlocks } from './quantizeBlocks.js';
@@ -77,7 +77,7 @@ export interface QuantizeGraphResult {
   notes: string[];
   /** Reconstruction 'block': the blocks as optimised. */
   blocks?: BlockReport[];
-  /** Activations kept float by the channel-noise rule (pipeline/activationFallback.ts), and every point's figure. */
+  /** Activations kept float by the channel-noise rule (pipeline/activationFallback.ts) and the detector-output rule (quant/outputChains.ts), and every point's figure. */
   activationFallback: ActivationFallback;
   /** What ran the forward-only float passes (activation ranges, channel-noise rule). */
   forwardEngine: string;
@@ -155,6 +155,11 @@ export interface QuantizeGraphOptions {
    */
   floatActivationsBelowDb?: number | null;
   /**
+   * A detector: the values its post-processing compares (graph outputs, the float tail's inputs) keep
+   * float, with the activations that reach them through per-value ops (quant/outputChains.ts). Default false.
+   */
+  floatOutputs?: boolean;
+  /**
    * Runs the forward-only float passes (activation ranges, the channel-noise rule) instead of our executor
    * (pipeline/floatValueTap.ts); the CLI passes onnxruntime-node. Rounding still runs our executor: it
    * needs the fake-quantized network.
@@ -180,7 +185,7 @@ export async function quantizeGraph(
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
     const floatBelowDb = options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb;
-    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime);
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime, options.floatOutputs ?? false);
     if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
     return r;
   } catch (e) {
@@ -198,6 +203,7 @@ async function quantizeInBatches(
   budgetBytes: number,
   floatBelowDb: number | null,
   forwardRuntime: OrtLike | undefined,
+  floatOutputs: boolean,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const folded = inferenceForm(graph);
@@ -238,6 +244,11 @@ async function quantizeInBatches(
     const fallback = await activationFallback(folded, tap, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
     for (const f of fallback.float) actQ.delete(f.value);
     if (fallback.float.length) notes.push(`${fallback.float.length} activation(s) kept float: their 8-bit grid would drown a channel that a conv reads on its own (below ${floatBelowDb} dB at its worst output channel; report floatActivations).`);
+    if (floatOutputs) {
+      const outputs = floatOutputChains(folded, actQ);
+      fallback.float.push(...outputs);
+      if (outputs.length) notes.push(`${outputs.length} activation(s) on the way to the detector's outputs kept float: post-processing compares them (peak tests, score thresholds), and a grid makes ties and rounds scores across the threshold (report floatActivations).`);
+    }
     const hook = actQ.size ? (name: string, v: CapturedTensor) => (actQ.has(name) ? fakeQuantTensor(v.tensor, actQ.get(name)!) : undefined) : undefined;
     const tRanges = performance.now();
 

@@ -31,6 +31,10 @@ describe('runPipeline on a detector', () => {
     expect(r.report.agreementOn!.metric).toBe('boxes');
     expect(r.report.boxAgreement!.decoder).toMatch(/NonMaxSuppression/);
     expect(r.report.agreement).toBe(r.report.boxAgreement!.agreement);
+    // the values the NMS reads keep float back to the head conv (quant/outputChains.ts), and the report says so
+    const outputs = (r.report.floatActivations ?? []).filter((f) => /detector output/.test(f.reason)).map((f) => f.value);
+    expect(outputs).toEqual(expect.arrayContaining(['h', 'box_raw']));
+    expect(outputs).not.toContain('obj_raw');
     // quantized layers are the network's only; the export keeps the original outputs and runs in ORT
     expect(r.report.layers.map((l) => l.name)).not.toContain('nms');
     const session = await ort.InferenceSession.create(r.onnx!);

@@ -234,7 +234,7 @@ export interface QuantizationReport {
   boxAgreement?: BoxAgreement;
   /** Detectors: the post-processing that stayed float, and where and why it begins. */
   floatTail?: FloatTailReport;
-  /** Activation points kept float by the channel-noise rule (pipeline/activationFallback.ts), with why. */
+  /** Activation points kept float by the channel-noise rule (pipeline/activationFallback.ts) or, in a detector, on the way to its outputs (quant/outputChains.ts), with why. */
   floatActivations?: FloatActivation[];
   /** Size budget: asked, predicted and per-layer bits chosen, with the size-vs-predicted-error frontier. */
   mixedPrecision?: MixedPrecisionReport;

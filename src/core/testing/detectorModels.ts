@@ -123,3 +123,29 @@ export function ssdStyleDetector(): BuilderModel {
     ],
   };
 }
+
+/**
+ * CenterNet-style: a 2-class heatmap (1x1 conv, Sigmoid) whose peaks are picked in the graph as CenterNet's
+ * TF export does, heat == MaxPool3x3(heat) (a cell equal to its neighbourhood's maximum), and a box-size
+ * head. Outputs peaks [1,2,16,16] (heat where it is a peak, else 0) and wh [1,2,16,16].
+ */
+export function centerNetStyleDetector(): BuilderModel {
+  const bb = backbone();
+  return {
+    opset: 13,
+    inputs: [{ name: 'images', shape: [1, 3, 32, 32] }],
+    outputs: [{ name: 'peaks', shape: [1, 2, 16, 16] }, { name: 'wh', shape: [1, 2, 16, 16] }],
+    initializers: [...bb.initializers, ...weights('wheat', [2, 16, 1, 1], 71, 2), ...weights('wwh', [2, 16, 1, 1], 81), f32('wh_scale', [4])],
+    nodes: [
+      ...bb.nodes,
+      conv('heat_head', 'n', 'wheat', 'heat_logits', 1, 1),
+      { opType: 'Sigmoid', name: 'heat_sig', inputs: ['heat_logits'], outputs: ['heat'] },
+      { opType: 'MaxPool', name: 'peak_pool', inputs: ['heat'], outputs: ['heat_max'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] } },
+      { opType: 'Equal', name: 'is_peak', inputs: ['heat', 'heat_max'], outputs: ['peak_mask'] },
+      { opType: 'Cast', name: 'peak_float', inputs: ['peak_mask'], outputs: ['peak_f'], attrs: { to: 1 } },
+      { opType: 'Mul', name: 'keep_peaks', inputs: ['heat', 'peak_f'], outputs: ['peaks'] },
+      conv('wh_head', 'n', 'wwh', 'wh_logits', 1, 1),
+      { opType: 'Mul', name: 'wh_scale', inputs: ['wh_logits', 'wh_scale'], outputs: ['wh'] },
+    ],
+  };
+}
