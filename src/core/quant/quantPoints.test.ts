@@ -4,7 +4,9 @@ import { importOnnx } from '../importers/onnx/importOnnx.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph } from '../ir/types.js';
 import { cifarFixture } from '../testing/fixtures.js';
+import { ssdStyleDetector } from '../testing/detectorModels.js';
 import { mobileNetV2Like } from '../testing/mobileNetV2Like.js';
+import { buildOnnxModel } from '../testing/onnxBuilder.js';
 import { activationPointPlan, activationPoints, quantizableLayers } from './quantPoints.js';
 
 const resnet = foldBatchNorm(importOnnx(new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx'))))).graph;
@@ -31,6 +33,12 @@ describe('quantization points on ResNet-20', () => {
     expect(layers[19].last).toBe(true);
     expect(layers.filter((l) => l.first || l.last).length).toBe(2);
     expect(layers.some((l) => l.depthwise)).toBe(false);
+  });
+  it('marks as last every layer no weight layer reads from: each head conv of a multi-head detector', () => {
+    const g = importOnnx(buildOnnxModel(ssdStyleDetector()));
+    const layers = quantizableLayers(g);
+    expect(layers.filter((l) => l.last).map((l) => l.node.name).sort()).toEqual(['box_head', 'cls_head', 'obj_head']);
+    expect(layers.filter((l) => l.first).map((l) => l.node.name)).toEqual(['conv1']);
   });
   it('marks depthwise convs (one input channel per group) and only those', () => {
     const g = importOnnx(mobileNetV2Like({ seed: 2 }));

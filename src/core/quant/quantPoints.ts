@@ -32,15 +32,30 @@ export interface QuantLayer {
   node: Node;
   weightName: string;
   first: boolean;
+  /** No weight layer reads from it (see quantizableLayers). */
   last: boolean;
   /** A depthwise Conv: every group reads one input channel (weight dims [C_out, 1, kh, kw], group > 1). */
   depthwise: boolean;
 }
 
+/**
+ * Weight layers in execution order. `last` marks every layer that no other weight layer reads from, directly
+ * or through other ops: a classifier's FC, and each head conv of a detector with several heads (NanoDet's
+ * three score/box convs, CenterNet's heatmap and size convs), which write the outputs as the FC does.
+ */
 export function quantizableLayers(graph: Graph): QuantLayer[] {
-  const layers = topologicalOrder(graph).filter((n) => LAYER_OPS.has(n.opType) && n.inputs[1] && graph.initializers.has(n.inputs[1]) && graph.initializers.get(n.inputs[1])!.dtype === 'float32');
+  const order = topologicalOrder(graph);
+  const isLayer = (n: Node) => LAYER_OPS.has(n.opType) && !!n.inputs[1] && graph.initializers.has(n.inputs[1]) && graph.initializers.get(n.inputs[1])!.dtype === 'float32';
+  const layers = order.filter(isLayer);
   const depthwise = (n: Node) => n.opType === 'Conv' && Number(n.attrs.group ?? 1) > 1 && graph.initializers.get(n.inputs[1])!.dims[1] === 1;
-  return layers.map((node, i) => ({ node, weightName: node.inputs[1], first: i === 0, last: i === layers.length - 1, depthwise: depthwise(node) }));
+  // nodes below which some weight layer runs (reverse execution order: a node's readers are decided first)
+  const consumers = consumerMap(graph);
+  const layerBelow = new Set<Node>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k];
+    if (n.outputs.some((o) => (consumers.get(o) ?? []).some((c) => isLayer(c) || layerBelow.has(c)))) layerBelow.add(n);
+  }
+  return layers.map((node, i) => ({ node, weightName: node.inputs[1], first: i === 0, last: !layerBelow.has(node), depthwise: depthwise(node) }));
 }
 
 function isReluLike(n: Node, graph: Graph): boolean {
