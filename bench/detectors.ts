@@ -9,7 +9,7 @@
  *
  *   npx tsx bench/detectors.ts [--calibration photos|cifar|mosaic] [--images N] [--eval N] [--threshold T] [--iters N] [--samples N] [--models centernet,nanodet]
  *     [--also-at 0.35] [--bias-correction on|off] [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--fallback-db 10|off]
- *     [--float-outputs on|off] [--out bench-results/detectors.json]
+ *     [--float-outputs on|off] [--keep-first-last on|off] [--out bench-results/detectors.json]
  *
  * Prints a table and writes bench-results/detectors.json.
  */
@@ -57,6 +57,8 @@ const BIAS = arg('bias-correction', '');
 const FALLBACK = arg('fallback-db', String(FLOAT_ACTIVATIONS_BELOW_DB));
 /** The detector-output rule (quant/outputChains.ts: the values post-processing compares keep float), on as in the pipeline; 'off' measures without it. */
 const FLOAT_OUTPUTS = arg('float-outputs', 'on') === 'on';
+/** First layer and the layers writing the outputs keep 8-bit weights below 8 bits (the default: on). */
+const KEEP_FIRST_LAST = arg('keep-first-last', 'on') === 'on';
 
 await initBackend('wasm');
 const rows: Record<string, unknown>[] = [];
@@ -76,7 +78,7 @@ for (const model of MODELS) {
   const layout = describeLayout(detectionLayout(graph)!);
   for (const [w, a, rounding] of CONFIGS) {
     const base = defaultPipelineConfig();
-    const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS, activationObserver: OBSERVER, ...(BIAS ? { biasCorrection: BIAS === 'on' } : {}) } }, head.nodes.map((n) => n.name));
+    const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS, activationObserver: OBSERVER, keepFirstLast8bit: KEEP_FIRST_LAST, ...(BIAS ? { biasCorrection: BIAS === 'on' } : {}) } }, head.nodes.map((n) => n.name));
     cfg.adaround.maxSamples = SAMPLES;
     const t0 = performance.now();
     let done = 0;
@@ -117,4 +119,4 @@ for (const r of rows) {
   console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.activationGrids} / ${r.floatActivations} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.matchedByQuantAtHalfThreshold} | ${ALSO_AT.map((t) => { const x = (r.alsoAt as Record<number, { float: number; matched: number; agreement: number }>)[t]; return `${x.matched}/${x.float} (${(x.agreement * 100).toFixed(1)} %)`; }).join(' | ')} | ${rawCells(r)} | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
 }
 mkdirSync('bench-results', { recursive: true });
-writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACK, floatOutputs: FLOAT_OUTPUTS, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACK, floatOutputs: FLOAT_OUTPUTS, keepFirstLast8bit: KEEP_FIRST_LAST, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
