@@ -5,7 +5,7 @@ import { qrange } from '../quant/primitives.js';
 import { initBackend } from '../runtime/backends.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import { SeededRandom } from '../synth/prng.js';
-import { reconstructBlock, type BlockLayer, type BlockValue } from './blockReconstruction.js';
+import { logitKl, reconstructBlock, type BlockLayer, type BlockValue } from './blockReconstruction.js';
 import { quantizeLayerWeights } from './layerWeights.js';
 
 function gemm(name: string, x: string, w: string, b: string, y: string): Node {
@@ -189,6 +189,41 @@ describe('block reconstruction', () => {
     expect(shared.learnedActivations).toBeUndefined();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, y]);
+    exec.dispose();
+  });
+  it('the logit term: errors of two channels that cancel in the logits, which the block output error cannot see', async () => {
+    // x in [1, 3] (one feature) -> h = [0.3 x, 0.45 x] -> Relu -> logits [h1 + h2, 0] (float: [0.75 x, 0]), grid
+    // step 1. The block (fc1, output h) alone keeps the nearest codes [0, 0] (each channel's own error is
+    // smallest there) and the logits collapse to [0, 0]; through the rest of the network the second code
+    // up gives [x, 0], close to the float logits: the logit term must find it.
+    const g = twoGemms({ dtype: 'float32', dims: [2, 1], data: Float32Array.of(0.3, 0.45) }, { dtype: 'float32', dims: [2, 2], data: Float32Array.of(1, 1, 0, 0) });
+    const exec = new GraphExecutor(g);
+    const x = tf.tensor2d(Float32Array.from({ length: 64 }, (_, i) => 1 + (2 * i) / 63), [64, 1]);
+    const w = g.initializers.get('w1')!;
+    const l1: BlockLayer = { weightName: 'w1', weights: w.data as Float32Array, dims: w.dims, axis: 0, scales: new Float32Array(2).fill(1), qmin: -8, qmax: 7, nearest: Int8Array.of(0, 0) };
+    const [h, y] = floatValues(exec, x, ['h', 'y']);
+    const logitsOf = (outs: Map<string, { tensor: tf.Tensor; layout: 'plain' | 'NHWC' | 'NCHW' }>) => {
+      const r = exec.execute(new Map(), { start: outs, capture: ['y'], stopAfterCaptures: true });
+      tf.dispose([...r.outputs.values()]);
+      return r.captured.get('y')!.tensor;
+    };
+    const data = blockData(['x', x, x], ['h', h]);
+    const before = tf.memory().numTensors;
+    // lambda 1: the soft rounding here can reproduce the float weights exactly (zero block error), so the
+    // regulariser must be strong enough to force a decision within 300 iterations
+    const plain = await reconstructBlock(exec, [l1], data, { ...opts, lambda: 1 });
+    const withLogits = await reconstructBlock(exec, [l1], data, { ...opts, lambda: 1, logits: { weight: 10, floatLogits: y, logitsOf, batch: 8 } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(plain.codes[0])).toEqual([0, 0]);
+    expect(Array.from(withLogits.codes[0])).toEqual([0, 1]);
+    // the objective reported: block output error plus 10 x the mean KL of the logits, over all images
+    const [mse, kl] = tf.tidy(() => {
+      const hq = exec.execute({ x }, { capture: ['h', 'y'], overrides: weightsOf([l1], withLogits.codes) });
+      return [tf.mean(tf.sum(tf.squaredDifference(hq.captured.get('h')!.tensor, h), 1)).dataSync()[0], logitKl(y, hq.captured.get('y')!.tensor).dataSync()[0]];
+    });
+    expect(withLogits.blockError).toBeCloseTo(mse + 10 * kl, 4);
+    expect(withLogits.blockError).toBeLessThan(withLogits.nearestError);
+    tf.dispose([x, h, y]);
     exec.dispose();
   });
 });

@@ -22,9 +22,14 @@
  * Activation step sizes (activationLr > 0): the grids of the values the block produces (and no value
  * outside it shares) are learned jointly with the rounding, LSQ-style (quant/fakeQuant.ts fakeQuantLsq),
  * as QDrop does, starting from the calibrated grids; Adam on log(s), so that the rate is relative.
+ * Logit term (`logits`, BRECQ-Fisher / Genie-style): beside the block output error, the KL divergence between
+ * the float model's class distribution and the one the quantized block's output gives through the float
+ * rest of the network, on the first `logits.batch` images of each mini-batch; the block's MSE weighs every
+ * channel alike, while the rest of the network reads some far more than others and lets errors of several
+ * channels cancel or add up.
  * At the end the hard rounding (h >= 0.5) with the learned and with the calibrated grids, the initial codes
  * and round-to-nearest (both on the calibrated grids) are compared on the block output over all images
- * (no dropping), and the best is kept.
+ * (no dropping; with the logit term, on the same objective), and the best is kept.
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
@@ -74,6 +79,18 @@ export interface BlockData {
   targets: BlockValue[];
 }
 
+/** The KL term on the network's logits through the float rest of the network (see the header). */
+export interface LogitTerm {
+  /** Weight of the mean KL(float || quantized) per image beside the block output error. */
+  weight: number;
+  /** The float model's logits [images, classes] on the calibration images, in their order (the reference). */
+  floatLogits: tf.Tensor;
+  /** The logits [images, classes] the rest of the network, run in float, gives for the block's outputs (differentiable). */
+  logitsOf: (outputs: Map<string, CapturedTensor>) => tf.Tensor;
+  /** Images of each mini-batch the term is taken on (the first ones): the rest of the network costs more than the block. */
+  batch: number;
+}
+
 export interface BlockReconstructionOptions {
   iterations: number;
   /** Images per iteration. */
@@ -89,6 +106,8 @@ export interface BlockReconstructionOptions {
   dropProbability: number;
   /** Adam rate on the log step size of the block's own activation grids; 0 keeps the calibrated grids. */
   activationLr?: number;
+  /** KL on the logits beside the block output error; absent: the block output error alone. */
+  logits?: LogitTerm;
   seed: number;
   progressEvery?: number;
   onProgress?: (p: { iteration: number; loss: number; recLoss: number; roundLoss: number; beta: number }) => void;
@@ -100,7 +119,10 @@ export interface BlockReconstructionResult {
   codes: Int8Array[];
   /** Per layer: fraction of codes that differ from round-to-nearest. */
   flippedFraction: number[];
-  /** Block output error (summed over channels, mean over images and positions) of the kept codes. */
+  /**
+   * Block output error (summed over channels, mean over images and positions) of the kept codes; with the
+   * logit term, plus its weight times the mean KL of the logits (the objective; also for the others below).
+   */
   blockError: number;
   nearestError: number;
   /** Block output error of the initial codes (when the layers brought them). */
@@ -130,6 +152,12 @@ function yieldNow(): Promise<void> {
 function outputError(out: CapturedTensor, target: tf.Tensor): tf.Scalar {
   const ax = out.tensor.rank > 1 ? channelAxis(out) : 0;
   return tf.mean(tf.sum(tf.squaredDifference(out.tensor, target), ax)) as tf.Scalar;
+}
+
+/** Mean over rows of KL(softmax(ref) || softmax(z)), the class axis last. */
+export function logitKl(ref: tf.Tensor, z: tf.Tensor): tf.Scalar {
+  const lp = tf.logSoftmax(ref);
+  return tf.mean(tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, tf.logSoftmax(z))), -1)) as tf.Scalar;
 }
 
 /** How one block run is made: a mini-batch or a slice of the images, training or scoring, which grids. */
@@ -222,6 +250,17 @@ class BlockRunner {
       if (c.layout !== t.layout) throw new Error(`block output ${t.name} came back ${c.layout}, its target is ${t.layout}`);
       total = tf.add(total, outputError(c, pick(t.tensor)));
     });
+    const L = this.o.logits;
+    if (L) {
+      const rows = captured.get(this.data.targets[0].name)!.tensor.shape[0];
+      const m = spec.train ? Math.min(L.batch, rows) : rows;
+      const outs = new Map(this.data.targets.map((t) => {
+        const c = captured.get(t.name)!;
+        return [t.name, m < rows ? { tensor: tf.slice(c.tensor, 0, m), layout: c.layout } : c] as const;
+      }));
+      const ref = pick(L.floatLogits);
+      total = tf.add(total, tf.mul(logitKl(m < rows ? tf.slice(ref, 0, m) : ref, L.logitsOf(outs)), L.weight));
+    }
     return total;
   }
 

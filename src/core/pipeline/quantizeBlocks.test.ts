@@ -97,6 +97,26 @@ describe('quantizeGraph with reconstruction block', () => {
     expect(events.some((e) => e.type === 'layer' && e.status === 'running' && (e.iteration ?? 0) > 0)).toBe(true);
   });
 
+  it('the logit term: every block is scored with it (the first block on the same inputs scores higher by the KL), no tensor leaks', async () => {
+    const before = tf.memory().numTensors;
+    const cfg = config('block');
+    const withLogits = await quantizeGraph(graph, calibration, { ...cfg, adaround: { ...cfg.adaround, iterations: 5, blockLogitWeight: 2 } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(block.blocks!.every((b) => b.logitWeight === undefined)).toBe(true);
+    // the last block (the FC) outputs the logits themselves: the term applies there too
+    expect(withLogits.blocks!.map((b) => [b.logitWeight, b.logitBatch])).toEqual(withLogits.blocks!.map(() => [2, 8]));
+    // the first block reads the same quantized input in both runs: its nearest rounding (calibrated grids)
+    // scores its block output error in both, plus 2 x the KL of the logits through the float rest of the
+    // network here
+    expect(withLogits.blocks![0].nearestError).toBeGreaterThan(block.blocks![0].nearestError * 1.0001);
+  }, 60_000);
+
+  it('the logit term is refused for a model with several outputs', async () => {
+    const two = { ...graph, outputs: [...graph.outputs, { name: graph.nodes[0].outputs[0], dtype: 'float32' as const, shape: [] }] };
+    const cfg = config('block');
+    await expect(quantizeGraph(two, calibration, { ...cfg, adaround: { ...cfg.adaround, blockLogitWeight: 1 } })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/2 outputs/) });
+  });
+
   it('a cancel during block reconstruction rejects with CANCELLED and frees every tensor', async () => {
     const before = tf.memory().numTensors;
     const ctl = new AbortController();

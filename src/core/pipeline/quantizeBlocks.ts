@@ -6,12 +6,13 @@
  * walk stays linear in depth; a block's values over all images are gathered once for its optimisation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { reconstructBlock, type BlockLayer, type BlockValue } from '../algos/blockReconstruction.js';
+import { reconstructBlock, type BlockLayer, type BlockValue, type LogitTerm } from '../algos/blockReconstruction.js';
 import type { SecondMoments } from '../algos/adaptiveRounding.js';
 import { quantizeLayerWeights, weightLayout } from '../algos/layerWeights.js';
-import { cancelledError, throwIfCancelled } from '../errors.js';
+import { cancelledError, LocalQuantError, throwIfCancelled } from '../errors.js';
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
-import { reconstructionBlocks } from '../ir/blocks.js';
+import { reconstructionBlocks, type ReconstructionBlock } from '../ir/blocks.js';
+import { producerOf } from '../ir/graph.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import type { QuantConfig } from '../quant/config.js';
 import { dequantizedWeight } from '../quant/fakeQuant.js';
@@ -37,6 +38,12 @@ export const BLOCK_BATCH = 32;
 export const BLOCK_LR_FACTOR = 4;
 /** QDrop's drop probability. */
 export const QDROP_PROBABILITY = 0.5;
+/**
+ * Images of each mini-batch the logit term is taken on (adaround.blockLogitWeight): the float rest of the
+ * network runs forward and backward for them, up to ~9x a block's cost in ResNet-20's first block, so a
+ * quarter of the batch keeps the term's cost near the block's own.
+ */
+export const LOGIT_BATCH = 8;
 
 export interface BlockStageInput {
   folded: Graph;
@@ -79,6 +86,49 @@ function gather(streams: ValueStream[], names: string[]): BlockValue[] {
     if (parts[i].length > 1) tf.dispose(parts[i]);
     return { name, tensor, layout: layouts[i] };
   });
+}
+
+/**
+ * The value holding a classifier's logits (the single output, or the input of a final Softmax), for the
+ * logit term; a model with several outputs is refused.
+ */
+function logitValue(graph: Graph): string {
+  const outs = graph.outputs.filter((o) => !graph.initializers.has(o.name));
+  if (outs.length !== 1) {
+    throw new LocalQuantError('BAD_CONFIG', `adaround.blockLogitWeight compares class distributions: this model has ${outs.length} outputs (${outs.map((o) => o.name).join(', ')}), a classifier has one.`, 'Set blockLogitWeight to 0 for this model.');
+  }
+  const p = producerOf(graph, outs[0].name);
+  return p?.opType === 'Softmax' ? p.inputs[0] : outs[0].name;
+}
+
+/**
+ * The logit term of one block: the float rest of the network from the block's output (a cut: everything
+ * later reads it alone) and the float logits on every calibration image. Undefined for a last block whose
+ * output is past the logits (a final Softmax): its output error is already on the network's output.
+ */
+function logitTerm(s: BlockStageInput, block: ReconstructionBlock, targets: BlockValue[], logits: string, weight: number): LogitTerm | undefined {
+  const graphOutputs = new Set(s.folded.outputs.map((o) => o.name));
+  if (!block.outputs.includes(logits) && block.outputs.some((o) => graphOutputs.has(o))) return undefined;
+  const logitsOf = (outs: Map<string, CapturedTensor>): tf.Tensor => {
+    if (outs.has(logits)) return outs.get(logits)!.tensor;
+    const r = s.exec.execute(new Map(), { start: outs, capture: [logits], stopAfterCaptures: true });
+    tf.dispose([...r.outputs.values()]);
+    return r.captured.get(logits)!.tensor;
+  };
+  const n = targets[0].tensor.shape[0];
+  const floatLogits = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let from = 0; from < n; from += MOMENT_CHUNK) {
+      const count = Math.min(MOMENT_CHUNK, n - from);
+      parts.push(logitsOf(new Map(targets.map((t) => [t.name, { tensor: tf.slice(t.tensor, from, count), layout: t.layout }]))));
+    }
+    return tf.concat(parts, 0);
+  });
+  if (floatLogits.rank !== 2) {
+    floatLogits.dispose();
+    throw new LocalQuantError('BAD_CONFIG', `adaround.blockLogitWeight compares class distributions: '${logits}' has rank ${floatLogits.rank}, not [N, classes].`, 'Set blockLogitWeight to 0 for this model.');
+  }
+  return { weight, floatLogits, logitsOf, batch: LOGIT_BATCH };
 }
 
 /** Images per executor run when the block's layer inputs are captured for their second moments. */
@@ -142,6 +192,8 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
   const reports = new Map<string, LayerReport>();
   const blockReports: BlockReport[] = [];
   const dropProbability = cfg.qdrop ? QDROP_PROBABILITY : 0;
+  const logitWeight = cfg.adaround.blockLogitWeight;
+  const logits = logitWeight > 0 ? logitValue(folded) : undefined;
   for (const [bi, block] of blocks.entries()) {
     throwIfCancelled(s.signal);
     const bt0 = performance.now();
@@ -151,6 +203,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
     const floatInputs = gather(s.floatStreams, block.inputs);
     const targets = gather(s.floatStreams, block.outputs);
     const layers: BlockLayer[] = [];
+    let term: LogitTerm | undefined;
     const scaleMethods: LayerReport['weightScale'][] = [];
     try {
       const moments = await blockLayerMoments(s, block.layers, quantizedInputs, floatInputs, cfg.seed + 100_000 * bi);
@@ -169,6 +222,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         const { qmin, qmax } = qrange(bits, true);
         layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes, ...(layerWise ? { initial: layerWise.codes } : {}) });
       }
+      term = logits ? logitTerm(s, block, targets, logits, logitWeight) : undefined;
       const res = await reconstructBlock(s.exec, layers, { quantizedInputs, floatInputs, targets }, {
         iterations: cfg.adaround.iterations,
         batch: BLOCK_BATCH,
@@ -180,6 +234,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         activations: s.activations,
         dropProbability,
         activationLr: cfg.adaround.blockActivationLr,
+        ...(term ? { logits: term } : {}),
         seed: cfg.seed * 1000 + bi,
         signal: s.signal,
         onProgress: (p) => {
@@ -208,7 +263,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
       });
       blockReports.push({
         name: block.name, layers: block.layers, inputs: block.inputs, outputs: block.outputs, iterations: cfg.adaround.iterations, batch: BLOCK_BATCH,
-        qdrop: dropProbability, nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
+        qdrop: dropProbability, ...(term ? { logitWeight: term.weight, logitBatch: term.batch } : {}), nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
         ...(learnedScales ? { activationScales: learnedScales, calibratedGridError: res.calibratedGridError } : {}),
       });
       onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });
@@ -217,6 +272,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
       throw s.signal?.aborted ? cancelledError() : e;
     } finally {
       tf.dispose([...quantizedInputs, ...floatInputs, ...targets].map((v) => v.tensor));
+      term?.floatLogits.dispose();
     }
   }
   const ordered = s.qlayers.map(

@@ -71,6 +71,8 @@ export interface PipelineConfig {
     reconstruction?: 'layer' | 'block';
     /** QDrop during block reconstruction (random dropping of activation quantization, p = 0.5); default false. */
     qdrop?: boolean;
+    /** Block reconstruction: weight of the KL term on the logits (quant/config.ts AdaroundConfig.blockLogitWeight); default 0. */
+    blockLogitWeight?: number;
   };
   export: { onnx: boolean; tfjs: boolean };
   /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
@@ -118,6 +120,12 @@ export interface BlockReport {
   batch: number;
   /** QDrop drop probability used (0: activation quantization always on). */
   qdrop: number;
+  /**
+   * The logit term applied (adaround.blockLogitWeight): its weight and the images per mini-batch it was
+   * taken on; the errors below are then the objective, block output error + weight x mean KL of the logits.
+   */
+  logitWeight?: number;
+  logitBatch?: number;
   nearestError: number;
   /** Error of the layer-wise adaptive rounding the block started from. */
   layerWiseError?: number;

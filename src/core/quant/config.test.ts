@@ -53,6 +53,10 @@ describe('QuantConfig', () => {
     expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockActivationLr: 5e-3 } })).message).toMatch(/blockActivationLr .* nothing with reconstruction "layer"/);
     expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', activationBits: 32, adaround: { blockActivationLr: 5e-3 } })).message).toMatch(/float activations/);
     expect(errorOf(() => validateQuantConfig({ adaround: { blockActivationLr: -1 } })).message).toMatch(/adaround.blockActivationLr/);
+    // the logit term: block reconstruction only
+    expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockLogitWeight: 0.5 } }).adaround.blockLogitWeight).toBe(0.5);
+    expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockLogitWeight: 0.5 } })).message).toMatch(/blockLogitWeight .* nothing with reconstruction "layer"/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { blockLogitWeight: -1 } })).message).toMatch(/adaround.blockLogitWeight/);
   });
   it('an override of an unknown layer names it and lists known layers', () => {
     const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
