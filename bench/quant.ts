@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
         // CPU seconds of this process: on a shared, loaded machine the wall time says more about the load
         iterations: cfg.quant.adaroundIterations, load1: [loadStart, loadavg()[0]], cpuSeconds: (cpu.user + cpu.system) / 1e6,
-        ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, logitWeight: b.logitWeight, nearestError: b.nearestError, blockError: b.blockError, layerWiseError: b.layerWiseError, kept: b.kept, calibratedGridError: b.calibratedGridError, activationScales: b.activationScales, seconds: b.seconds })) } : {}),
+        ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, logitTerm: b.logitTerm, nearestError: b.nearestError, blockError: b.blockError, layerWiseError: b.layerWiseError, kept: b.kept, calibratedGridError: b.calibratedGridError, activationScales: b.activationScales, seconds: b.seconds })) } : {}),
       };
       results.push(rec);
       save();

@@ -212,17 +212,23 @@ describe('block reconstruction', () => {
     // lambda 1: the soft rounding here can reproduce the float weights exactly (zero block error), so the
     // regulariser must be strong enough to force a decision within 300 iterations
     const plain = await reconstructBlock(exec, [l1], data, { ...opts, lambda: 1 });
-    const withLogits = await reconstructBlock(exec, [l1], data, { ...opts, lambda: 1, logits: { weight: 10, floatLogits: y, logitsOf, batch: 8 } });
+    // relative weight 2: the KL is scaled to twice the block output error of the nearest codes [0, 0]
+    const withLogits = await reconstructBlock(exec, [l1], data, { ...opts, lambda: 1, logits: { weight: 2, floatLogits: y, logitsOf, batch: 8 } });
     expect(tf.memory().numTensors).toBe(before);
     expect(Array.from(plain.codes[0])).toEqual([0, 0]);
     expect(Array.from(withLogits.codes[0])).toEqual([0, 1]);
-    // the objective reported: block output error plus 10 x the mean KL of the logits, over all images
-    const [mse, kl] = tf.tidy(() => {
-      const hq = exec.execute({ x }, { capture: ['h', 'y'], overrides: weightsOf([l1], withLogits.codes) });
+    // the objective reported: block output error plus klWeight x the mean KL of the logits, over all images
+    const parts = (codes: Int8Array) => tf.tidy(() => {
+      const hq = exec.execute({ x }, { capture: ['h', 'y'], overrides: weightsOf([l1], [codes]) });
       return [tf.mean(tf.sum(tf.squaredDifference(hq.captured.get('h')!.tensor, h), 1)).dataSync()[0], logitKl(y, hq.captured.get('y')!.tensor).dataSync()[0]];
     });
-    expect(withLogits.blockError).toBeCloseTo(mse + 10 * kl, 4);
+    const [mse0, kl0] = parts(l1.nearest);
+    expect(withLogits.klWeight).toBeCloseTo((2 * mse0) / kl0, 3);
+    const [mse, kl] = parts(withLogits.codes[0]);
+    expect(withLogits.blockError).toBeCloseTo(mse + withLogits.klWeight! * kl, 4);
+    expect(withLogits.nearestError).toBeCloseTo(3 * mse0, 4);
     expect(withLogits.blockError).toBeLessThan(withLogits.nearestError);
+    expect(plain.klWeight).toBeUndefined();
     tf.dispose([x, h, y]);
     exec.dispose();
   });

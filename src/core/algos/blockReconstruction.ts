@@ -26,7 +26,9 @@
  * the float model's class distribution and the one the quantized block's output gives through the float
  * rest of the network, on the first `logits.batch` images of each mini-batch; the block's MSE weighs every
  * channel alike, while the rest of the network reads some far more than others and lets errors of several
- * channels cancel or add up.
+ * channels cancel or add up. `logits.weight` is relative: the KL is scaled so that, for the nearest rounding
+ * on all images, weight 1 makes it as large as the block output error (ResNet-20's block errors grow from
+ * 0.03 to 8 along the network, so one absolute weight would mean nothing early or everything late).
  * At the end the hard rounding (h >= 0.5) with the learned and with the calibrated grids, the initial codes
  * and round-to-nearest (both on the calibrated grids) are compared on the block output over all images
  * (no dropping; with the logit term, on the same objective), and the best is kept.
@@ -81,7 +83,7 @@ export interface BlockData {
 
 /** The KL term on the network's logits through the float rest of the network (see the header). */
 export interface LogitTerm {
-  /** Weight of the mean KL(float || quantized) per image beside the block output error. */
+  /** Weight of the mean KL(float || quantized) per image beside the block output error, relative (see the header). */
   weight: number;
   /** The float model's logits [images, classes] on the calibration images, in their order (the reference). */
   floatLogits: tf.Tensor;
@@ -136,6 +138,8 @@ export interface BlockReconstructionResult {
   learnedActivations?: Map<string, ActivationQParams>;
   /** Block output error of the kept codes on the calibrated grids, when learned grids were kept. */
   calibratedGridError?: number;
+  /** With the logit term: the absolute weight the KL got (errors above = block output error + this x KL). */
+  klWeight?: number;
   seconds: number;
 }
 
@@ -228,11 +232,20 @@ class BlockRunner {
     return seen;
   }
 
+  /** Absolute weight of the logit KL in `error` (set from the relative one on the nearest rounding); 0: off. */
+  klWeight = 0;
+
+  /** The objective on the images of `spec` with `weights` as overrides: block output error (+ klWeight x KL). */
+  error(weights: Map<string, tf.Tensor>, spec: RunSpec): tf.Scalar {
+    const { rec, kl } = this.parts(weights, spec, this.klWeight > 0);
+    return kl ? tf.add(rec, tf.mul(kl, this.klWeight)) : rec;
+  }
+
   /**
    * The block's outputs on the images of `spec` with `weights` as overrides, against the targets: the
-   * summed output error (a scalar).
+   * summed output error (a scalar), and with `withKl` the mean KL of the logits through the rest of the network.
    */
-  error(weights: Map<string, tf.Tensor>, spec: RunSpec): tf.Scalar {
+  parts(weights: Map<string, tf.Tensor>, spec: RunSpec, withKl: boolean): { rec: tf.Scalar; kl?: tf.Scalar } {
     const drop = spec.train && this.o.dropProbability > 0;
     const grids = spec.grids ?? this.o.activations;
     const hook = (name: string, v: CapturedTensor) => {
@@ -251,7 +264,7 @@ class BlockRunner {
       total = tf.add(total, outputError(c, pick(t.tensor)));
     });
     const L = this.o.logits;
-    if (L) {
+    if (L && withKl) {
       const rows = captured.get(this.data.targets[0].name)!.tensor.shape[0];
       const m = spec.train ? Math.min(L.batch, rows) : rows;
       const outs = new Map(this.data.targets.map((t) => {
@@ -259,21 +272,33 @@ class BlockRunner {
         return [t.name, m < rows ? { tensor: tf.slice(c.tensor, 0, m), layout: c.layout } : c] as const;
       }));
       const ref = pick(L.floatLogits);
-      total = tf.add(total, tf.mul(logitKl(m < rows ? tf.slice(ref, 0, m) : ref, L.logitsOf(outs)), L.weight));
+      return { rec: total, kl: logitKl(m < rows ? tf.slice(ref, 0, m) : ref, L.logitsOf(outs)) };
     }
-    return total;
+    return { rec: total };
   }
 
-  /** Mean error over all images (in chunks of twice the batch), no dropping. */
-  fullError(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): number {
+  /** Mean block output error and logit KL (with the logit term) over all images (in chunks of twice the batch), no dropping. */
+  fullParts(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): { rec: number; kl: number } {
     const n = this.data.targets[0].tensor.shape[0];
     const chunk = Math.max(1, 2 * this.o.batch);
-    let sum = 0;
+    let rec = 0;
+    let kl = 0;
     for (let s = 0; s < n; s += chunk) {
       const m = Math.min(chunk, n - s);
-      sum += tf.tidy(() => this.error(weights, { from: s, count: m, train: false, grids }).dataSync()[0]) * m;
+      const [r, k] = tf.tidy(() => {
+        const p = this.parts(weights, { from: s, count: m, train: false, grids }, !!this.o.logits);
+        return [p.rec.dataSync()[0], p.kl ? p.kl.dataSync()[0] : 0];
+      });
+      rec += r * m;
+      kl += k * m;
     }
-    return sum / n;
+    return { rec: rec / n, kl: kl / n };
+  }
+
+  /** The objective over all images, no dropping. */
+  fullError(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): number {
+    const p = this.fullParts(weights, grids);
+    return p.rec + this.klWeight * p.kl;
   }
 }
 
@@ -317,6 +342,16 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     return v;
   });
   const nearest = layers.map((l) => l.nearest);
+  if (o.logits) {
+    // the relative weight becomes absolute on the nearest rounding: weight 1 = as large as the block output error
+    const w = codesToWeights(layers, nearest);
+    try {
+      const p = runner.fullParts(w);
+      runner.klWeight = p.kl > 0 ? (o.logits.weight * p.rec) / p.kl : 0;
+    } finally {
+      tf.dispose([...w.values()]);
+    }
+  }
   const learnLr = o.activationLr ?? 0;
   const learnable = learnLr > 0 ? learnableGrids(o.activations, runner.producedPoints(new Map())) : [];
   const logS = learnable.map(({ grid }) => {
@@ -410,6 +445,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     return {
       codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(initialAt >= 0 ? { initialError: errors[initialAt] } : {}), kept,
       ...(grids ? { learnedActivations: learned, calibratedGridError: errors[0] } : {}),
+      ...(o.logits ? { klWeight: runner.klWeight } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {

@@ -102,9 +102,10 @@ describe('quantizeGraph with reconstruction block', () => {
     const cfg = config('block');
     const withLogits = await quantizeGraph(graph, calibration, { ...cfg, adaround: { ...cfg.adaround, iterations: 5, blockLogitWeight: 2 } });
     expect(tf.memory().numTensors).toBe(before);
-    expect(block.blocks!.every((b) => b.logitWeight === undefined)).toBe(true);
+    expect(block.blocks!.every((b) => b.logitTerm === undefined)).toBe(true);
     // the last block (the FC) outputs the logits themselves: the term applies there too
-    expect(withLogits.blocks!.map((b) => [b.logitWeight, b.logitBatch])).toEqual(withLogits.blocks!.map(() => [2, 8]));
+    expect(withLogits.blocks!.map((b) => [b.logitTerm?.weight, b.logitTerm?.batch])).toEqual(withLogits.blocks!.map(() => [2, 8]));
+    expect(withLogits.blocks!.every((b) => b.logitTerm!.klWeight > 0)).toBe(true);
     // the first block reads the same quantized input in both runs: its nearest rounding (calibrated grids)
     // scores its block output error in both, plus 2 x the KL of the logits through the float rest of the
     // network here

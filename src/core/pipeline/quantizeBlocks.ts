@@ -263,7 +263,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
       });
       blockReports.push({
         name: block.name, layers: block.layers, inputs: block.inputs, outputs: block.outputs, iterations: cfg.adaround.iterations, batch: BLOCK_BATCH,
-        qdrop: dropProbability, ...(term ? { logitWeight: term.weight, logitBatch: term.batch } : {}), nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
+        qdrop: dropProbability, ...(term ? { logitTerm: { weight: term.weight, klWeight: res.klWeight ?? 0, batch: term.batch } } : {}), nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
         ...(learnedScales ? { activationScales: learnedScales, calibratedGridError: res.calibratedGridError } : {}),
       });
       onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });

@@ -121,11 +121,11 @@ export interface BlockReport {
   /** QDrop drop probability used (0: activation quantization always on). */
   qdrop: number;
   /**
-   * The logit term applied (adaround.blockLogitWeight): its weight and the images per mini-batch it was
-   * taken on; the errors below are then the objective, block output error + weight x mean KL of the logits.
+   * The logit term applied (adaround.blockLogitWeight): its relative weight, the absolute weight of the KL
+   * it gave (algos/blockReconstruction.ts LogitTerm) and the images per mini-batch it was taken on; the
+   * errors below are then the objective, block output error + klWeight x mean KL of the logits.
    */
-  logitWeight?: number;
-  logitBatch?: number;
+  logitTerm?: { weight: number; klWeight: number; batch: number };
   nearestError: number;
   /** Error of the layer-wise adaptive rounding the block started from. */
   layerWiseError?: number;

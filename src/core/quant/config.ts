@@ -49,7 +49,8 @@ export interface AdaroundConfig {
   /**
    * Reconstruction 'block': weight of a KL term between the float model's class distribution and the one
    * each quantized block's output gives through the float rest of the network, beside the block output
-   * error (algos/blockReconstruction.ts LogitTerm); 0: the block output error alone. Classifiers only.
+   * error (algos/blockReconstruction.ts LogitTerm); relative: 1 makes the KL as large as the block output
+   * error at the nearest rounding, in every block. 0: the block output error alone. Classifiers only.
    */
   blockLogitWeight: number;
 }
