@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
  *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
- *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction] [--float-outputs on|off] [--each-layer]
+ *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction] [--float-outputs on|off] [--each-layer] [--head-bias plain,weighted]
  *
  * --eval mosaic:N scores on N mosaics of 4x4 upsampled CIFAR-10 test records (hundreds of float boxes
  * instead of the photos' few dozen), --calibration mosaic:N calibrates on N mosaics of training records.
@@ -33,7 +33,7 @@ import { buildQdqGraph, type QuantizationPlan } from '../src/core/exporters/qdq/
 import { qdqOptionsForTarget } from '../src/core/exporters/qdq/deploymentTargets.js';
 import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { importModel } from '../src/core/importers/index.js';
-import { producerMap } from '../src/core/ir/graph.js';
+import { cloneGraph, producerMap } from '../src/core/ir/graph.js';
 import type { Graph } from '../src/core/ir/types.js';
 import { boxAgreement, boxIou, decodeDetections, describeLayout, detectionLayout, type Detection, type OutputTensor } from '../src/core/pipeline/boxAgreement.js';
 import { pointsBelow } from '../src/core/pipeline/activationFallback.js';
@@ -42,6 +42,7 @@ import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
+import { quantizableLayers } from '../src/core/quant/quantPoints.js';
 import { cifarMosaics, photos, PIXEL_SCALE, runPerImage, type ImageSet } from './lib/detectorBench.js';
 
 const arg = (name: string, dflt: string) => {
@@ -137,11 +138,11 @@ function scoreDrift(float: Detection[][], quant: Detection[][]): { mean: number;
 }
 
 const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number; quantizedDetections: number; scoreDrift: { mean: number; std: number; pairs: number } }[] = [];
-/** `weights`: true = every quantized layer, false = none (float weights), or the names of the layers to keep quantized. */
-async function score(variant: string, keep: (point: string) => boolean, weights: boolean | Set<string> = true): Promise<void> {
+/** `weights`: true = every quantized layer, false = none (float weights), or the names of the layers to keep quantized. `folded`: the float graph the plan applies to. */
+async function score(variant: string, keep: (point: string) => boolean, weights: boolean | Set<string> = true, folded: Graph = q.folded): Promise<void> {
   const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
   const plan: QuantizationPlan = { layers: weights === true ? q.plan.layers : weights === false ? [] : q.plan.layers.filter((l) => weights.has(l.node)), activations };
-  const got = await runPerImage(writeOnnx(probed(buildQdqGraph(q.folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
+  const got = await runPerImage(writeOnnx(probed(buildQdqGraph(folded, plan, qdqOptionsForTarget(cfg.target)))), input.name, held);
   const agree = boxAgreement(refDets, decodeAll(got, THRESHOLD, false), THRESHOLD, describeLayout(layout));
   const half = { matched: boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout)).matchedAtHalfThreshold };
   const raw = boxAgreement(refRaw, decodeAll(got, THRESHOLD, true), THRESHOLD, describeLayout(layout));
@@ -172,6 +173,49 @@ for (const op of ops) {
   await score(`only outputs of ${op}`, (p) => opOf(p) === op);
 }
 if (!THRESHOLDS.length) await score('all but the hand-over values', (p) => !probes.includes(p));
+/**
+ * --head-bias: the head convs' biases (the layers no weight layer reads from) corrected by the mean shift of their
+ * output channels, quantized minus float, on the calibration images (empirical bias correction of the output
+ * layers only). --head-bias weighted: each cell weighted by the float sigmoid of its output (cells that score).
+ */
+for (const HEAD_BIAS of arg('head-bias', '').split(',').filter(Boolean)) {
+  const heads = quantizableLayers(q.folded).filter((l) => l.last).map((l) => l.node);
+  const means = async (g: Graph): Promise<Map<string, Map<string, OutputTensor>[]>> => {
+    const withHeads: Graph = { ...g, outputs: [...g.outputs, ...heads.map((n) => ({ name: n.outputs[0], dtype: 'float32' as const, shape: null }))] };
+    const outs = await runPerImage(writeOnnx(withHeads), input.name, cal);
+    return new Map(heads.map((n) => [n.outputs[0], outs.map((o) => new Map([[n.outputs[0], o.get(n.outputs[0])!]]))]));
+  };
+  const fl = await means(q.folded);
+  const qu = await means(buildQdqGraph(q.folded, q.plan, qdqOptionsForTarget(cfg.target)));
+  const corrected = cloneGraph(q.folded);
+  for (const n of heads) {
+    const v = n.outputs[0];
+    const bias = n.inputs[2] ? corrected.initializers.get(n.inputs[2]) : undefined;
+    if (!bias) {
+      console.error(`${n.name}: no bias input, left as is`);
+      continue;
+    }
+    const c = bias.dims[0];
+    const shift = new Float64Array(c);
+    const weight = new Float64Array(c);
+    fl.get(v)!.forEach((m, i) => {
+      const f = m.get(v)!;
+      const qd = qu.get(v)![i].get(v)!.data;
+      const plane = f.data.length / c; // NCHW: channel planes
+      for (let ch = 0; ch < c; ch++) for (let j = 0; j < plane; j++) {
+        const k = ch * plane + j;
+        const w = HEAD_BIAS === 'weighted' ? 1 / (1 + Math.exp(-f.data[k])) : 1;
+        shift[ch] += w * (qd[k] - f.data[k]);
+        weight[ch] += w;
+      }
+    });
+    const b = Float32Array.from(bias.data as Float32Array);
+    for (let ch = 0; ch < c; ch++) b[ch] -= shift[ch] / weight[ch];
+    corrected.initializers.set(n.inputs[2], { ...bias, data: b });
+    console.error(`${n.name}: mean shift ${(shift.reduce((a, x, i) => a + x / weight[i], 0) / c).toFixed(4)} (channels ${c})`);
+  }
+  await score(`head biases corrected (${HEAD_BIAS === 'weighted' ? 'score-weighted' : 'plain'} mean shift, ${heads.length} heads)`, () => true, true, corrected);
+}
 if (process.argv.includes('--each-layer')) {
   const start = rows.length;
   for (const l of q.plan.layers) await score(`only the weights of ${l.node}`, () => false, new Set([l.node]));

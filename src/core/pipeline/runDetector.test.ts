@@ -35,6 +35,8 @@ describe('runPipeline on a detector', () => {
     const outputs = (r.report.floatActivations ?? []).filter((f) => /detector output/.test(f.reason)).map((f) => f.value);
     expect(outputs).toEqual(expect.arrayContaining(['h', 'box_raw']));
     expect(outputs).not.toContain('obj_raw');
+    // synthetic calibration: the report says a detector wants its own kind of images
+    expect(r.report.notes.join(' ')).toMatch(/This detector was calibrated on synthetic images.*images:DIR/);
     // quantized layers are the network's only; the export keeps the original outputs and runs in ORT
     expect(r.report.layers.map((l) => l.name)).not.toContain('nms');
     const session = await ort.InferenceSession.create(r.onnx!);
@@ -50,6 +52,16 @@ describe('runPipeline on a detector', () => {
     const r = await runPipeline([{ name: 'yolo0.onnx', bytes: buildOnnxModel(spec) }], config());
     expect(r.report.boxAgreement!.floatDetections).toBe(0);
     expect(r.report.notes.join(' ')).toMatch(/detected nothing above score 0\.2 on the 8 calibration images/);
+  });
+
+  it('calibrated on the user\'s own images: no advice to use them', async () => {
+    // smooth gradients, so that the images are no constant
+    const rgba = (k: number) => Uint8Array.from({ length: 32 * 32 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * (k + 1)) % 256));
+    const cfg = config();
+    cfg.calibration = { source: 'user-images', images: 4, steps: 1, batch: 4, userImages: [0, 1, 2, 3].map((k) => ({ width: 32, height: 32, rgba: rgba(k) })) };
+    const r = await runPipeline(files(), cfg);
+    expect(r.report.calibration.method).not.toMatch(/bn-statistics|prior-only|noise/);
+    expect(r.report.notes.join(' ')).not.toMatch(/This detector was calibrated on/);
   });
 
   it('floatTail.until moves the cut (recorded as set by the user); an unknown node is refused; TF.js export says why it is skipped', async () => {
