@@ -20,8 +20,6 @@
  *       [--w8a32] [--bias-correction] [--weights-only max|mse] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
-import { createOrtSession } from '../cli/lib/ort.js';
 import { argmaxRows, parseCifar10 } from '../src/core/data/cifar10.js';
 import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { importModel } from '../src/core/importers/index.js';
@@ -37,6 +35,7 @@ import { cifarFixture } from '../src/core/testing/fixtures.js';
 import { mobileNetV2ProbeFiles, readProbeHead } from '../src/core/testing/mobileNetV2CifarProbe.js';
 import { probeLogits } from '../scripts/probe/softmaxRegression.js';
 import { cachedSynthetic, exportOf, mobileNetV2CifarExports, pipelineConfig, upsampledCifar } from './lib/mobileNetV2CifarBench.js';
+import { ortOutputs } from './lib/ortOutputs.js';
 import { sqnrDb } from './lib/sqnr.js';
 
 const argv = process.argv.slice(2);
@@ -55,22 +54,7 @@ const log = (m: string) => console.log(`[${((performance.now() - t0) / 1000).toF
 
 
 /** All named outputs of `model` on `images` (NHWC, n images), 25 images per run. */
-async function outputs(model: Uint8Array, images: Float32Array, dims: number[], n: number, names: string[]): Promise<Float32Array[]> {
-  const s = await createOrtSession(model, { threads: 1 });
-  const per = dims.reduce((a, b) => a * b, 1);
-  const parts: Float32Array[][] = names.map(() => []);
-  for (let i = 0; i < n; i += 25) {
-    const m = Math.min(25, n - i);
-    const r = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', images.subarray(i * per, (i + m) * per), [m, ...dims]) });
-    names.forEach((name, j) => parts[j].push(Float32Array.from(r[name].data as Float32Array)));
-  }
-  await s.release();
-  return parts.map((p) => {
-    const out = new Float32Array(p.reduce((a, x) => a + x.length, 0));
-    p.reduce((at, x) => (out.set(x, at), at + x.length), 0);
-    return out;
-  });
-}
+const outputs = (model: Uint8Array, images: Float32Array, dims: number[], n: number, names: string[]) => ortOutputs(model, images, dims, n, names, 25);
 
 const scalar = (t: TensorData) => Number((t.data as ArrayLike<number | bigint>)[0]);
 
