@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/detectorAblation.ts [--model centernet] [--observer mse] [--each] [--top 25]
  *     [--samples 4096] [--fallback-db off|measure|DB] [--metric-only] [--thresholds 0,5,10] [--out bench-results/detectorAblation-<model>.json]
- *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction] [--float-outputs on|off] [--each-layer] [--head-bias plain,weighted]
+ *     [--eval photos|mosaic:N] [--calibration photos|mosaic:N] [--quick] [--bias-correction] [--float-outputs on|off] [--each-layer] [--head-bias plain,weighted] [--noise-floor 40,35]
  *
  * --eval mosaic:N scores on N mosaics of 4x4 upsampled CIFAR-10 test records (hundreds of float boxes
  * instead of the photos' few dozen), --calibration mosaic:N calibrates on N mosaics of training records.
@@ -43,6 +43,7 @@ import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
 import { quantizableLayers } from '../src/core/quant/quantPoints.js';
+import { seeded } from '../src/core/testing/opCheck.js';
 import { cifarMosaics, photos, PIXEL_SCALE, runPerImage, type ImageSet } from './lib/detectorBench.js';
 
 const arg = (name: string, dflt: string) => {
@@ -137,7 +138,7 @@ function scoreDrift(float: Detection[][], quant: Detection[][]): { mean: number;
   return { mean, std: Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, d.length)), pairs: d.length };
 }
 
-const rows: { variant: string; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number; quantizedDetections: number; scoreDrift: { mean: number; std: number; pairs: number } }[] = [];
+const rows: { variant: string; ap50: number; grids: number; sqnrDb: Record<string, number>; matched: number; floatDetections: number; boxAgreement: number; matchedAtHalfThreshold: number; rawMatched: number; rawFloat: number; quantizedDetections: number; scoreDrift: { mean: number; std: number; pairs: number } }[] = [];
 /** `weights`: true = every quantized layer, false = none (float weights), or the names of the layers to keep quantized. `folded`: the float graph the plan applies to. */
 async function score(variant: string, keep: (point: string) => boolean, weights: boolean | Set<string> = true, folded: Graph = q.folded): Promise<void> {
   const activations = Object.fromEntries(Object.entries(q.plan.activations).filter(([p]) => keep(p)));
@@ -147,9 +148,9 @@ async function score(variant: string, keep: (point: string) => boolean, weights:
   const half = { matched: boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout)).matchedAtHalfThreshold };
   const raw = boxAgreement(refRaw, decodeAll(got, THRESHOLD, true), THRESHOLD, describeLayout(layout));
   const drift = scoreDrift(refDets, decodeAll(got, THRESHOLD / 2, false));
-  const row = { variant, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, quantizedDetections: agree.quantizedDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections, scoreDrift: drift };
+  const row = { variant, ap50: boxAgreement(refDets, decodeAll(got, THRESHOLD / 2, false), THRESHOLD, describeLayout(layout)).ap50, grids: Object.keys(activations).length, sqnrDb: Object.fromEntries(probes.map((p) => [p, sqnrDb(got, p)])), matched: agree.matched, floatDetections: agree.floatDetections, quantizedDetections: agree.quantizedDetections, boxAgreement: agree.agreement, matchedAtHalfThreshold: half.matched, rawMatched: raw.matched, rawFloat: raw.floatDetections, scoreDrift: drift };
   rows.push(row);
-  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections} (quant dets ${agree.quantizedDetections}; quant >= T/2: ${half.matched}; raw cells ${raw.matched}/${raw.floatDetections}; score drift ${drift.mean.toFixed(3)} +- ${drift.std.toFixed(3)})`);
+  console.error(`${variant.padEnd(48)} grids ${String(row.grids).padStart(4)}  SQNR ${probes.map((p) => row.sqnrDb[p].toFixed(1)).join(' / ')} dB  boxes ${agree.matched}/${agree.floatDetections} (quant dets ${agree.quantizedDetections}; quant >= T/2: ${half.matched}; raw cells ${raw.matched}/${raw.floatDetections}; score drift ${drift.mean.toFixed(3)} +- ${drift.std.toFixed(3)}; AP50 vs float ${(row.ap50 * 100).toFixed(1)} %)`);
 }
 
 const points = Object.keys(q.plan.activations);
@@ -178,6 +179,31 @@ if (!THRESHOLDS.length) await score('all but the hand-over values', (p) => !prob
  * output channels, quantized minus float, on the calibration images (empirical bias correction of the output
  * layers only). --head-bias weighted: each cell weighted by the float sigmoid of its output (cells that score).
  */
+/**
+ * --noise-floor 40,35: the float model with seeded Gaussian noise added to every quantized layer's weights at that
+ * SQNR per output channel (no grid): what any model whose weights are that accurate scores, quantized or not
+ * (8-bit per-channel weights measure 31-52 dB per channel here).
+ */
+for (const db of arg('noise-floor', '').split(',').filter(Boolean).map(Number)) {
+  const noisy = cloneGraph(q.folded);
+  let seed = 1;
+  for (const l of quantizableLayers(noisy)) {
+    const w = noisy.initializers.get(l.weightName)!;
+    const rows = w.dims[0];
+    const k = w.data.length / rows;
+    const u = seeded(2 * w.data.length, seed++, 1e-7, 1);
+    const data = Float32Array.from(w.data as Float32Array);
+    for (let o = 0; o < rows; o++) {
+      let ss = 0;
+      for (let i = 0; i < k; i++) ss += data[o * k + i] ** 2;
+      const sigma = Math.sqrt(ss / k) * 10 ** (-db / 20);
+      // Box-Muller
+      for (let i = 0; i < k; i++) data[o * k + i] += sigma * Math.sqrt(-2 * Math.log(u[2 * (o * k + i)])) * Math.cos(2 * Math.PI * u[2 * (o * k + i) + 1]);
+    }
+    noisy.initializers.set(l.weightName, { ...w, data });
+  }
+  await score(`float model, weights + Gaussian noise at ${db} dB per channel (noise floor)`, () => false, false, noisy);
+}
 for (const HEAD_BIAS of arg('head-bias', '').split(',').filter(Boolean)) {
   const heads = quantizableLayers(q.folded).filter((l) => l.last).map((l) => l.node);
   const means = async (g: Graph): Promise<Map<string, Map<string, OutputTensor>[]>> => {
@@ -237,8 +263,8 @@ if (process.argv.includes('--each')) {
 
 console.log(`\n${MODEL}: W8 nearest${BIAS_CORRECTION ? ', bias correction' : ''}, activation observer ${OBSERVER}, ${held.shape[0]} ${EVAL} images; SQNR of ${probes.join(', ')}`);
 console.log(`calibration ${CAL} (${cal.shape[0]} images), evaluation ${EVAL} (${held.shape[0]} images); score >= ${THRESHOLD}, IoU >= 0.5`);
-console.log('| variant | grids | head SQNR dB | box agreement | quantized dets | matched with quant >= T/2 | score drift (quant - float) | raw cells (no NMS) |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) | ${r.quantizedDetections} | ${r.matchedAtHalfThreshold} | ${r.scoreDrift.mean.toFixed(3)} +- ${r.scoreDrift.std.toFixed(3)} | ${r.rawMatched}/${r.rawFloat} (${((r.rawMatched / Math.max(1, r.rawFloat)) * 100).toFixed(0)} %) |`);
+console.log('| variant | grids | head SQNR dB | box agreement | AP50 vs float | quantized dets | matched with quant >= T/2 | score drift (quant - float) | raw cells (no NMS) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.variant} | ${r.grids} | ${probes.map((p) => r.sqnrDb[p].toFixed(1)).join(' / ')} | ${r.matched}/${r.floatDetections} (${(r.boxAgreement * 100).toFixed(0)} %) | ${(r.ap50 * 100).toFixed(1)} % | ${r.quantizedDetections} | ${r.matchedAtHalfThreshold} | ${r.scoreDrift.mean.toFixed(3)} +- ${r.scoreDrift.std.toFixed(3)} | ${r.rawMatched}/${r.rawFloat} (${((r.rawMatched / Math.max(1, r.rawFloat)) * 100).toFixed(0)} %) |`);
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), model: MODEL, observer: OBSERVER, probes, activationGrids: Object.fromEntries(Object.entries(q.plan.activations).map(([p, a]) => [p, { op: opOf(p), ...a }])), rows }, null, 2));

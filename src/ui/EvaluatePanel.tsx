@@ -46,6 +46,7 @@ function BoxFigures({ boxes }: { boxes: BoxAgreement }) {
       <dt>Images</dt><dd>{boxes.images}</dd>
       <dt>Box agreement</dt><dd data-testid="eval-agreement">{pct(boxes.agreement)}</dd>
       <dt>Detections</dt><dd>{boxes.matched} of {boxes.floatDetections} float detections (score ≥ {boxes.scoreThreshold}) matched by a quantized one of the same class at IoU ≥ {boxes.iouThreshold}; the quantized model made {boxes.quantizedDetections}</dd>
+      <dt>AP50 vs float</dt><dd data-testid="eval-ap50">{pct(boxes.ap50)} (the quantized boxes ranked by score, down to {+(boxes.scoreThreshold * SLIP_FRACTION).toFixed(3)}, with the float detections as ground truth: no threshold)</dd>
       <dt>Score slips</dt><dd>{boxes.matchedAtHalfThreshold - boxes.matched} more found by a quantized box scoring between {+(boxes.scoreThreshold * SLIP_FRACTION).toFixed(3)} and {boxes.scoreThreshold} (same box, lower score); {boxes.nearThreshold} of the float detections score below {+(boxes.scoreThreshold * NEAR_FACTOR).toFixed(3)}</dd>
       <dt>Read as</dt><dd>{boxes.decoder}</dd>
     </dl>

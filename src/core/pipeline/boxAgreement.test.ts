@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxAgreement, decodeDetections, DENSE_NMS_IOU, NEAR_FACTOR, SLIP_FRACTION, describeLayout, detectionLayout, suppressOverlaps, type Detection, type DetectionLayout, type OutputTensor } from './boxAgreement.js';
+import { apFloatAsTruth, boxAgreement, decodeDetections, DENSE_NMS_IOU, NEAR_FACTOR, SLIP_FRACTION, describeLayout, detectionLayout, suppressOverlaps, type Detection, type DetectionLayout, type OutputTensor } from './boxAgreement.js';
 
 const det = (x: number, score: number, cls = 0): Detection => ({ box: [x, 0, x + 1, 1], score, cls });
 
@@ -79,5 +79,31 @@ describe('boxAgreement', () => {
   it('does not let a slipped box stand in for another class or a moved box', () => {
     const a = boxAgreement([[det(0, 0.3)]], [[det(0, 0.15, 1), det(0.8, 0.15)]], 0.2, 'test');
     expect([a.matched, a.matchedAtHalfThreshold]).toEqual([0, 0]);
+  });
+});
+
+describe('apFloatAsTruth (AP50 of the quantized boxes, float boxes as ground truth)', () => {
+  it('is 1 when every float box is found first, whatever the scores (no threshold enters)', () => {
+    expect(apFloatAsTruth([[det(0, 0.3), det(2, 0.9)]], [[det(0, 0.11), det(2, 0.12)]])).toBe(1);
+    expect(apFloatAsTruth([[]], [[det(0, 0.5)]])).toBe(1);
+  });
+  it('hand-computed: a false positive ranked first, a missed box, another class, a second image', () => {
+    // truths: 3 (two in image 0, one in image 1). Ranked: FP (moved box, 0.9), hit (0.8), hit in image 1 (0.7),
+    // wrong class on a truth's box (0.6, FP); the float box at x=4 is never found.
+    const float = [[det(0, 0.5), det(4, 0.5)], [det(0, 0.5)]];
+    const quant = [[det(0.8, 0.9), det(0, 0.8), det(4, 0.6, 1)], [det(0, 0.7)]];
+    // precision 0, 1/2, 2/3, 2/4 at recall 0, 1/3, 2/3, 2/3; envelope 2/3 from the first: AP = 2/3 x 2/3
+    expect(apFloatAsTruth(float, quant)).toBeCloseTo(4 / 9, 10);
+  });
+  it('one quantized box takes one float box: a duplicate is a false positive', () => {
+    // truths 1; ranked hit (1), duplicate (FP): recall reaches 1 at precision 1 -> AP 1; the duplicate ranked first costs nothing either
+    expect(apFloatAsTruth([[det(0, 0.5)]], [[det(0, 0.9), det(0.05, 0.8)]])).toBe(1);
+    // two truths, the quantized model finds the first twice and the second not at all: AP 1/2
+    expect(apFloatAsTruth([[det(0, 0.5), det(3, 0.5)]], [[det(0, 0.9), det(0.05, 0.8)]])).toBeCloseTo(0.5, 10);
+  });
+  it('boxAgreement reports it over the quantized boxes it was given', () => {
+    const a = boxAgreement([[det(0, 0.22), det(2, 0.9)]], [[det(0, 0.15), det(2, 0.85)]], 0.2, 'test');
+    expect(a.matched).toBe(1);
+    expect(a.ap50).toBe(1);
   });
 });

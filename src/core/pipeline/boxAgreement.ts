@@ -36,6 +36,11 @@ export interface BoxAgreement {
   nearThreshold: number;
   /** Float detections matched when quantized detections down to SLIP_FRACTION x the threshold count. */
   matchedAtHalfThreshold: number;
+  /**
+   * Threshold-free fidelity: average precision at IoU 0.5 of the quantized detections (every one given, ranked by
+   * score, so down to SLIP_FRACTION x the threshold) with the float detections as ground truth (apFloatAsTruth).
+   */
+  ap50: number;
   images: number;
   scoreThreshold: number;
   iouThreshold: number;
@@ -92,7 +97,49 @@ export function boxAgreement(float: Detection[][], quant: Detection[][], scoreTh
     matched += matchDetections(f, above, iouThreshold);
     matchedAtHalfThreshold += matchDetections(f, quant[i].filter((d) => d.score >= SLIP_FRACTION * scoreThreshold), iouThreshold);
   });
-  return { agreement: floatDetections ? matched / floatDetections : 1, floatDetections, matched, quantizedDetections, nearThreshold, matchedAtHalfThreshold, images: float.length, scoreThreshold, iouThreshold, decoder };
+  return { agreement: floatDetections ? matched / floatDetections : 1, floatDetections, matched, quantizedDetections, nearThreshold, matchedAtHalfThreshold, ap50: apFloatAsTruth(float, quant, iouThreshold), images: float.length, scoreThreshold, iouThreshold, decoder };
+}
+
+/**
+ * Average precision of `quant` against `float` as ground truth (detector quantization is usually reported as mAP
+ * of the quantized model vs the float one): every quantized detection, highest score first over all images and
+ * classes pooled, is a hit when it takes a not yet taken float detection of its image and class at IoU >= the
+ * threshold (the best such), else a false positive; AP = area under the precision-recall curve with precision
+ * made non-increasing (all-point interpolation, PASCAL VOC 2010+). Pooled, not a mean over classes: with a few
+ * boxes per class a per-class mean would be noise. No score threshold enters, so a box that slips a little under
+ * the user's threshold still counts where it ranks. 1 when there is no float detection.
+ */
+export function apFloatAsTruth(float: Detection[][], quant: Detection[][], iouThreshold = 0.5): number {
+  const truths = float.reduce((a, f) => a + f.length, 0);
+  if (truths === 0) return 1;
+  const ranked = quant.flatMap((ds, img) => ds.map((d) => ({ d, img }))).sort((x, y) => y.d.score - x.d.score);
+  const taken = float.map((f) => new Array<boolean>(f.length).fill(false));
+  const precision: number[] = [];
+  const recall: number[] = [];
+  let tp = 0;
+  ranked.forEach(({ d, img }, k) => {
+    let best = -1;
+    let bestIou = iouThreshold;
+    float[img].forEach((f, j) => {
+      if (taken[img][j] || f.cls !== d.cls) return;
+      const o = boxIou(f.box, d.box);
+      if (o >= bestIou) [best, bestIou] = [j, o];
+    });
+    if (best >= 0) {
+      taken[img][best] = true;
+      tp++;
+    }
+    precision.push(tp / (k + 1));
+    recall.push(tp / truths);
+  });
+  for (let k = precision.length - 2; k >= 0; k--) precision[k] = Math.max(precision[k], precision[k + 1]);
+  let ap = 0;
+  let prev = 0;
+  recall.forEach((r, k) => {
+    ap += (r - prev) * precision[k];
+    prev = r;
+  });
+  return ap;
 }
 
 /**
