@@ -25,7 +25,10 @@
  * export's per-layer SQNR (--calib-224 N: fewer calibration images, for a quick check). 'vs QDQ' is measured on the first 500 images
  * for the 224-px models.
  *
- * Run: npm run bench:export -- [--models resnet20,mobilenetv2,mobilenetv2-224,mobilenetv2-224-cifar] [--calib 128]
+ * A model given as a path ending in .onnx is a CIFAR-10 classifier with the fixtures' normalization (e.g.
+ * models/ghostnet-cifar/ghostnet_cifar_w1_bn.onnx), scored and timed like ResNet-20.
+ *
+ * Run: npm run bench:export -- [--models resnet20,mobilenetv2,mobilenetv2-224,mobilenetv2-224-cifar,PATH.onnx] [--calib 128]
  *        [--eval 10000] [--eval-224 2000] [--calib-224 64] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32] [--rounds 3] [--out FILE]
  * Writes bench-results/export.json (or --out).
  */
@@ -124,7 +127,7 @@ interface BenchModel {
   qdqCheckN?: number;
 }
 
-/** The models: ResNet-20 (fixture), a random-weight MobileNetV2-style 32 px net, and nsfwjs's trained Keras MobileNetV2 at 224 px (CIFAR-10 images upsampled, pixels / 255). */
+/** The models: ResNet-20 (fixture) or another CIFAR-10 ONNX classifier by path, a random-weight MobileNetV2-style 32 px net, and nsfwjs's trained Keras MobileNetV2 at 224 px (CIFAR-10 images upsampled, pixels / 255). */
 async function benchModel(name: string, test: Cifar10Set, train: Cifar10Set): Promise<BenchModel> {
   if (name === 'mobilenetv2-224-cifar') {
     const files = mobileNetV2ProbeFiles(readProbeHead());
@@ -149,13 +152,15 @@ async function benchModel(name: string, test: Cifar10Set, train: Cifar10Set): Pr
   const evalN = Math.min(nEval, test.count);
   const evalSet = cifar10Batch(test, Array.from({ length: evalN }, (_, i) => Math.floor((i * test.count) / evalN)), CIFAR_MEAN, CIFAR_STD);
   const calib = cifar10Batch(train, Array.from({ length: nCalib }, (_, i) => Math.floor((i * train.count) / nCalib)), CIFAR_MEAN, CIFAR_STD);
+  // a path ending in .onnx: a trained CIFAR-10 classifier of our own (e.g. a GhostNet checkpoint's export), labelled like ResNet-20
+  const labelled = name === 'resnet20' || name.endsWith('.onnx');
   const floatBytes =
-    name === 'resnet20'
-      ? new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))
+    labelled
+      ? new Uint8Array(readFileSync(name === 'resnet20' ? cifarFixture('resnet20_bn.onnx') : name))
       : writeOnnx(await normalizeRandomNet(importOnnx(mobileNetV2Like({ seed: 7 })), calib.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]));
   return {
     floatBytes, graph: importOnnx(floatBytes), imageDims: [3, 32, 32], evalImages: evalSet.images, evalN,
-    labels: name === 'resnet20' ? evalSet.labels : null, calib: { images: calib.images, shape: [nCalib, 3, 32, 32] }, speedBatch: 256,
+    labels: labelled ? evalSet.labels : null, calib: { images: calib.images, shape: [nCalib, 3, 32, 32] }, speedBatch: 256,
   };
 }
 
