@@ -35,8 +35,9 @@ describe('bias correction', () => {
     const wq = new Float32Array([1.5, 1, 2, 1]);
     const s = biasShift({ weights: w, quantWeights: wq, cOut: 2, kernelSize: 2, inputMean: new Float32Array([10, 100]), groups: 2 });
     expect(Array.from(s)).toEqual([5, -100]);
-    const q = biasShift({ weights: w, quantWeights: w, cOut: 2, kernelSize: 2, inputMean: new Float32Array([1, 1]), quantInputMean: new Float32Array([2, 3]), groups: 2 });
-    expect(Array.from(q)).toEqual([2, 8]); // W (E[x~]-E[x]): [1,1].1, [2,2].2
+    // exact weights: no shift, whatever the input mean (the input's own shift is not this layer's to correct)
+    const q = biasShift({ weights: w, quantWeights: w, cOut: 2, kernelSize: 2, inputMean: new Float32Array([2, 3]), groups: 2 });
+    expect(Array.from(q)).toEqual([0, 0]);
     expect(Array.from(correctedBias(undefined, s))).toEqual([-5, 100]);
   });
   it('column means give the same shift as channel means when there is no padding', () => {
@@ -48,6 +49,6 @@ describe('bias correction', () => {
     expect(Array.from(s2)).toEqual(Array.from(s1));
     // with border padding the tap means differ; the column form uses them exactly
     expect(Array.from(biasShiftFromColumnMeans(w, wq, 2, new Float32Array([8, 10])))).toEqual([4, -10]);
-    expect(() => biasShiftFromColumnMeans(w, wq, 2, new Float32Array(3))).toThrow(/means/);
+    expect(() => biasShiftFromColumnMeans(w, wq, 2, new Float32Array(3))).toThrow(/column means/);
   });
 });

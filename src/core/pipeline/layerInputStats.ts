@@ -1,7 +1,8 @@
 /**
  * What layer-by-layer quantization needs to know about one layer's inputs, gathered batch by batch:
  * second moments of sampled input columns (float x and quantized-network x~, one set per group) for
- * rounding, and exact column means over every position for bias correction.
+ * rounding, and exact column means of x~ over every position for bias correction (which corrects each
+ * layer's own weight error on the input it sees in the quantized network: algos/biasCorrection.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { columnSumsNHWC, convGeometry, convOutputRows, sampledColumnsNHWC, sampleRowIndices, SecondMomentAccumulator, type ConvGeometry } from '../algos/secondMoments.js';
@@ -12,21 +13,19 @@ import type { CapturedTensor } from '../runtime/types.js';
 export interface LayerInputSummary {
   /** One set per group; present when moments were gathered. */
   moments?: (SecondMoments & { meanX: Float32Array; meanXq: Float32Array })[];
-  /** Exact column means over all positions (length groups * K); present when asked for. */
-  meanX?: Float32Array;
+  /** Exact column means of the quantized network's input over all positions (length groups * K); present when asked for. */
   meanXq?: Float32Array;
 }
 
 export class LayerInputStats {
   private readonly acc?: SecondMomentAccumulator;
   private readonly geometry?: ConvGeometry;
-  private sumX?: tf.Tensor1D;
   private sumXq?: tf.Tensor1D;
   private count = 0;
 
   /**
    * k: columns per group; samplesPerBatch: columns drawn per batch for the moments (0: no moments);
-   * means: also keep exact column means.
+   * means: also keep exact column means of x~.
    */
   constructor(
     private readonly node: Node,
@@ -60,13 +59,9 @@ export class LayerInputStats {
       }
       if (this.means) {
         tf.tidy(() => {
-          const sums = (t: tf.Tensor) => (g ? columnSumsNHWC(t as tf.Tensor4D, g).sums : (t.sum(0) as tf.Tensor1D));
-          const sf = sums(f);
-          const sq = sums(q);
-          const nf = this.sumX ? this.sumX.add(sf) : sf;
+          const sq = g ? columnSumsNHWC(q as tf.Tensor4D, g).sums : (q.sum(0) as tf.Tensor1D);
           const nq = this.sumXq ? this.sumXq.add(sq) : sq;
-          tf.dispose([this.sumX, this.sumXq]);
-          this.sumX = tf.keep(nf as tf.Tensor1D);
+          tf.dispose(this.sumXq);
           this.sumXq = tf.keep(nq as tf.Tensor1D);
         });
         this.count += total;
@@ -80,9 +75,8 @@ export class LayerInputStats {
   async result(): Promise<LayerInputSummary> {
     const out: LayerInputSummary = {};
     if (this.acc && this.acc.count > 0) out.moments = await this.acc.results();
-    if (this.sumX && this.sumXq) {
+    if (this.sumXq) {
       const n = this.count;
-      out.meanX = ((await this.sumX.data()) as Float32Array).map((v) => v / n);
       out.meanXq = ((await this.sumXq.data()) as Float32Array).map((v) => v / n);
     }
     return out;
@@ -90,6 +84,6 @@ export class LayerInputStats {
 
   dispose(): void {
     this.acc?.dispose();
-    tf.dispose([this.sumX, this.sumXq]);
+    tf.dispose(this.sumXq);
   }
 }

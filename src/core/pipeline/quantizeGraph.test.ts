@@ -52,7 +52,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('quantizeGraph: bias correction', () => {
-  it('moves the exported biases and removes the mean output error on the calibration images', () => {
+  it('moves every exported bias and records it as applied', () => {
     // every Conv/Gemm got a corrected bias, recorded as applied
     expect(corrected.layers.every((l) => l.biasCorrected === true)).toBe(true);
     expect(nearest.layers.every((l) => l.biasCorrected === undefined)).toBe(true);
@@ -63,17 +63,10 @@ describe('quantizeGraph: bias correction', () => {
       return l.bias!.some((b, i) => Math.abs(b - old[i]) > 1e-6);
     });
     expect(changed.length).toBe(corrected.plan.layers.length);
-    // same weights (nearest), so only the biases differ; the per-class mean of (quantized - float)
-    // logits over the calibration images shrinks
-    const meanError = (q: QuantizeGraphResult) => {
-      const { float, quant } = logits(q, calibration.images, N);
-      const e = tf.tidy(() => quant.sub(float).mean(0).square().sum().dataSync()[0]);
-      tf.dispose([float, quant]);
-      return e;
-    };
-    const off = meanError(nearest);
-    const on = meanError(corrected);
-    expect(on).toBeLessThan(0.5 * off);
+    // Each bias moves by its layer's own weight error only (pipeline/biasCorrection.test.ts checks the value).
+    // The logits' mean is not promised: on this random net with noise images the old correction of every
+    // input's upstream shift as well removed it (mean error 0.001 vs 0.035 uncorrected), the own-error one
+    // leaves 0.089; on NanoDet the upstream form cascaded and broke the outputs (README, algos/biasCorrection.ts).
   });
 });
 

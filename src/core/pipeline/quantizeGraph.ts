@@ -329,7 +329,7 @@ async function quantizeInBatches(
       const layerPlan: QuantizationPlan['layers'][number] = { node: node.name, weightCodes: res.codes, weightScales: res.scales, weightBits: bits.weightBits, axis: res.axis };
       // the float weight as C_out x K rows, for bias correction and the SQNR (one transposed copy at most)
       const rows = biasName || moments ? weightAsRows(weight.data as Float32Array, weight.dims, lay.axis).rows : new Float32Array(0);
-      if (biasName && inputs.meanX && inputs.meanXq) {
+      if (biasName && inputs.meanXq) {
         const old = folded.initializers.get(biasName)!;
         const oldData = old.data as Float32Array;
         const bias = correctedLayerBias({
@@ -337,8 +337,7 @@ async function quantizeInBatches(
           quantRows: weightAsRows(dq, weight.dims, lay.axis).rows,
           cOut: lay.cOut,
           groups: lay.groups,
-          meanX: inputs.meanX,
-          meanXq: inputs.meanXq,
+          inputMean: inputs.meanXq,
           bias: oldData.length === lay.cOut ? oldData : new Float32Array(lay.cOut).fill(oldData[0]),
           alpha: node.opType === 'Gemm' ? Number(node.attrs.alpha ?? 1) : 1,
           beta: node.opType === 'Gemm' ? Number(node.attrs.beta ?? 1) : 1,
