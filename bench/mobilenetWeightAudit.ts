@@ -10,12 +10,17 @@
  *   - the logits' SQNR with only this layer quantized, and all layers together (does the noise add?);
  *   - how sensitive the FLOAT network is on these images: logits SQNR with white noise added to the input
  *     pixels at 80 / 60 / 40 dB (no quantization at all).
+ * --relu6-grid: instead, the whole-net figures with every ReLU6 output on a uint8 grid [0, 6] (step 6/255, what
+ * an 8-bit activation grid of the export does there): float weights, 8-bit weights, and the input-noise test.
+ * --tfjs-reference: instead, the same input-noise test on nsfwjs's ORIGINAL model in tf.loadLayersModel (no
+ * LocalQuant import, executor or export): SQNR of its flatten_1 features, on the chosen images and on uniform-noise images.
  * --images cifar: CIFAR-10 test images upsampled 32 -> 224 (the probe's evaluation images); photos: the 17 real
  * photographs of @vladmandic/human's assets that bench/detectors.ts uses (8 thumbnails + 9 crops/screenshots).
  *
  *   npx tsx bench/mobilenetWeightAudit.ts [--images cifar|photos] [--eval 32] [--clip max|mse] [--layers N] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { parseCifar10 } from '../src/core/data/cifar10.js';
 import { writeOnnx } from '../src/core/exporters/onnx/onnxWriter.js';
 import { qdqOptionsForTarget } from '../src/core/exporters/qdq/deploymentTargets.js';
@@ -96,6 +101,45 @@ function manifestStorage(): Map<string, string> {
   return m;
 }
 
+/** `g` with a uint8 grid on [0, 6] after every Clip (ReLU6): QuantizeLinear -> DequantizeLinear, consumers rewired. */
+function withRelu6Grids(g: Graph): Graph {
+  const initializers = new Map(g.initializers);
+  initializers.set('relu6_grid_scale', { dtype: 'float32', dims: [], data: Float32Array.of(6 / 255) });
+  initializers.set('relu6_grid_zero', { dtype: 'uint8', dims: [], data: Uint8Array.of(0) });
+  const renamed = new Map<string, string>();
+  const nodes = g.nodes.flatMap((n) => {
+    const m = { ...n, inputs: n.inputs.map((v) => renamed.get(v) ?? v) };
+    if (n.opType !== 'Clip' || g.outputs.some((o) => o.name === n.outputs[0])) return [m];
+    const v = n.outputs[0];
+    renamed.set(v, `${v}_grid`);
+    return [m, { name: `${n.name}_q`, opType: 'QuantizeLinear', inputs: [v, 'relu6_grid_scale', 'relu6_grid_zero'], outputs: [`${v}_q`], attrs: {} },
+      { name: `${n.name}_dq`, opType: 'DequantizeLinear', inputs: [`${v}_q`, 'relu6_grid_scale', 'relu6_grid_zero'], outputs: [`${v}_grid`], attrs: {} }];
+  });
+  return { ...g, nodes, initializers };
+}
+
+/** The input-noise test on the original nsfwjs model in tf.loadLayersModel: flatten_1 features, clean vs noisy input. */
+async function tfjsReference(images: Float32Array, shape: number[]): Promise<Record<string, Record<string, number>>> {
+  const { json, weightData } = nsfwjsModelFiles('mobilenet_v2');
+  const weightSpecs = (json.weightsManifest ?? []).flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
+  const ref = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData, format: json.format }));
+  const features = tf.model({ inputs: ref.inputs, outputs: ref.getLayer('flatten_1').output as tf.SymbolicTensor });
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, x] of [[IMAGES, tf.tensor(images, shape)], ['uniform noise images', tf.randomUniform(shape, 0, 1, 'float32', 3)]] as const) {
+    const clean = features.predict(x) as tf.Tensor;
+    const rms = Math.sqrt(tf.tidy(() => tf.mean(tf.square(x)).dataSync()[0]));
+    out[name] = {};
+    for (const noiseDb of [80, 60, 40]) {
+      const noisy = tf.tidy(() => features.predict(tf.add(x, tf.randomNormal(x.shape, 0, rms * 10 ** (-noiseDb / 20), 'float32', 7))) as tf.Tensor);
+      out[name][`${noiseDb}dB`] = sqnrDb(clean.dataSync(), noisy.dataSync());
+      noisy.dispose();
+    }
+    tf.dispose([x, clean]);
+  }
+  ref.dispose(); // disposes the layers `features` shares with it
+  return out;
+}
+
 async function main(): Promise<void> {
   await initBackend('wasm'); // image resizing only
   const test = parseCifar10(new Uint8Array(readFileSync(cifarFixture('test_batch.bin'))));
@@ -148,6 +192,39 @@ async function main(): Promise<void> {
   const qdqVsFakeDb = sqnrDb(allLogits, qdqLogits);
   log(`QDQ export of the same codes vs fake-quantized weights: logits SQNR ${qdqVsFakeDb.toFixed(1)} dB (vs float ${sqnrDb(floatLogits, qdqLogits).toFixed(2)} dB)`);
 
+  if (argv.includes('--tfjs-reference')) {
+    const r = await tfjsReference(ev.images.slice(0, 8 * dims.reduce((a, b) => a * b, 1)), [8, ...dims]);
+    log(`tf.loadLayersModel(nsfwjs mobilenet_v2), flatten_1 features SQNR under white input noise: ${JSON.stringify(r)}`);
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(OUT.replace(/\.json$/, '-tfjs-reference.json'), JSON.stringify({ date: new Date().toISOString(), images: IMAGES, evalImages: 8, featureSqnrDbUnderInputNoise: r }, null, 2));
+    return;
+  }
+  if (argv.includes('--relu6-grid')) {
+    const clips = folded.nodes.filter((n) => n.opType === 'Clip').length;
+    const gridded = withRelu6Grids(folded);
+    const [gl] = await run(gridded, ev.images, dims, [logitsName]);
+    const [gwl] = await run(withRelu6Grids({ ...folded, initializers: allInits }), ev.images, dims, [logitsName]);
+    const noisy = (noiseDb: number) => {
+      let sq = 0;
+      for (const v of ev.images) sq += v * v;
+      const sd = Math.sqrt(sq / ev.images.length) * 10 ** (-noiseDb / 20) * Math.sqrt(12);
+      let seed = 12345;
+      return ev.images.map((v) => v + sd * (((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5));
+    };
+    const [nf] = await run(folded, noisy(60), dims, [logitsName]);
+    const [ng] = await run(gridded, noisy(60), dims, [logitsName]);
+    const r = {
+      relu6Grids: clips,
+      logitsSqnrDb: { gridsFloatWeights: sqnrDb(floatLogits, gl), gridsW8: sqnrDb(floatLogits, gwl), w8NoGrids: allDb },
+      // the weights' share with the grids in place: W8 + grids against float weights + the same grids
+      w8VsFloatWeightsBothGridded: sqnrDb(gl, gwl),
+      inputNoise60dB: { noGrids: sqnrDb(floatLogits, nf), gridsVsGridsClean: sqnrDb(gl, ng) },
+    };
+    log(JSON.stringify(r));
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(OUT.replace(/\.json$/, '-relu6grid.json'), JSON.stringify({ date: new Date().toISOString(), images: IMAGES, evalImages: EVAL, clip: CLIP, ...r }, null, 2));
+    return;
+  }
   // the float network's own sensitivity: white noise on the input pixels, no quantization
   let pixelSq = 0;
   for (const v of ev.images) pixelSq += v * v;
