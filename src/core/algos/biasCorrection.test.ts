@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { biasShift, biasShiftFromColumnMeans, correctedBias } from './biasCorrection';
+import { biasShift, biasShiftFromColumnMeans, correctedBias, correctedLayerBias } from './biasCorrection';
 
 describe('bias correction', () => {
   it('linear layer: corrected output mean equals the float mean', () => {
@@ -50,5 +50,16 @@ describe('bias correction', () => {
     // with border padding the tap means differ; the column form uses them exactly
     expect(Array.from(biasShiftFromColumnMeans(w, wq, 2, new Float32Array([8, 10])))).toEqual([4, -10]);
     expect(() => biasShiftFromColumnMeans(w, wq, 2, new Float32Array(3))).toThrow(/column means/);
+  });
+  it('correctedLayerBias: each group reads its own columns; Gemm scales the shift by alpha / beta', () => {
+    // depthwise-like: 2 groups, one output each, K = 2 taps; group 1's weight error must meet group 1's means only
+    const rows = new Float32Array([1, 1, 2, 2]);
+    const quantRows = new Float32Array([1.5, 1, 2, 1]); // errors [0.5, 0] and [0, -1]
+    const inputMean = new Float32Array([10, 20, 100, 1000]);
+    const b = correctedLayerBias({ rows, quantRows, cOut: 2, groups: 2, inputMean, bias: new Float32Array([1, 1]) });
+    expect(Array.from(b)).toEqual([1 - 0.5 * 10, 1 + 1000]);
+    const gemm = correctedLayerBias({ rows, quantRows, cOut: 2, groups: 1, inputMean: new Float32Array([2, 4]), alpha: 2, beta: 0.5 });
+    // one group: shifts [0.5*2, -1*4] = [1, -4], times alpha/beta = 4; no bias given: zeros
+    expect(Array.from(gemm)).toEqual([-4, 16]);
   });
 });
