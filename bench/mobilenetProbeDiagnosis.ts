@@ -14,10 +14,11 @@
  * pipeline with 8-bit weights and float activations on the synthetic set (weights' share of the drop);
  * --bias-correction W8A8 with bias correction on it; both: W8A32 with bias correction. --weights-only max|mse:
  * no pipeline, every conv/dense weight of the folded float model rounded to nearest on a per-channel 8-bit
- * grid clipped at max |w| (or at the MSE-best clip), activations float: the plain weight-only baseline.
+ * grid clipped at max |w| (or at the MSE-best clip), activations float: the plain weight-only baseline;
+ * with --float-layers A,B those layers keep float weights.
  *
  *   npx tsx bench/mobilenetProbeDiagnosis.ts [--eval 2000] [--synthetic bench-results/mnv2-synth-64x20-lr0.1127.f32]
- *       [--w8a32] [--bias-correction] [--weights-only max|mse] [--out FILE]
+ *       [--w8a32] [--bias-correction] [--weights-only max|mse [--float-layers A,B]] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { argmaxRows, parseCifar10 } from '../src/core/data/cifar10.js';
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
   if (weightsOnly) {
     const folded = inferenceForm(graph);
     const inits = new Map(folded.initializers);
+    const floatLayers = new Set(arg('float-layers', '').split(',').filter(Boolean));
     for (const { node } of quantizableLayers(folded)) {
+      if (floatLayers.has(node.name)) continue;
       const w = folded.initializers.get(node.inputs[1])!;
       const lay = weightLayout(node, w);
       const { rows: r, cOut } = weightAsRows(w.data as Float32Array, w.dims, lay.axis);
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
       inits.set(node.inputs[1], { ...w, data: dequantizedWeight(fromRows(quantizeRowsNearest(r, scales, 8), w.dims, lay.axis), scales, w.dims, lay.axis) });
     }
     const [logitsQ] = await outputs(writeOnnx({ ...folded, initializers: inits }), ev.images, dims, EVAL, [folded.outputs[0].name]);
-    const row = { calibration: `W8 weights only, nearest, ${weightsOnly} clip (no pipeline, no images)`, top1: { float: top1(floatLogits), export: top1(logitsQ) }, sqnrDb: { logitsExport: sqnrDb(floatLogits, logitsQ) } };
+    const row = { calibration: `W8 weights only, nearest, ${weightsOnly} clip (no pipeline, no images)${floatLayers.size ? `; float: ${[...floatLayers].join(', ')}` : ''}`, top1: { float: top1(floatLogits), export: top1(logitsQ) }, sqnrDb: { logitsExport: sqnrDb(floatLogits, logitsQ) } };
     log(JSON.stringify(row));
     writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), evalImages: EVAL, rows: [row] }, null, 2));
     return;

@@ -14,6 +14,7 @@
  * an 8-bit activation grid of the export does there): float weights, 8-bit weights, and the input-noise test.
  * --tfjs-reference: instead, the same input-noise test on nsfwjs's ORIGINAL model in tf.loadLayersModel (no
  * LocalQuant import, executor or export): SQNR of its flatten_1 features, on the chosen images and on uniform-noise images.
+ * --float-layers A,B: the all-layers figure with these layers' weights left float (what finer weights there would buy).
  * --images cifar: CIFAR-10 test images upsampled 32 -> 224 (the probe's evaluation images); photos: the 17 real
  * photographs of @vladmandic/human's assets that bench/detectors.ts uses (8 thumbnails + 9 crops/screenshots).
  *
@@ -181,11 +182,13 @@ async function main(): Promise<void> {
     plan.layers.push({ node: node.name, weightCodes: codes, weightScales: scales, weightBits: 8, axis: lay.axis });
   }
   const [floatLogits] = await run(folded, ev.images, dims, [logitsName]);
+  const floatLayers = new Set(arg('float-layers', '').split(',').filter(Boolean));
   const allInits = new Map(folded.initializers);
-  for (const { node } of layers) allInits.set(node.inputs[1], quantized.get(node.name)!);
+  for (const { node } of layers) if (!floatLayers.has(node.name)) allInits.set(node.inputs[1], quantized.get(node.name)!);
   const [allLogits] = await run({ ...folded, initializers: allInits }, ev.images, dims, [logitsName]);
   const allDb = sqnrDb(floatLogits, allLogits);
-  log(`float vs all ${layers.length} layers W8 (${CLIP} clip): logits SQNR ${allDb.toFixed(2)} dB`);
+  log(`float vs all ${layers.length - floatLayers.size} layers W8 (${CLIP} clip${floatLayers.size ? `; float: ${[...floatLayers].join(', ')}` : ''}): logits SQNR ${allDb.toFixed(2)} dB`);
+  if (floatLayers.size) return;
   // the same codes through the QDQ exporter (DequantizeLinear with the plan's axis): must equal the fake-quantized weights
   const qdq = buildQdqGraph(folded, plan, qdqOptionsForTarget('ort-cpu'));
   const [qdqLogits] = await run(qdq, ev.images, dims, [qdq.outputs[0].name]);
