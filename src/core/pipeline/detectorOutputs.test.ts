@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
@@ -51,8 +52,10 @@ describe('detector outputs keep float (quant/outputChains.ts)', () => {
     const cal = images(16, 7);
     const evalSet = images(24, 17);
     const float = await peakCounts(writeOnnx(graph), evalSet);
+    const before = tf.memory().numTensors;
     const gridded = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatOutputs: false });
     const kept = await quantizeGraph(head, cal, cfg, undefined, undefined, { floatOutputs: true });
+    expect(tf.memory().numTensors).toBe(before);
     const withGrid = await peakCounts(writeOnnx(withFloatTail(gridded.qdq, cut)), evalSet);
     const withFloat = await peakCounts(writeOnnx(withFloatTail(kept.qdq, cut)), evalSet);
     const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
