@@ -28,28 +28,18 @@ export interface BiasCorrectionInput {
   groups?: number;
 }
 
-/** Expected output shift per output channel from the weight error, (W~ - W) E[x~]. */
+/**
+ * Expected output shift per output channel from the weight error, (W~ - W) E[x~], from per-input-channel
+ * means: each channel's mean stands for all of its kernel taps' columns (groupedShift does the rest).
+ */
 export function biasShift(p: BiasCorrectionInput): Float32Array {
   const groups = p.groups ?? 1;
-  const k = p.weights.length / p.cOut;
-  const cinPerGroup = k / p.kernelSize;
-  if (!Number.isInteger(cinPerGroup)) throw new RangeError(`K = ${k} is not a multiple of kernel size ${p.kernelSize}`);
+  const cinPerGroup = p.weights.length / p.cOut / p.kernelSize;
+  if (!Number.isInteger(cinPerGroup)) throw new RangeError(`K = ${p.weights.length / p.cOut} is not a multiple of kernel size ${p.kernelSize}`);
   if (p.inputMean.length !== cinPerGroup * groups) throw new RangeError(`inputMean has ${p.inputMean.length} channels, expected ${cinPerGroup * groups}`);
-  const outPerGroup = p.cOut / groups;
-  const shift = new Float32Array(p.cOut);
-  for (let o = 0; o < p.cOut; o++) {
-    const base = Math.floor(o / outPerGroup) * cinPerGroup;
-    let s = 0;
-    for (let c = 0; c < cinPerGroup; c++) {
-      const m = p.inputMean[base + c];
-      for (let t = 0; t < p.kernelSize; t++) {
-        const i = o * k + c * p.kernelSize + t;
-        s += (p.quantWeights[i] - p.weights[i]) * m;
-      }
-    }
-    shift[o] = s;
-  }
-  return shift;
+  const columnMeans = new Float32Array(p.inputMean.length * p.kernelSize);
+  for (let c = 0; c < p.inputMean.length; c++) columnMeans.fill(p.inputMean[c], c * p.kernelSize, (c + 1) * p.kernelSize);
+  return groupedShift(p.weights, p.quantWeights, p.cOut, groups, columnMeans);
 }
 
 /** New bias = old bias (zeros when absent) - shift. */
@@ -76,6 +66,18 @@ export function biasShiftFromColumnMeans(weights: Float32Array, quantWeights: Fl
   return shift;
 }
 
+/** The shift of a grouped layer: rows C_out x K per group, column means of length groups * K. */
+function groupedShift(rows: Float32Array, quantRows: Float32Array, cOut: number, groups: number, columnMeans: Float32Array): Float32Array {
+  const k = columnMeans.length / groups;
+  const outPerGroup = cOut / groups;
+  const shift = new Float32Array(cOut);
+  for (let g = 0; g < groups; g++) {
+    const [r0, r1] = [g * outPerGroup * k, (g + 1) * outPerGroup * k];
+    shift.set(biasShiftFromColumnMeans(rows.subarray(r0, r1), quantRows.subarray(r0, r1), outPerGroup, columnMeans.subarray(g * k, (g + 1) * k)), g * outPerGroup);
+  }
+  return shift;
+}
+
 /**
  * Corrected bias of one layer (grouped convs: one column block per group): b' = b - (W~ - W) E[x~] per
  * output channel, from exact im2col column means of the layer's input in the quantized network
@@ -91,14 +93,7 @@ export function correctedLayerBias(p: {
   alpha?: number;
   beta?: number;
 }): Float32Array {
-  const k = p.inputMean.length / p.groups;
-  const outPerGroup = p.cOut / p.groups;
-  const shift = new Float32Array(p.cOut);
-  for (let g = 0; g < p.groups; g++) {
-    const r0 = g * outPerGroup * k;
-    const r1 = (g + 1) * outPerGroup * k;
-    shift.set(biasShiftFromColumnMeans(p.rows.subarray(r0, r1), p.quantRows.subarray(r0, r1), outPerGroup, p.inputMean.subarray(g * k, (g + 1) * k)), g * outPerGroup);
-  }
+  const shift = groupedShift(p.rows, p.quantRows, p.cOut, p.groups, p.inputMean);
   const scale = (p.alpha ?? 1) / (p.beta ?? 1);
   if (scale !== 1) for (let o = 0; o < shift.length; o++) shift[o] *= scale;
   return correctedBias(p.bias, shift);
