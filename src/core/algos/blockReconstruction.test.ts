@@ -191,6 +191,30 @@ describe('block reconstruction', () => {
     tf.dispose([x, y]);
     exec.dispose();
   });
+  it('learned biases: the mean shift of a clipping grid is taken up by the biases; kept only with the codes they were learned with', async () => {
+    const { exec, x, l1, l2, y } = await randomBlock();
+    const grid = { scale: 0.05, zeroPoint: 0, bits: 4, signed: false, min: 0, max: 0.75 };
+    const data = blockData(['x', x, x], ['y', y]);
+    const withBias = (l: BlockLayer, name: string): BlockLayer => ({ ...l, bias: { name, values: new Float32Array(l.scales.length) } });
+    const before = tf.memory().numTensors;
+    const fixed = await reconstructBlock(exec, [withBias(l1, 'b1'), withBias(l2, 'b2')], data, { ...opts, iterations: 150, activations: new Map([['r', grid]]) });
+    const learned = await reconstructBlock(exec, [withBias(l1, 'b1'), withBias(l2, 'b2')], data, { ...opts, iterations: 150, activations: new Map([['r', grid]]), biasLr: 0.02 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(fixed.learnedBiases).toBeUndefined();
+    const [b1, b2] = learned.learnedBiases!;
+    expect(b2!.length).toBe(2);
+    expect(Math.max(...b2!.map(Math.abs))).toBeGreaterThan(0.05);
+    expect(b1!.length).toBe(16);
+    expect(learned.originalBiasError).toBeGreaterThan(learned.blockError);
+    expect(learned.blockError).toBeLessThan(0.8 * fixed.blockError);
+    // a layer without a bias input learns none; the other still does
+    const one = await reconstructBlock(exec, [l1, withBias(l2, 'b2')], data, { ...opts, iterations: 60, activations: new Map([['r', grid]]), biasLr: 0.02 });
+    expect(one.learnedBiases?.[0]).toBeUndefined();
+    expect(one.learnedBiases?.[1]?.length).toBe(2);
+    tf.dispose([x, y]);
+    exec.dispose();
+  });
+
   it('the logit term: errors of two channels that cancel in the logits, which the block output error cannot see', async () => {
     // x in [1, 3] (one feature) -> h = [0.3 x, 0.45 x] -> Relu -> logits [h1 + h2, 0] (float: [0.75 x, 0]), grid
     // step 1. The block (fc1, output h) alone keeps the nearest codes [0, 0] (each channel's own error is

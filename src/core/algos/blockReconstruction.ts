@@ -29,9 +29,12 @@
  * channels cancel or add up. `logits.weight` is relative: the KL is scaled so that, for the nearest rounding
  * on all images, weight 1 makes it as large as the block output error (ResNet-20's block errors grow from
  * 0.03 to 8 along the network, so one absolute weight would mean nothing early or everything late).
+ * Biases (biasLr > 0): each layer's bias, where it has one, is learned jointly with the rounding (AdaQuant-style),
+ * from the float bias; Adam on the bias itself.
  * At the end the hard rounding (h >= 0.5) with the learned and with the calibrated grids, the initial codes
  * and round-to-nearest (both on the calibrated grids) are compared on the block output over all images
- * (no dropping; with the logit term, on the same objective), and the best is kept.
+ * (no dropping; with the logit term, on the same objective), and the best is kept; learned biases are a
+ * candidate of their own, with the codes (and grids) they were learned with.
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
@@ -58,6 +61,8 @@ export interface BlockLayer {
   nearest: Int8Array;
   /** Codes to start from (layer-wise adaptive rounding), ONNX layout; also a fallback. */
   initial?: Int8Array;
+  /** The bias initializer the executor reads and its float values (one per output channel): learned with `biasLr`. */
+  bias?: { name: string; values: Float32Array };
 }
 
 /** Which rounding a block kept: the jointly optimised one, the initial (layer-wise) codes, or nearest. */
@@ -110,6 +115,8 @@ export interface BlockReconstructionOptions {
   activationLr?: number;
   /** KL on the logits beside the block output error; absent: the block output error alone. */
   logits?: LogitTerm;
+  /** Adam rate on the biases of the layers that bring one, learned jointly with the rounding; 0 or absent keeps them. */
+  biasLr?: number;
   seed: number;
   progressEvery?: number;
   onProgress?: (p: { iteration: number; loss: number; recLoss: number; roundLoss: number; beta: number }) => void;
@@ -140,6 +147,13 @@ export interface BlockReconstructionResult {
   calibratedGridError?: number;
   /** With the logit term: the absolute weight the KL got (errors above = block output error + this x KL). */
   klWeight?: number;
+  /**
+   * Biases learned with the kept codes (order of `layers`; undefined for a layer without one), when they won
+   * the comparison; the caller applies them downstream and to the export. `originalBiasError`: the kept
+   * codes with the original biases.
+   */
+  learnedBiases?: (Float32Array | undefined)[];
+  originalBiasError?: number;
   seconds: number;
 }
 
@@ -318,8 +332,13 @@ function withScale(p: ActivationQParams, scale: number): ActivationQParams {
   return { ...p, scale, min: (qmin - p.zeroPoint) * scale, max: (qmax - p.zeroPoint) * scale };
 }
 
-function codesToWeights(layers: BlockLayer[], codes: Int8Array[]): Map<string, tf.Tensor> {
-  return new Map(layers.map((l, i) => [l.weightName, tf.tidy(() => tf.mul(tf.tensor(Float32Array.from(codes[i]), l.dims), tf.tensor(l.scales, scaleShape(l))))]));
+function codesToWeights(layers: BlockLayer[], codes: Int8Array[], biases?: (Float32Array | undefined)[]): Map<string, tf.Tensor> {
+  const m = new Map(layers.map((l, i) => [l.weightName, tf.tidy(() => tf.mul(tf.tensor(Float32Array.from(codes[i]), l.dims), tf.tensor(l.scales, scaleShape(l))))]));
+  layers.forEach((l, i) => {
+    const b = biases?.[i];
+    if (l.bias && b) m.set(l.bias.name, tf.tensor1d(b));
+  });
+  return m;
 }
 
 /** Optimises the rounding of `layers` jointly on the block output; the executor runs the block. */
@@ -360,8 +379,20 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     init.dispose();
     return v;
   });
+  const biasLr = o.biasLr ?? 0;
+  // learned bias offsets (zero at the start), for the layers that bring a bias
+  const dB = layers.map((l) => {
+    if (!(biasLr > 0 && l.bias)) return undefined;
+    const zero = tf.zeros([l.bias.values.length]);
+    const v = tf.variable(zero, true);
+    zero.dispose(); // the variable holds its own reference
+    return v;
+  });
+  const B0 = layers.map((l) => (l.bias ? tf.tensor1d(l.bias.values) : undefined));
+  const biasVars = dB.filter((v): v is tf.Variable => !!v);
   const optimizer = tf.train.adam(o.lr);
   const scaleOptimizer = logS.length ? tf.train.adam(learnLr) : undefined;
+  const biasOptimizer = biasVars.length ? tf.train.adam(biasLr) : undefined;
   const every = Math.max(1, o.progressEvery ?? 50);
   const hOf = (i: number) => tf.clipByValue(tf.add(tf.mul(tf.sigmoid(V[i]), ZETA - GAMMA), GAMMA), 0, 1);
   const gradsOf = (grads: tf.NamedTensorMap, vars: tf.Variable[]) => vars.filter((v) => grads[v.name]).map((v) => ({ name: v.name, tensor: grads[v.name] }));
@@ -377,6 +408,9 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
       let reg: tf.Scalar | undefined;
       const { value: cost, grads } = tf.variableGrads(() => {
         const weights = new Map(layers.map((l, i) => [l.weightName, tf.mul(tf.clipByValue(tf.add(F[i], hOf(i)), l.qmin, l.qmax), S[i])]));
+        layers.forEach((l, i) => {
+          if (l.bias && dB[i]) weights.set(l.bias.name, tf.add(B0[i]!, dB[i]!));
+        });
         const scales = new Map<string, tf.Scalar>();
         learnable.forEach(({ values }, g) => {
           const s = tf.exp(logS[g]) as tf.Scalar;
@@ -392,9 +426,10 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         }
         if (report) rec = tf.keep(r);
         return loss;
-      }, [...V, ...logS]);
+      }, [...V, ...logS, ...biasVars]);
       optimizer.applyGradients(gradsOf(grads, V));
       scaleOptimizer?.applyGradients(gradsOf(grads, logS));
+      biasOptimizer?.applyGradients(gradsOf(grads, biasVars));
       tf.dispose(Object.values(grads));
       idx.dispose();
       if (report && rec) {
@@ -422,20 +457,32 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
       for (const v of values) learned.set(v, p);
     }
     const learnedGrids = learned.size ? new Map([...o.activations].map(([v, p]) => [v, learned.get(v) ?? p])) : undefined;
-    const evalCodes = (codes: Int8Array[], grids?: Map<string, ActivationQParams>) => {
-      const w = codesToWeights(layers, codes);
+    const learnedBiases = biasVars.length
+      ? await Promise.all(layers.map(async (l, i) => {
+        if (!l.bias || !dB[i]) return undefined;
+        const b = tf.add(B0[i]!, dB[i]!);
+        const d = Float32Array.from(await b.data());
+        b.dispose();
+        return d;
+      }))
+      : undefined;
+    const evalCodes = (codes: Int8Array[], grids?: Map<string, ActivationQParams>, biases?: (Float32Array | undefined)[]) => {
+      const w = codesToWeights(layers, codes, biases);
       try {
         return runner.fullError(w, grids);
       } finally {
         tf.dispose([...w.values()]);
       }
     };
-    const candidates: { kept: KeptRounding; codes: Int8Array[]; grids?: Map<string, ActivationQParams> }[] = [{ kept: 'block', codes: adaptive }, { kept: 'nearest', codes: nearest }];
+    type Candidate = { kept: KeptRounding; codes: Int8Array[]; grids?: Map<string, ActivationQParams>; biases?: (Float32Array | undefined)[] };
+    const candidates: Candidate[] = [{ kept: 'block', codes: adaptive }, { kept: 'nearest', codes: nearest }];
     if (layers.every((l) => l.initial)) candidates.push({ kept: 'initial', codes: layers.map((l) => l.initial!) });
     if (learnedGrids) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids });
-    const errors = candidates.map((c) => evalCodes(c.codes, c.grids));
+    // the learned biases go with what they were learned with: the adaptive codes (and the learned grids)
+    if (learnedBiases) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids, biases: learnedBiases });
+    const errors = candidates.map((c) => evalCodes(c.codes, c.grids, c.biases));
     const best = errors.indexOf(Math.min(...errors));
-    const { kept, codes, grids } = candidates[best];
+    const { kept, codes, grids, biases } = candidates[best];
     const flippedFraction = codes.map((c, i) => {
       let f = 0;
       for (let j = 0; j < c.length; j++) if (c[j] !== nearest[i][j]) f++;
@@ -445,12 +492,14 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     return {
       codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(initialAt >= 0 ? { initialError: errors[initialAt] } : {}), kept,
       ...(grids ? { learnedActivations: learned, calibratedGridError: errors[0] } : {}),
+      ...(biases ? { learnedBiases: biases, originalBiasError: errors[candidates.findIndex((c) => c.codes === codes && c.grids === grids && !c.biases)] } : {}),
       ...(o.logits ? { klWeight: runner.klWeight } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     optimizer.dispose();
     scaleOptimizer?.dispose();
-    tf.dispose([...S, ...F, ...V, ...logS]);
+    biasOptimizer?.dispose();
+    tf.dispose([...S, ...F, ...V, ...logS, ...biasVars, ...B0.filter((b): b is tf.Tensor1D => !!b)]);
   }
 }

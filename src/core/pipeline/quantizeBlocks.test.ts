@@ -112,6 +112,31 @@ describe('quantizeGraph with reconstruction block', () => {
     expect(withLogits.blocks![0].nearestError).toBeGreaterThan(block.blocks![0].nearestError * 1.0001);
   }, 60_000);
 
+  it('learned biases are the ones the export carries (int32 bias x scale), and the report gives how far they moved', async () => {
+    const cfg = config('block');
+    const before = tf.memory().numTensors;
+    const biased = await quantizeGraph(graph, calibration, { ...cfg, adaround: { ...cfg.adaround, iterations: 30, blockActivationLr: 0, blockBiasLr: 0.02 } });
+    expect(tf.memory().numTensors).toBe(before);
+    const moved = biased.blocks!.flatMap((b) => b.learnedBiases ?? []);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(block.blocks!.every((b) => b.learnedBiases === undefined)).toBe(true);
+    for (const m of moved) {
+      const node = biased.folded.nodes.find((n) => n.name === m.layer)!;
+      const floatBias = biased.folded.initializers.get(node.inputs[2])!.data as Float32Array;
+      // the exported layer reads its bias from a DequantizeLinear of int32 codes
+      const conv = biased.qdq.nodes.find((n) => n.name === m.layer)!;
+      const dq = biased.qdq.nodes.find((n) => n.outputs[0] === conv.inputs[2])!;
+      expect(dq.opType).toBe('DequantizeLinear');
+      const codes = biased.qdq.initializers.get(dq.inputs[0])!.data as Int32Array;
+      const scales = biased.qdq.initializers.get(dq.inputs[1])!.data as Float32Array;
+      let d = 0;
+      for (let c = 0; c < codes.length; c++) d += (codes[c] * scales[c] - floatBias[c]) ** 2;
+      expect(m.rmsShift).toBeGreaterThan(0);
+      expect(Math.sqrt(d / codes.length)).toBeCloseTo(m.rmsShift, 3);
+    }
+    expect(biased.notes.some((n) => n.includes(`biases of ${moved.length} layer(s)`))).toBe(true);
+  }, 60_000);
+
   it('the logit term is refused for a model with several outputs', async () => {
     const two = { ...graph, outputs: [...graph.outputs, { name: graph.nodes[0].outputs[0], dtype: 'float32' as const, shape: [] }] };
     const cfg = config('block');

@@ -131,6 +131,31 @@ function logitTerm(s: BlockStageInput, block: ReconstructionBlock, targets: Bloc
   return { weight, floatLogits, logitsOf, batch: LOGIT_BATCH };
 }
 
+/** A layer's bias initializer (one value per output channel), for bias learning; none for a computed or absent bias. */
+function layerBias(graph: Graph, name: string | undefined, channels: number): BlockLayer['bias'] {
+  const t = name ? graph.initializers.get(name) : undefined;
+  if (!name || !t || t.dtype !== 'float32') return undefined;
+  const d = t.data as Float32Array;
+  return d.length === channels ? { name, values: d } : d.length === 1 ? { name, values: new Float32Array(channels).fill(d[0]) } : undefined;
+}
+
+/** Per layer with a learned bias: how far it moved (RMS of the shift over channels), for the report. */
+function biasShifts(names: string[], layers: BlockLayer[], learned: (Float32Array | undefined)[]): { layer: string; rmsShift: number; rmsBias: number }[] {
+  const out: { layer: string; rmsShift: number; rmsBias: number }[] = [];
+  layers.forEach((l, i) => {
+    const b = learned[i];
+    if (!b || !l.bias) return;
+    let d = 0;
+    let v = 0;
+    for (let c = 0; c < b.length; c++) {
+      d += (b[c] - l.bias.values[c]) ** 2;
+      v += l.bias.values[c] ** 2;
+    }
+    out.push({ layer: names[i], rmsShift: Math.sqrt(d / b.length), rmsBias: Math.sqrt(v / b.length) });
+  });
+  return out;
+}
+
 /** Images per executor run when the block's layer inputs are captured for their second moments. */
 const MOMENT_CHUNK = 64;
 
@@ -220,7 +245,8 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         const layerWise = startIterations > 0 ? await quantizeLayerWeights(ql.node, weight, { ...own, rounding: 'adaptive', adaround: { ...cfg.adaround, iterations: startIterations }, signal: s.signal }) : undefined;
         scaleMethods.push(near.scaleMethod);
         const { qmin, qmax } = qrange(bits, true);
-        layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes, ...(layerWise ? { initial: layerWise.codes } : {}) });
+        const bias = cfg.adaround.blockBiasLr > 0 ? layerBias(folded, ql.node.inputs[2], weight.dims[near.axis]) : undefined;
+        layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes, ...(layerWise ? { initial: layerWise.codes } : {}), ...(bias ? { bias } : {}) });
       }
       term = logits ? logitTerm(s, block, targets, logits, logitWeight) : undefined;
       const res = await reconstructBlock(s.exec, layers, { quantizedInputs, floatInputs, targets }, {
@@ -234,6 +260,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         activations: s.activations,
         dropProbability,
         activationLr: cfg.adaround.blockActivationLr,
+        biasLr: cfg.adaround.blockBiasLr,
         ...(term ? { logits: term } : {}),
         seed: cfg.seed * 1000 + bi,
         signal: s.signal,
@@ -253,7 +280,12 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         const dq = dequantizedWeight(res.codes[li], l.scales, l.dims, l.axis);
         s.overrides.get(l.weightName)?.dispose();
         s.overrides.set(l.weightName, tf.tensor(dq, l.dims));
-        planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis });
+        const learnedBias = res.learnedBiases?.[li];
+        if (learnedBias && l.bias) {
+          s.overrides.get(l.bias.name)?.dispose();
+          s.overrides.set(l.bias.name, tf.tensor1d(learnedBias));
+        }
+        planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis, ...(learnedBias ? { bias: learnedBias } : {}) });
         reports.set(name, {
           name, opType: byName.get(name)!.node.opType, weightBits: bits.weightBits, activationBits: bits.activationBits,
           rounding: res.kept === 'nearest' ? 'nearest' : 'adaptive', scales: Array.from(l.scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
@@ -265,6 +297,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         name: block.name, layers: block.layers, inputs: block.inputs, outputs: block.outputs, iterations: cfg.adaround.iterations, batch: BLOCK_BATCH,
         qdrop: dropProbability, ...(term ? { logitTerm: { weight: term.weight, klWeight: res.klWeight ?? 0, batch: term.batch } } : {}), nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
         ...(learnedScales ? { activationScales: learnedScales, calibratedGridError: res.calibratedGridError } : {}),
+        ...(res.learnedBiases ? { learnedBiases: biasShifts(block.layers, layers, res.learnedBiases), originalBiasError: res.originalBiasError } : {}),
       });
       onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });
     } catch (e) {
@@ -282,5 +315,9 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
   const notes = learned.length
     ? [`Block reconstruction learned the step sizes of ${learned.reduce((a, b) => a + b.activationScales!.length, 0)} activation grid(s) in ${learned.length} of ${blockReports.length} blocks, where they fit the block output better than the calibrated grids; the export uses them (report blocks[].activationScales).`]
     : [];
+  const biased = blockReports.filter((b) => b.learnedBiases);
+  if (cfg.adaround.blockBiasLr > 0) {
+    notes.push(`Block reconstruction learned the biases of ${biased.reduce((a, b) => a + b.learnedBiases!.length, 0)} layer(s) in ${biased.length} of ${blockReports.length} blocks, where they fit the block output better than the float biases (report blocks[].learnedBiases); the export uses them.`);
+  }
   return { planLayers, reports: ordered, blocks: blockReports, notes };
 }

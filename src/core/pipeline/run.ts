@@ -60,7 +60,7 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       activationObserver: config.quant.activationObserver,
       keepFirstLast8bit: config.quant.keepFirstLast8bit,
       biasCorrection: config.quant.biasCorrection,
-      adaround: { ...d.adaround, iterations: config.quant.adaroundIterations, ...(config.quant.blockLogitWeight !== undefined ? { blockLogitWeight: config.quant.blockLogitWeight } : {}) },
+      adaround: { ...d.adaround, iterations: config.quant.adaroundIterations, ...(config.quant.blockLogitWeight !== undefined ? { blockLogitWeight: config.quant.blockLogitWeight } : {}), ...(config.quant.blockBiasLr !== undefined ? { blockBiasLr: config.quant.blockBiasLr } : {}) },
       overrides: config.quant.overrides,
       seed: config.seed,
       target: config.quant.target,

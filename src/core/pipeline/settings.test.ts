@@ -268,5 +268,6 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { c.quant.reconstruction = 'block'; c.quant.rounding = 'nearest'; }, /nothing with rounding "nearest"/);
     await refused((c) => { c.quant.qdrop = true; }, /nothing with reconstruction "layer"/);
     await refused((c) => { c.quant.blockLogitWeight = 1; }, /blockLogitWeight .* nothing with reconstruction "layer"/);
+    await refused((c) => { c.quant.blockBiasLr = 0.001; }, /blockBiasLr .* nothing with reconstruction "layer"/);
   });
 });

@@ -73,6 +73,8 @@ export interface PipelineConfig {
     qdrop?: boolean;
     /** Block reconstruction: weight of the KL term on the logits (quant/config.ts AdaroundConfig.blockLogitWeight); default 0. */
     blockLogitWeight?: number;
+    /** Block reconstruction: Adam rate on the layers' biases (quant/config.ts AdaroundConfig.blockBiasLr); default 0. */
+    blockBiasLr?: number;
   };
   export: { onnx: boolean; tfjs: boolean };
   /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
@@ -139,6 +141,12 @@ export interface BlockReport {
    */
   activationScales?: { value: string; calibrated: number; learned: number }[];
   calibratedGridError?: number;
+  /**
+   * Biases learned inside the block (adaround.blockBiasLr), when they were kept: per layer, the RMS of the
+   * shift and of the float bias over channels; `originalBiasError`: the kept codes with the float biases.
+   */
+  learnedBiases?: { layer: string; rmsShift: number; rmsBias: number }[];
+  originalBiasError?: number;
   seconds: number;
 }
 

@@ -57,6 +57,9 @@ describe('QuantConfig', () => {
     expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockLogitWeight: 0.5 } }).adaround.blockLogitWeight).toBe(0.5);
     expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockLogitWeight: 0.5 } })).message).toMatch(/blockLogitWeight .* nothing with reconstruction "layer"/);
     expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { blockLogitWeight: -1 } })).message).toMatch(/adaround.blockLogitWeight/);
+    expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockBiasLr: 1e-3 } }).adaround.blockBiasLr).toBe(1e-3);
+    expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockBiasLr: 1e-3 } })).message).toMatch(/blockBiasLr .* nothing with reconstruction "layer"/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { blockBiasLr: 2 } })).message).toMatch(/adaround.blockBiasLr/);
   });
   it('an override of an unknown layer names it and lists known layers', () => {
     const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
