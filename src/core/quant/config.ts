@@ -63,8 +63,8 @@ export interface AdaroundConfig {
    * learned biases are kept only where they score better on the block output over all images. Default 0:
    * measured on ResNet-20 W4A4 first/last 8 bit (block 200 iterations, the same 256 synthetic images), rate
    * 1e-3 scored 90.63 / 90.55 / 90.52 (seeds 0-2, mean 90.57) against 90.67 / 90.44 / 90.28 (mean 90.46)
-   * without: +0.10 on average, inside the seed spread; the biases moved by ~1-3 % of their RMS
-   * (docs/benchmarks/block-w4a4-bias-2026-11-30.json).
+   * without; all layers 4 bit 90.66 / 90.33 / 90.23 (mean 90.41) against 90.52 without: +0.10 and -0.11, both
+   * inside the seed spread; the biases moved by ~1-3 % of their RMS (docs/benchmarks/block-w4a4-bias-2026-11-30.json).
    */
   blockBiasLr: number;
 }
