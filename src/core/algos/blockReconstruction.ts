@@ -388,7 +388,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     zero.dispose(); // the variable holds its own reference
     return v;
   });
-  const B0 = layers.map((l) => (l.bias ? tf.tensor1d(l.bias.values) : undefined));
+  const B0 = layers.map((l) => (biasLr > 0 && l.bias ? tf.tensor1d(l.bias.values) : undefined));
   const biasVars = dB.filter((v): v is tf.Variable => !!v);
   const optimizer = tf.train.adam(o.lr);
   const scaleOptimizer = logS.length ? tf.train.adam(learnLr) : undefined;

@@ -23,6 +23,7 @@ import type { GraphExecutor } from '../runtime/executor.js';
 import type { ValueStream } from '../runtime/valueStream.js';
 import { fakeQuantTensor } from '../quant/fakeQuant.js';
 import type { CapturedTensor } from '../runtime/types.js';
+import { biasPerChannel } from './biasInputs.js';
 import { LayerInputStats } from './layerInputStats.js';
 import type { LayerReport } from './quantizeGraph.js';
 import type { BlockReport, PipelineEvent } from './types.js';
@@ -50,6 +51,8 @@ export interface BlockStageInput {
   exec: GraphExecutor;
   qlayers: QuantLayer[];
   bitsOf: Map<string, { weightBits: number; activationBits: number } | null>;
+  /** Bias initializer per layer (pipeline/biasInputs.ts), present when biases are learned. */
+  biasNames: Map<string, string>;
   activations: Map<string, ActivationQParams>;
   floatStreams: ValueStream[];
   quantStreams: ValueStream[];
@@ -129,14 +132,6 @@ function logitTerm(s: BlockStageInput, block: ReconstructionBlock, targets: Bloc
     throw new LocalQuantError('BAD_CONFIG', `adaround.blockLogitWeight compares class distributions: '${logits}' has rank ${floatLogits.rank}, not [N, classes].`, 'Set blockLogitWeight to 0 for this model.');
   }
   return { weight, floatLogits, logitsOf, batch: LOGIT_BATCH };
-}
-
-/** A layer's bias initializer (one value per output channel), for bias learning; none for a computed or absent bias. */
-function layerBias(graph: Graph, name: string | undefined, channels: number): BlockLayer['bias'] {
-  const t = name ? graph.initializers.get(name) : undefined;
-  if (!name || !t || t.dtype !== 'float32') return undefined;
-  const d = t.data as Float32Array;
-  return d.length === channels ? { name, values: d } : d.length === 1 ? { name, values: new Float32Array(channels).fill(d[0]) } : undefined;
 }
 
 /** Per layer with a learned bias: how far it moved (RMS of the shift over channels), for the report. */
@@ -245,7 +240,8 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         const layerWise = startIterations > 0 ? await quantizeLayerWeights(ql.node, weight, { ...own, rounding: 'adaptive', adaround: { ...cfg.adaround, iterations: startIterations }, signal: s.signal }) : undefined;
         scaleMethods.push(near.scaleMethod);
         const { qmin, qmax } = qrange(bits, true);
-        const bias = cfg.adaround.blockBiasLr > 0 ? layerBias(folded, ql.node.inputs[2], weight.dims[near.axis]) : undefined;
+        const biasName = cfg.adaround.blockBiasLr > 0 ? s.biasNames.get(name) : undefined;
+        const bias = biasName ? { name: biasName, values: biasPerChannel(folded, biasName, weight.dims[near.axis]) } : undefined;
         layers.push({ weightName: ql.weightName, weights: weight.data as Float32Array, dims: weight.dims, axis: near.axis, scales: near.scales, qmin, qmax, nearest: near.codes, ...(layerWise ? { initial: layerWise.codes } : {}), ...(bias ? { bias } : {}) });
       }
       term = logits ? logitTerm(s, block, targets, logits, logitWeight) : undefined;

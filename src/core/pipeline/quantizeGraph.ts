@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { quantizeLayerWeights, weightLayout, type LayerScaleMethod } from '../algos/layerWeights.js';
 import { correctedLayerBias } from '../algos/biasCorrection.js';
+import { addBiasInputs, biasPerChannel } from './biasInputs.js';
 import { LocalQuantError } from '../errors.js';
 import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { deploymentTargetNotes, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
@@ -118,33 +119,6 @@ function quadraticTrace(w: Float32Array, cOut: number, k: number, m: Float32Arra
   return total;
 }
 
-/**
- * Gives every Conv/Gemm in `layers` a bias initializer (zeros where it had none) so that bias correction
- * has a value to write; returns the bias name per layer. MatMul has no bias input and gets none.
- */
-function addBiasInputs(g: Graph, layers: QuantLayer[]): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const { node, weightName } of layers) {
-    if (node.opType !== 'Conv' && node.opType !== 'Gemm') continue;
-    const dims = g.initializers.get(weightName)!.dims;
-    const cOut = node.opType === 'Conv' ? dims[0] : node.attrs.transB ? dims[0] : dims[1];
-    const b = node.inputs[2];
-    if (b && g.initializers.has(b)) {
-      const t = g.initializers.get(b)!;
-      if (t.dtype !== 'float32' || (t.data.length !== cOut && t.data.length !== 1)) continue;
-      names.set(node.name, b);
-      continue;
-    }
-    if (b) continue; // a computed bias: nothing to correct
-    let name = `${node.name}_bias`;
-    for (let i = 1; g.initializers.has(name); i++) name = `${node.name}_bias_${i}`;
-    g.initializers.set(name, { dtype: 'float32', dims: [cOut], data: new Float32Array(cOut) });
-    node.inputs = [node.inputs[0], node.inputs[1], name];
-    names.set(node.name, name);
-  }
-  return names;
-}
-
 export interface QuantizeGraphOptions {
   /** Images per batch for ranges and moments (default 64); lowered to fit the backend's memory budget. */
   batch?: number;
@@ -211,7 +185,8 @@ async function quantizeInBatches(
   if (qlayers.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
   const bitsOf = new Map(qlayers.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
   const floatLayers = new Set(qlayers.filter((l) => bitsOf.get(l.node.name) === null).map((l) => l.node.name));
-  const biasNames = cfg.biasCorrection ? addBiasInputs(folded, qlayers.filter((l) => !floatLayers.has(l.node.name))) : new Map<string, string>();
+  // bias correction and bias learning write a bias per layer: every quantized Conv/Gemm gets one
+  const biasNames = cfg.biasCorrection || (cfg.reconstruction === 'block' && cfg.adaround.blockBiasLr > 0) ? addBiasInputs(folded, qlayers.filter((l) => !floatLayers.has(l.node.name))) : new Map<string, string>();
   onEvent({
     type: 'layers',
     layers: qlayers.map((l) => ({ name: l.node.name, opType: l.node.opType, weightBits: bitsOf.get(l.node.name)?.weightBits ?? 32, activationBits: bitsOf.get(l.node.name)?.activationBits ?? 32 })),
@@ -269,7 +244,7 @@ async function quantizeInBatches(
     const reports: LayerReport[] = [];
     let blocks: BlockReport[] | undefined;
     if (cfg.reconstruction === 'block') {
-      const r = await quantizeByBlocks({ folded, exec, qlayers, bitsOf, activations: actQ, floatStreams, quantStreams, overrides, cfg, onEvent, signal });
+      const r = await quantizeByBlocks({ folded, exec, qlayers, bitsOf, biasNames, activations: actQ, floatStreams, quantStreams, overrides, cfg, onEvent, signal });
       plan.layers.push(...r.planLayers);
       plan.activations = Object.fromEntries(actQ); // with the step sizes the blocks learned
       reports.push(...r.reports);
@@ -330,15 +305,13 @@ async function quantizeInBatches(
       // the float weight as C_out x K rows, for bias correction and the SQNR (one transposed copy at most)
       const rows = biasName || moments ? weightAsRows(weight.data as Float32Array, weight.dims, lay.axis).rows : new Float32Array(0);
       if (biasName && inputs.meanXq) {
-        const old = folded.initializers.get(biasName)!;
-        const oldData = old.data as Float32Array;
         const bias = correctedLayerBias({
           rows,
           quantRows: weightAsRows(dq, weight.dims, lay.axis).rows,
           cOut: lay.cOut,
           groups: lay.groups,
           inputMean: inputs.meanXq,
-          bias: oldData.length === lay.cOut ? oldData : new Float32Array(lay.cOut).fill(oldData[0]),
+          bias: biasPerChannel(folded, biasName, lay.cOut),
           alpha: node.opType === 'Gemm' ? Number(node.attrs.alpha ?? 1) : 1,
           beta: node.opType === 'Gemm' ? Number(node.attrs.beta ?? 1) : 1,
         });
