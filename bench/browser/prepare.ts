@@ -8,7 +8,7 @@
  * wasm as the in-browser reference, then ResNet-20 W4A4 (adaptive rounding) on WebGPU and MobileNetV2 on
  * wasm while the deadline allows. --quick: 8 images x 5 steps and 20 iterations (checks the bench itself).
  *
- * Run: npx tsx bench/browser/prepare.ts [--quick] [--deadline 330] [--backends webgpu,wasm]
+ * Run: npx tsx bench/browser/prepare.ts [--quick] [--deadline 330] [--backends webgpu,wasm] [--runs id,id]
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -72,9 +72,10 @@ async function main(): Promise<void> {
   await buildPage();
   const files = copyModels();
   const backends = arg('backends', 'webgpu,wasm').split(',');
+  const only = process.argv.includes('--runs') ? arg('runs', '').split(',') : undefined;
   const runs: BenchRun[] = [];
   const add = (id: string, model: 'resnet' | 'mobilenet', backend: 'webgpu' | 'wasm', bits: 8 | 4, keepOnnx = false) => {
-    if (!backends.includes(backend)) return;
+    if (!backends.includes(backend) || (only && !only.includes(id))) return;
     runs.push({ id, model: model === 'resnet' ? 'ResNet-20 (CIFAR-10, shared fixture)' : 'MobileNetV2-224 (nsfwjs Keras)', files: files[model], config: config(backend, bits, model), keepOnnx });
   };
   add('resnet20-w8a8-webgpu', 'resnet', 'webgpu', 8, true);

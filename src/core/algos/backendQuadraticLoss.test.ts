@@ -28,7 +28,7 @@ describe('output error of 8-bit codes on the backend', () => {
     await initBackend('wasm');
   });
 
-  it('matches the float64 loops to 1e-3 at 8 bits (errors 1e-4 of the signal), and with a noisy input', () => {
+  it('matches the float64 loops to 1e-3 at 8 bits (errors 1e-4 of the signal), and with a noisy input', async () => {
     const k = 96;
     const cOut = 12;
     const weights = seeded(cOut * k, 4, -0.5, 0.5);
@@ -38,7 +38,7 @@ describe('output error of 8-bit codes on the backend', () => {
       const p = { weights, cOut, scales, qmin: -127, qmax: 127, moments: moments(400, k, noise) };
       const ref = quadraticLoss(codes, p);
       expect(ref).toBeGreaterThan(0);
-      expect(Math.abs(backendQuadraticLoss(codes, p) - ref) / ref).toBeLessThan(1e-3);
+      expect(Math.abs((await backendQuadraticLoss(codes, p)) - ref) / ref).toBeLessThan(1e-3);
     }
   });
 });

@@ -14,7 +14,7 @@ import type { AdaRoundProblem, SecondMoments } from './adaptiveRounding.js';
 /** Below this K the JS loops are as fast (and a depthwise layer has one small problem per channel). */
 export const BACKEND_LOSS_FROM_K = 64;
 
-export function backendQuadraticLoss(codes: ArrayLike<number>, p: AdaRoundProblem & { moments: SecondMoments }): number {
+export async function backendQuadraticLoss(codes: ArrayLike<number>, p: AdaRoundProblem & { moments: SecondMoments }): Promise<number> {
   const { cOut, scales, weights: w, moments } = p;
   const { k, G, C, H } = moments;
   const d = new Float32Array(cOut * k);
@@ -34,7 +34,12 @@ export function backendQuadraticLoss(codes: ArrayLike<number>, p: AdaRoundProble
     const rowForm = (a: tf.Tensor2D, m: Float32Array, b: tf.Tensor2D) => tf.sum(tf.mul(tf.matMul(a, tf.tensor2d(m, [k, k])), b));
     return tf.stack([rowForm(dt, G, dt), rowForm(dt, gMinusC, wt), rowForm(wt, noise, wt)]);
   });
-  const [dd, dw, ww] = t.dataSync();
-  t.dispose();
+  // read asynchronously: WebGPU cannot read synchronously
+  let dd: number, dw: number, ww: number;
+  try {
+    [dd, dw, ww] = await t.data();
+  } finally {
+    t.dispose();
+  }
   return dd + 2 * dw + ww;
 }

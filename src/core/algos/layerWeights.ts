@@ -9,7 +9,6 @@ import type { AdaroundConfig } from '../quant/config.js';
 import { qrange } from '../quant/primitives.js';
 import { fromRows, perChannelWeightScales, perTensorWeightScale, quantizeRowsNearest, weightAsRows, type WeightScaleMethod } from '../quant/weightScale.js';
 import { outputErrorScales } from './outputErrorScales.js';
-import * as tf from '@tensorflow/tfjs';
 import { BACKEND_LOSS_FROM_K, backendQuadraticLoss } from './backendQuadraticLoss.js';
 import { adaptiveRounding, quadraticLoss, type AdaRoundOptions, type AdaRoundProgress, type SecondMoments } from './adaptiveRounding.js';
 
@@ -86,11 +85,11 @@ export interface LayerWeightResult {
 }
 
 /** Output-error scales group by group (each group's rows see that group's inputs). */
-function groupOutputErrorScales(rows: Float32Array, lay: WeightLayout, moments: SecondMoments[], bits: number): Float32Array {
+async function groupOutputErrorScales(rows: Float32Array, lay: WeightLayout, moments: SecondMoments[], bits: number): Promise<Float32Array> {
   if (moments.length !== lay.groups) throw new LocalQuantError('INTERNAL', `${moments.length} second-moment sets for ${lay.groups} groups`);
   const per = lay.cOut / lay.groups;
   const out = new Float32Array(lay.cOut);
-  for (let g = 0; g < lay.groups; g++) out.set(outputErrorScales(rows.subarray(g * per * lay.k, (g + 1) * per * lay.k), per, moments[g], { bits }), g * per);
+  for (let g = 0; g < lay.groups; g++) out.set(await outputErrorScales(rows.subarray(g * per * lay.k, (g + 1) * per * lay.k), per, moments[g], { bits }), g * per);
   return out;
 }
 
@@ -101,7 +100,7 @@ export async function quantizeLayerWeights(node: Node, weight: TensorData, o: La
   const { rows } = weightAsRows(weight.data as Float32Array, weight.dims, lay.axis);
   const scaleMethod: LayerScaleMethod = o.scaleMethod ?? (o.perChannel && o.moments ? 'output' : 'mse');
   if (scaleMethod === 'output' && !(o.perChannel && o.moments)) throw new LocalQuantError('INTERNAL', `${node.name}: output-error scales need per-channel scales and the input second moments`);
-  const scalesPerRow = scaleMethod === 'output' ? groupOutputErrorScales(rows, lay, o.moments!, o.bits)
+  const scalesPerRow = scaleMethod === 'output' ? await groupOutputErrorScales(rows, lay, o.moments!, o.bits)
     : o.perChannel ? perChannelWeightScales(rows, lay.cOut, { bits: o.bits, method: scaleMethod })
       : new Float32Array(lay.cOut).fill(perTensorWeightScale(rows, { bits: o.bits, method: scaleMethod }));
   const nearest = quantizeRowsNearest(rows, scalesPerRow, o.bits);
@@ -154,8 +153,8 @@ export async function quantizeLayerWeights(node: Node, weight: TensorData, o: La
       } else {
         const nq = nearest.subarray(r0 * lay.k, (r0 + outPerGroup) * lay.k);
         codesRows.set(nq, r0 * lay.k);
-        // reported only: on the backend for wide layers (backendQuadraticLoss.ts; WebGPU reads synchronously: no)
-        const l = lay.k >= BACKEND_LOSS_FROM_K && tf.getBackend() !== 'webgpu' ? backendQuadraticLoss(nq, problem) : quadraticLoss(nq, problem);
+        // reported only: on the backend for wide layers (backendQuadraticLoss.ts)
+        const l = lay.k >= BACKEND_LOSS_FROM_K ? await backendQuadraticLoss(nq, problem) : quadraticLoss(nq, problem);
         nearestLoss += l;
         adaptiveLoss += l;
       }

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seeded } from '../testing/opCheck.js';
 import { perChannelWeightScales, quantizeRowsNearest } from '../quant/weightScale.js';
 import { quadraticLoss, type SecondMoments } from './adaptiveRounding.js';
 import { outputErrorScales } from './outputErrorScales.js';
+import { initBackend } from '../runtime/backends.js';
 
 /** Moments of n samples of a K-vector whose neighbours are correlated (AR(1), rho), as x = x~ (no input noise). */
 function correlatedMoments(k: number, n: number, rho: number, seed: number): SecondMoments {
@@ -25,6 +26,9 @@ function rowError(w: Float32Array, s: number, bits: number, moments: SecondMomen
 }
 
 describe('outputErrorScales', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
   const k = 9;
   const cOut = 12;
   // depthwise-like rows: one large tap and eight small ones of mixed sign
@@ -32,8 +36,8 @@ describe('outputErrorScales', () => {
   for (let r = 0; r < cOut; r++) rows[r * k + (r % k)] = 2 + r / 10;
   const moments = correlatedMoments(k, 4000, 0.9, 7);
 
-  it('each chosen scale is the best of the candidate ratios by a direct evaluation of the output error (incremental search is exact)', () => {
-    const scales = outputErrorScales(rows, cOut, moments, { bits: 4, candidates: 40 });
+  it('each chosen scale is the best of the candidate ratios by a direct evaluation of the output error (incremental search is exact)', async () => {
+    const scales = await outputErrorScales(rows, cOut, moments, { bits: 4, candidates: 40 });
     for (let r = 0; r < cOut; r++) {
       const w = rows.subarray(r * k, (r + 1) * k);
       const maxAbs = Math.max(...Array.from(w, Math.abs));
@@ -43,14 +47,14 @@ describe('outputErrorScales', () => {
     }
   });
 
-  it('at 8 bit (every candidate at once, on the tfjs backend) each chosen scale is also the best candidate, and no tensor leaks', () => {
+  it('at 8 bit (every candidate at once, on the tfjs backend) each chosen scale is also the best candidate, and no tensor leaks', async () => {
     // inputs that reach the layer weakened (x~ = 0.8 x: C = 0.8 G): clipping the large weights pays at 8 bit too
     const k8 = 48;
     const rows8 = seeded(cOut * k8, 11, -1, 1);
     const base = correlatedMoments(k8, 1500, 0.5, 3);
     const m8 = { ...base, C: base.G.map((v) => 0.8 * v) };
     const before = tf.memory().numTensors;
-    const scales = outputErrorScales(rows8, cOut, m8, { bits: 8, candidates: 40 });
+    const scales = await outputErrorScales(rows8, cOut, m8, { bits: 8, candidates: 40 });
     expect(tf.memory().numTensors).toBe(before);
     let clipped = 0;
     for (let r = 0; r < cOut; r++) {
@@ -65,8 +69,8 @@ describe('outputErrorScales', () => {
     expect(clipped).toBeGreaterThan(0);
   });
 
-  it('beats the weight-MSE clip and min-max on the output error with correlated inputs, and is never worse', () => {
-    const ours = outputErrorScales(rows, cOut, moments, { bits: 4 });
+  it('beats the weight-MSE clip and min-max on the output error with correlated inputs, and is never worse', async () => {
+    const ours = await outputErrorScales(rows, cOut, moments, { bits: 4 });
     const mse = perChannelWeightScales(rows, cOut, { bits: 4, method: 'mse' });
     const max = perChannelWeightScales(rows, cOut, { bits: 4, method: 'max' });
     let sumOurs = 0;
@@ -82,11 +86,11 @@ describe('outputErrorScales', () => {
     expect(sumOurs).toBeLessThan(0.95 * sumMse);
   });
 
-  it('an all-zero row gets scale 1 and a row count that does not match K is refused', () => {
+  it('an all-zero row gets scale 1 and a row count that does not match K is refused', async () => {
     const z = new Float32Array(2 * k);
     z.set(rows.subarray(0, k));
-    const s = outputErrorScales(z, 2, moments, { bits: 4 });
+    const s = await outputErrorScales(z, 2, moments, { bits: 4 });
     expect(s[1]).toBe(1);
-    expect(() => outputErrorScales(new Float32Array(10), 1, moments, { bits: 4 })).toThrow(RangeError);
+    await expect(outputErrorScales(new Float32Array(10), 1, moments, { bits: 4 })).rejects.toThrow(RangeError);
   });
 });

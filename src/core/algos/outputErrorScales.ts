@@ -18,11 +18,17 @@
  * W8A8: 18 of the rounding stage's 24 CPU seconds). There every candidate's q G q^T is computed at once as
  * one matrix product per chunk of candidates on the tfjs backend (fast kernels): 100 K^2 multiply-adds per
  * row, but an order of magnitude faster per operation. Same candidates and criterion; float32 sums instead of
- * float64, so near-ties may pick a neighbouring candidate of equal error.
+ * float64, so near-ties may pick a neighbouring candidate of equal error. Narrow rows (K < 32: a depthwise
+ * 3x3, a first conv) stay incremental: there the JS loop is cheaper than one backend call per group; so
+ * does every row on WebGPU over a software rasterizer (runtime/backends.ts backendMatMulIsFast).
+ * The batched result is read asynchronously: WebGPU cannot read synchronously, and with the incremental
+ * search in its place a MobileNetV2-224 W8A8 rounding stage took 193 s on an H200 (docs/benchmarks/
+ * browser-webgpu-h200-2026-12-01.json), 30-55 s for each wide 1x1 layer.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SecondMoments } from './adaptiveRounding.js';
 import { qrange, roundHalfEven } from '../quant/primitives.js';
+import { backendMatMulIsFast } from '../runtime/backends.js';
 
 export interface OutputErrorScaleOptions {
   bits: number;
@@ -38,15 +44,13 @@ const ZERO_ROW_SCALE = 1;
  * One scale per row of `rows` (C_out x K, one group: every row sees the inputs whose moments are given),
  * each minimizing that row's output error a G a^T - 2 a C w^T over the candidate clip ratios.
  */
-export function outputErrorScales(rows: Float32Array, cOut: number, moments: SecondMoments, o: OutputErrorScaleOptions): Float32Array {
+export async function outputErrorScales(rows: Float32Array, cOut: number, moments: SecondMoments, o: OutputErrorScaleOptions): Promise<Float32Array> {
   const k = moments.k;
   if (rows.length !== cOut * k) throw new RangeError(`${rows.length} weights are not ${cOut} rows of K = ${k}`);
   const { qmin, qmax } = qrange(o.bits, true);
   const candidates = Math.max(2, o.candidates ?? 100);
   const minRatio = o.minRatio ?? 0.3;
-  // The batched form reads its result synchronously, which WebGPU cannot do (tfjs fails in mapAsync): there
-  // the incremental search below runs instead (same candidates and criterion).
-  if (o.bits >= BATCHED_FROM_BITS && tf.getBackend() !== 'webgpu') return batchedOutputErrorScales(rows, cOut, moments, qmin, qmax, candidates, minRatio);
+  if (o.bits >= BATCHED_FROM_BITS && k >= BATCHED_FROM_K && backendMatMulIsFast()) return batchedOutputErrorScales(rows, cOut, moments, qmin, qmax, candidates, minRatio);
   const { G, C } = moments;
   const scales = new Float32Array(cOut);
   const q = new Int32Array(k);
@@ -100,14 +104,15 @@ export function outputErrorScales(rows: Float32Array, cOut: number, moments: Sec
   return scales;
 }
 
-/** From this many bits on, the batched search is faster than the incremental one (see the top of the file). */
+/** From this many bits and this row length on, the batched search is faster than the incremental one (see the top of the file). */
 const BATCHED_FROM_BITS = 6;
+const BATCHED_FROM_K = 32;
 
 /** Candidates per matrix product: bounds the [chunk * C_out, K] code matrix held at once. */
 const CANDIDATES_PER_CHUNK = 20;
 
 /** outputErrorScales with every candidate evaluated directly: err = s^2 q G q^T - 2 s q C w^T, codes q of W / s. */
-function batchedOutputErrorScales(rows: Float32Array, cOut: number, moments: SecondMoments, qmin: number, qmax: number, candidates: number, minRatio: number): Float32Array {
+async function batchedOutputErrorScales(rows: Float32Array, cOut: number, moments: SecondMoments, qmin: number, qmax: number, candidates: number, minRatio: number): Promise<Float32Array> {
   const k = moments.k;
   const maxAbs = new Float32Array(cOut);
   for (let r = 0; r < cOut; r++) {
@@ -139,8 +144,12 @@ function batchedOutputErrorScales(rows: Float32Array, cOut: number, moments: Sec
         const sv = st.reshape([m * cOut]);
         return tf.sub(tf.mul(tf.square(sv), qgq), tf.mul(tf.mul(sv, 2), qcw));
       });
-      const err = errT.dataSync();
-      errT.dispose();
+      let err: Float32Array;
+      try {
+        err = (await errT.data()) as Float32Array;
+      } finally {
+        errT.dispose();
+      }
       for (let c = 0; c < m; c++) {
         for (let r = 0; r < cOut; r++) {
           if (!(maxAbs[r] > 0) || !Number.isFinite(maxAbs[r])) continue;

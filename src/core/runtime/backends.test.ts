@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { describeBackend, initBackend } from './backends';
+import { backendMatMulIsFast, describeBackend, initBackend } from './backends';
 
 describe('initBackend in Node', () => {
   it("'auto' picks wasm (no navigator.gpu) and says why", async () => {
@@ -50,6 +50,9 @@ describe('initBackend with a stubbed navigator.gpu', () => {
     expect(info.isFallbackAdapter).toBe(true);
     expect(info.adapterInfo).toMatch(/swiftshader/);
     expect(info.reason).toMatch(/SwiftShader \(fallback\).*treated as slow, using wasm/);
+    // wasm was chosen over the software adapter: its matrix products are the fast path
+    expect(info.softwareAdapter).toBeUndefined();
+    expect(backendMatMulIsFast()).toBe(true);
   });
 
   it("'webgpu' tries a software adapter anyway (and reports why it failed here)", async () => {

@@ -13,6 +13,8 @@ export interface BackendInfo {
   name: BackendName;
   requested: BackendPreference;
   isFallbackAdapter?: boolean;
+  /** webgpu on a software rasterizer (SwiftShader, llvmpipe): its matrix products are slower than JS loops. */
+  softwareAdapter?: boolean;
   /** WebGPU adapter vendor / architecture / description, when one was found. */
   adapterInfo?: string;
   /** Why this backend: every backend tried and why it was passed over. */
@@ -159,6 +161,7 @@ export async function initBackend(preference: BackendPreference = 'auto', opts: 
       name,
       requested: preference,
       isFallbackAdapter: probe?.ok ? probe.isFallbackAdapter : undefined,
+      ...(name === 'webgpu' && probe?.software ? { softwareAdapter: true } : {}),
       adapterInfo: probe?.adapterInfo,
       reason: notes.join('; '),
       ...(name === 'wasm' ? { threads: getThreadsCount(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') } : {}),
@@ -177,6 +180,15 @@ function wasmDetail(): string {
 /** The backend chosen by the last initBackend, or undefined before it ran. */
 export function currentBackend(): BackendInfo | undefined {
   return current ?? undefined;
+}
+
+/**
+ * Whether large matrix products on the active backend beat scalar JS loops over the same data: true on
+ * wasm, cpu and a hardware GPU; false on webgpu over a software rasterizer (there the batched output-error
+ * scale search took 209 s of a ResNet-20 rounding stage the JS search does in 100).
+ */
+export function backendMatMulIsFast(): boolean {
+  return !(current?.name === 'webgpu' && current.softwareAdapter && tf.getBackend() === 'webgpu');
 }
 
 /** One line for reports and logs: the active backend and why it was chosen. */
