@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Graph, Node, TensorData } from '../ir/types.js';
 import { qrange } from '../quant/primitives.js';
 import { initBackend } from '../runtime/backends.js';
@@ -213,6 +213,24 @@ describe('block reconstruction', () => {
     expect(one.learnedBiases?.[1]?.length).toBe(2);
     tf.dispose([x, y]);
     exec.dispose();
+  });
+
+  it('never reads a tensor synchronously (tfjs-webgpu cannot: it fails in mapAsync), with learned grids and biases', async () => {
+    const { exec, x, l1, l2, y } = await randomBlock();
+    const grid = { scale: 0.05, zeroPoint: 0, bits: 4, signed: false, min: 0, max: 0.75 };
+    const withBias = (l: BlockLayer, name: string): BlockLayer => ({ ...l, bias: { name, values: new Float32Array(l.scales.length) } });
+    const sync = vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(() => {
+      throw new Error('dataSync called');
+    });
+    try {
+      const r = await reconstructBlock(exec, [withBias(l1, 'b1'), withBias(l2, 'b2')], blockData(['x', x, x], ['y', y]), { ...opts, iterations: 20, activations: new Map([['r', grid]]), activationLr: 0.01, biasLr: 0.02 });
+      expect(r.blockError).toBeGreaterThan(0);
+      expect(sync).not.toHaveBeenCalled();
+    } finally {
+      sync.mockRestore();
+      tf.dispose([x, y]);
+      exec.dispose();
+    }
   });
 
   it('the logit term: errors of two channels that cancel in the logits, which the block output error cannot see', async () => {

@@ -38,13 +38,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
-import { fakeQuantLsq, fakeQuantSte, fakeQuantTensor } from '../quant/fakeQuant.js';
 import type { ActivationQParams } from '../quant/observers.js';
-import { channelAxis, type GraphExecutor } from '../runtime/executor.js';
+import type { GraphExecutor } from '../runtime/executor.js';
 import type { CapturedTensor, TensorLayout } from '../runtime/types.js';
 import { qrange } from '../quant/primitives.js';
-import { SeededRandom } from '../synth/prng.js';
 import { betaAt, GAMMA, ZETA } from './adaptiveRounding.js';
+import { BlockRunner, scaleShape } from './blockRunner.js';
+
+export { logitKl } from './blockRunner.js';
+
+function yieldNow(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
 
 export interface BlockLayer {
   /** The weight initializer the executor reads (replaced through `overrides`). */
@@ -157,165 +162,6 @@ export interface BlockReconstructionResult {
   seconds: number;
 }
 
-/** Shape that broadcasts a per-output-channel vector along `axis` of a weight. */
-function scaleShape(l: BlockLayer): number[] {
-  return l.scales.length === 1 ? [] : l.dims.map((d, i) => (i === l.axis ? d : 1));
-}
-
-function yieldNow(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
-}
-
-/** Squared error summed over the channel axis, mean over everything else. */
-function outputError(out: CapturedTensor, target: tf.Tensor): tf.Scalar {
-  const ax = out.tensor.rank > 1 ? channelAxis(out) : 0;
-  return tf.mean(tf.sum(tf.squaredDifference(out.tensor, target), ax)) as tf.Scalar;
-}
-
-/** Mean over rows of KL(softmax(ref) || softmax(z)), the class axis last. */
-export function logitKl(ref: tf.Tensor, z: tf.Tensor): tf.Scalar {
-  const lp = tf.logSoftmax(ref);
-  return tf.mean(tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, tf.logSoftmax(z))), -1)) as tf.Scalar;
-}
-
-/** How one block run is made: a mini-batch or a slice of the images, training or scoring, which grids. */
-interface RunSpec {
-  /** Image indices (a mini-batch); else `count` images from `from`; else all. */
-  idx?: tf.Tensor1D;
-  from?: number;
-  count?: number;
-  /** Straight-through fake quantization and QDrop mixing (else plain fake quantization). */
-  train: boolean;
-  /** Learned step sizes (value name -> scalar) used in training instead of the grids' own. */
-  scales?: Map<string, tf.Scalar>;
-  /** Grids when scoring (default: the calibrated ones). */
-  grids?: Map<string, ActivationQParams>;
-}
-
-class BlockRunner {
-  private rng: SeededRandom;
-  private dropSeed: number;
-
-  constructor(
-    private readonly exec: GraphExecutor,
-    private readonly data: BlockData,
-    private readonly o: BlockReconstructionOptions,
-  ) {
-    this.rng = new SeededRandom(o.seed);
-    this.dropSeed = o.seed * 7919 + 1;
-  }
-
-  /** Random image indices of one mini-batch. */
-  sample(n: number): tf.Tensor1D {
-    const idx = new Int32Array(Math.min(this.o.batch, n));
-    for (let i = 0; i < idx.length; i++) idx[i] = this.rng.int(0, n - 1);
-    return tf.tensor1d(idx, 'int32');
-  }
-
-  /** where(keep float, x, q) per element: keep with probability p. */
-  private dropMix(x: tf.Tensor, q: tf.Tensor): tf.Tensor {
-    const keepFloat = tf.less(tf.randomUniform(x.shape, 0, 1, 'float32', this.dropSeed++), this.o.dropProbability);
-    return tf.where(keepFloat, x, q);
-  }
-
-  /** Runs the block (its weights as overrides) from its inputs to its outputs; `hook` sees the activation points. */
-  private run(weights: Map<string, tf.Tensor>, spec: Pick<RunSpec, 'idx' | 'from' | 'count' | 'train'>, hook: (name: string, v: CapturedTensor) => tf.Tensor | undefined) {
-    const { idx, from = 0, count } = spec;
-    const pick = (t: tf.Tensor) => (idx ? tf.gather(t, idx) : count !== undefined ? tf.slice(t, from, count) : t);
-    const drop = spec.train && this.o.dropProbability > 0;
-    const start = new Map<string, CapturedTensor>();
-    this.data.quantizedInputs.forEach((v, i) => {
-      const xq = pick(v.tensor);
-      start.set(v.name, { tensor: drop ? this.dropMix(pick(this.data.floatInputs[i].tensor), xq) : xq, layout: v.layout });
-    });
-    const outs = this.data.targets.map((t) => t.name);
-    const r = this.exec.execute(new Map(), { start, capture: outs, stopAfterCaptures: true, overrides: weights, hook, hookValues: [...this.o.activations.keys()] });
-    tf.dispose([...r.outputs.values()]);
-    return { captured: r.captured, pick };
-  }
-
-  /** Activation points the block itself produces (its inputs arrive quantized already). */
-  producedPoints(weights: Map<string, tf.Tensor>): Set<string> {
-    const seen = new Set<string>();
-    tf.tidy(() => {
-      this.run(weights, { from: 0, count: 1, train: false }, (name) => {
-        seen.add(name);
-        return undefined;
-      });
-    });
-    return seen;
-  }
-
-  /** Absolute weight of the logit KL in `error` (set from the relative one on the nearest rounding); 0: off. */
-  klWeight = 0;
-
-  /** The objective on the images of `spec` with `weights` as overrides: block output error (+ klWeight x KL). */
-  error(weights: Map<string, tf.Tensor>, spec: RunSpec): tf.Scalar {
-    const { rec, kl } = this.parts(weights, spec, this.klWeight > 0);
-    return kl ? tf.add(rec, tf.mul(kl, this.klWeight)) : rec;
-  }
-
-  /**
-   * The block's outputs on the images of `spec` with `weights` as overrides, against the targets: the
-   * summed output error (a scalar), and with `withKl` the mean KL of the logits through the rest of the network.
-   */
-  parts(weights: Map<string, tf.Tensor>, spec: RunSpec, withKl: boolean): { rec: tf.Scalar; kl?: tf.Scalar } {
-    const drop = spec.train && this.o.dropProbability > 0;
-    const grids = spec.grids ?? this.o.activations;
-    const hook = (name: string, v: CapturedTensor) => {
-      const p = grids.get(name);
-      if (!p) return undefined;
-      if (!spec.train) return fakeQuantTensor(v.tensor, p);
-      const s = spec.scales?.get(name);
-      const q = s ? fakeQuantLsq(v.tensor, s, p) : fakeQuantSte(v.tensor, p);
-      return drop ? this.dropMix(v.tensor, q) : q;
-    };
-    const { captured, pick } = this.run(weights, spec, hook);
-    let total: tf.Scalar = tf.scalar(0);
-    this.data.targets.forEach((t) => {
-      const c = captured.get(t.name)!;
-      if (c.layout !== t.layout) throw new Error(`block output ${t.name} came back ${c.layout}, its target is ${t.layout}`);
-      total = tf.add(total, outputError(c, pick(t.tensor)));
-    });
-    const L = this.o.logits;
-    if (L && withKl) {
-      const rows = captured.get(this.data.targets[0].name)!.tensor.shape[0];
-      const m = spec.train ? Math.min(L.batch, rows) : rows;
-      const outs = new Map(this.data.targets.map((t) => {
-        const c = captured.get(t.name)!;
-        return [t.name, m < rows ? { tensor: tf.slice(c.tensor, 0, m), layout: c.layout } : c] as const;
-      }));
-      const ref = pick(L.floatLogits);
-      return { rec: total, kl: logitKl(m < rows ? tf.slice(ref, 0, m) : ref, L.logitsOf(outs)) };
-    }
-    return { rec: total };
-  }
-
-  /** Mean block output error and logit KL (with the logit term) over all images (in chunks of twice the batch), no dropping. */
-  fullParts(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): { rec: number; kl: number } {
-    const n = this.data.targets[0].tensor.shape[0];
-    const chunk = Math.max(1, 2 * this.o.batch);
-    let rec = 0;
-    let kl = 0;
-    for (let s = 0; s < n; s += chunk) {
-      const m = Math.min(chunk, n - s);
-      const [r, k] = tf.tidy(() => {
-        const p = this.parts(weights, { from: s, count: m, train: false, grids }, !!this.o.logits);
-        return [p.rec.dataSync()[0], p.kl ? p.kl.dataSync()[0] : 0];
-      });
-      rec += r * m;
-      kl += k * m;
-    }
-    return { rec: rec / n, kl: kl / n };
-  }
-
-  /** The objective over all images, no dropping. */
-  fullError(weights: Map<string, tf.Tensor>, grids?: Map<string, ActivationQParams>): number {
-    const p = this.fullParts(weights, grids);
-    return p.rec + this.klWeight * p.kl;
-  }
-}
-
 /**
  * The grids the block may learn: those of values it produces that no value outside it shares (a shared
  * grid already applied upstream must stay as it is). One entry per grid, with every value using it.
@@ -365,7 +211,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     // the relative weight becomes absolute on the nearest rounding: weight 1 = as large as the block output error
     const w = codesToWeights(layers, nearest);
     try {
-      const p = runner.fullParts(w);
+      const p = await runner.fullParts(w);
       runner.klWeight = p.kl > 0 ? (o.logits.weight * p.rec) / p.kl : 0;
     } finally {
       tf.dispose([...w.values()]);
@@ -466,10 +312,10 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         return d;
       }))
       : undefined;
-    const evalCodes = (codes: Int8Array[], grids?: Map<string, ActivationQParams>, biases?: (Float32Array | undefined)[]) => {
+    const evalCodes = async (codes: Int8Array[], grids?: Map<string, ActivationQParams>, biases?: (Float32Array | undefined)[]) => {
       const w = codesToWeights(layers, codes, biases);
       try {
-        return runner.fullError(w, grids);
+        return await runner.fullError(w, grids);
       } finally {
         tf.dispose([...w.values()]);
       }
@@ -480,7 +326,8 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     if (learnedGrids) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids });
     // the learned biases go with what they were learned with: the adaptive codes (and the learned grids)
     if (learnedBiases) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids, biases: learnedBiases });
-    const errors = candidates.map((c) => evalCodes(c.codes, c.grids, c.biases));
+    const errors: number[] = [];
+    for (const c of candidates) errors.push(await evalCodes(c.codes, c.grids, c.biases));
     const best = errors.indexOf(Math.min(...errors));
     const { kept, codes, grids, biases } = candidates[best];
     const flippedFraction = codes.map((c, i) => {

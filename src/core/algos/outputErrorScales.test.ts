@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { seeded } from '../testing/opCheck.js';
 import { perChannelWeightScales, quantizeRowsNearest } from '../quant/weightScale.js';
 import { quadraticLoss, type SecondMoments } from './adaptiveRounding.js';
@@ -54,7 +54,11 @@ describe('outputErrorScales', () => {
     const base = correlatedMoments(k8, 1500, 0.5, 3);
     const m8 = { ...base, C: base.G.map((v) => 0.8 * v) };
     const before = tf.memory().numTensors;
+    // read asynchronously, as WebGPU needs (a synchronous read fails there in mapAsync)
+    const sync = vi.spyOn(tf.Tensor.prototype, 'dataSync');
     const scales = await outputErrorScales(rows8, cOut, m8, { bits: 8, candidates: 40 });
+    expect(sync).not.toHaveBeenCalled();
+    sync.mockRestore();
     expect(tf.memory().numTensors).toBe(before);
     let clipped = 0;
     for (let r = 0; r < cOut; r++) {
