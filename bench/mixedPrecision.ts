@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   console.log(`float top-1 ${floatTop1.toFixed(2)} on ${evalIdx.length} images, file ${modelBytes.byteLength} bytes; backend ${backend.name}`);
   const graph = importModel(files);
   const calSets = new Map<string, BenchCalibration>();
-  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache));
+  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, nImages, steps, cache));
 
   const results: (Row & { mixedPrecision?: unknown })[] = [];
   for (const c of calibs) {

@@ -4,7 +4,7 @@
  * file (ResNet-20 FP32 91.73). Rows: setting x rounding x calibration source. Prints a table, writes
  * bench-results/quant.json.
  *
- * Run: npm run bench:quant -- [--model PATH] [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real]
+ * Run: npm run bench:quant -- [--model PATH] [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real,cc0.1]
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
@@ -34,13 +34,13 @@ const seeds = arg('seeds', '0').split(',').map(Number);
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
   const model = arg('model', '');
-  const { modelPath, modelBytes, files, test: set, evalSet, evalImages, floatTop1 } = await resnet20Setup(nEval, model || undefined);
+  const { modelPath, modelBytes, files, evalSet, evalImages, floatTop1 } = await resnet20Setup(nEval, model || undefined);
   console.log(`${basename(modelPath)}: float top-1 ${floatTop1.toFixed(2)} on ${evalImages} images; backend ${backend.name}`);
 
   const graph = importModel(files);
   const depthwiseLayers = quantizableLayers(graph).filter((l) => l.depthwise).map((l) => l.node.name);
   const calSets = new Map<string, BenchCalibration>();
-  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, set, nImages, steps, cache, model ? basename(model, '.onnx') : ''));
+  for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, nImages, steps, cache, model ? basename(model, '.onnx') : ''));
 
   const results: Record<string, unknown>[] = [];
   const out = arg('out', 'bench-results/quant.json');

@@ -5,8 +5,8 @@
  * Then packs it as .devbench/dist-bench.tar.xz for a machine without Node (bench/browser/device.sh).
  *
  * Plan: ResNet-20 W8A8 and MobileNetV2-224 W8A8 with the app's defaults on WebGPU, the same ResNet-20 run on
- * wasm as the in-browser reference, then ResNet-20 W4A4 (adaptive rounding) on WebGPU and MobileNetV2 on
- * wasm while the deadline allows. --quick: 8 images x 5 steps and 20 iterations (checks the bench itself).
+ * wasm as the in-browser reference, then ResNet-20 W4A4 (adaptive rounding; then block reconstruction, 200
+ * iterations per block) on WebGPU and MobileNetV2 on wasm while the deadline allows. --quick: 8 images x 5 steps and 20 iterations (checks the bench itself).
  *
  * Run: npx tsx bench/browser/prepare.ts [--quick] [--deadline 330] [--backends webgpu,wasm] [--runs id,id]
  */
@@ -52,9 +52,14 @@ function copyModels(): { resnet: string[]; mobilenet: string[] } {
   return { resnet: ['/models/resnet20_bn.onnx'], mobilenet };
 }
 
-function config(backend: 'webgpu' | 'wasm', bits: 8 | 4, model: 'resnet' | 'mobilenet'): PipelineConfig {
+function config(backend: 'webgpu' | 'wasm', bits: 8 | 4, model: 'resnet' | 'mobilenet', block = false): PipelineConfig {
   const c = withBitWidths(defaultPipelineConfig(), bits, bits);
   c.backend = backend;
+  if (block) {
+    // the W4A4 block-reconstruction setting of bench:defaults (200 iterations per block)
+    c.quant.reconstruction = 'block';
+    c.quant.adaroundIterations = 200;
+  }
   if (model === 'resnet') c.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
   else {
     // nsfwjs feeds pixels / 255; as bench/lib/mobilenetSpeed.ts (the CLI's MobileNetV2-224 row)
@@ -74,14 +79,15 @@ async function main(): Promise<void> {
   const backends = arg('backends', 'webgpu,wasm').split(',');
   const only = process.argv.includes('--runs') ? arg('runs', '').split(',') : undefined;
   const runs: BenchRun[] = [];
-  const add = (id: string, model: 'resnet' | 'mobilenet', backend: 'webgpu' | 'wasm', bits: 8 | 4, keepOnnx = false) => {
+  const add = (id: string, model: 'resnet' | 'mobilenet', backend: 'webgpu' | 'wasm', bits: 8 | 4, keepOnnx = false, block = false) => {
     if (!backends.includes(backend) || (only && !only.includes(id))) return;
-    runs.push({ id, model: model === 'resnet' ? 'ResNet-20 (CIFAR-10, shared fixture)' : 'MobileNetV2-224 (nsfwjs Keras)', files: files[model], config: config(backend, bits, model), keepOnnx });
+    runs.push({ id, model: model === 'resnet' ? 'ResNet-20 (CIFAR-10, shared fixture)' : 'MobileNetV2-224 (nsfwjs Keras)', files: files[model], config: config(backend, bits, model, block), keepOnnx });
   };
   add('resnet20-w8a8-webgpu', 'resnet', 'webgpu', 8, true);
   add('mobilenetv2-224-w8a8-webgpu', 'mobilenet', 'webgpu', 8);
   add('resnet20-w8a8-wasm', 'resnet', 'wasm', 8, true);
   add('resnet20-w4a4-webgpu', 'resnet', 'webgpu', 4, true);
+  add('resnet20-w4a4-block-webgpu', 'resnet', 'webgpu', 4, true, true);
   add('mobilenetv2-224-w8a8-wasm', 'mobilenet', 'wasm', 8);
   const plan: BenchPlan = { version: 1, runs, deadlineSeconds };
   writeFileSync(join(outDir, 'plan.json'), JSON.stringify(plan, null, 1));

@@ -94,9 +94,11 @@ function largestSmallerCache(key: string, nImages: number, steps: number): { pat
 /**
  * 'synthetic' (BN statistics; with `cache`, read from or written to bench-results/synth-cache-N-S.f32, or a
  * smaller cache with the same steps extended by images synthesized with the seed = its image count),
- * 'noise', or 'real' (test images, every 39th record: a reference upper bound only).
+ * 'synthetic-flip' (the synthetic set plus its horizontal mirror images), 'ccW' (class-conditional synthetic images at class weight W, from bench/classConditional.ts's cache),
+ * 'noise', or 'real' (training images spread over data_batch.bin: the real-data reference row; the test
+ * file, which every row is scored on, is never calibrated on).
  */
-export async function benchCalibration(kind: string, graph: Graph, set: ReturnType<typeof parseCifar10>, nImages: number, steps: number, cache: boolean, cacheKey = ''): Promise<BenchCalibration> {
+export async function benchCalibration(kind: string, graph: Graph, nImages: number, steps: number, cache: boolean, cacheKey = ''): Promise<BenchCalibration> {
   const opts = { numImages: nImages, steps, seed: 0, normalization: { mean: [...CIFAR_MEAN], std: [...CIFAR_STD] } };
   // cacheKey: the model's name for models other than the shared ResNet-20, whose caches keep their old names
   const cachePath = synthCachePath(cacheKey, nImages, steps);
@@ -128,13 +130,36 @@ export async function benchCalibration(kind: string, graph: Graph, set: ReturnTy
     console.log(`synthetic: ${nImages} images, ${steps} steps, BN loss ${r.startBnLoss.toFixed(2)} -> ${r.endBnLoss.toFixed(3)} in ${r.seconds.toFixed(0)} s`);
     return { images: r.images, shape: r.shape, method: 'synthetic', seconds: r.seconds };
   }
+  if (kind === 'synthetic-flip') {
+    // the synthetic set and its horizontal mirror images (2x the images): does a more varied set help?
+    const base = await benchCalibration('synthetic', graph, nImages, steps, cache, cacheKey);
+    const per = 3 * 32 * 32;
+    const images = new Float32Array(2 * base.images.length);
+    images.set(base.images);
+    for (let i = 0; i < nImages * 3 * 32; i++) {
+      const row = base.images.subarray(i * 32, (i + 1) * 32);
+      for (let x = 0; x < 32; x++) images[base.images.length + i * 32 + x] = row[31 - x];
+    }
+    console.log(`synthetic-flip: ${nImages} synthetic images + their ${nImages} mirror images (${images.length / per} in all)`);
+    return { images, shape: [2 * nImages, 3, 32, 32], method: 'synthetic', seconds: base.seconds };
+  }
+  const cc = /^cc([\d.]+)$/.exec(kind);
+  if (cc) {
+    // class-conditional synthetic images at class weight cc[1], as bench/classConditional.ts --cache wrote them
+    const path = `bench-results/synth-cache-cc${cc[1]}-${nImages}-${steps}.f32`;
+    if (!existsSync(path)) throw new Error(`${path} not found: run npx tsx bench/classConditional.ts --weights ${cc[1]} --images ${nImages} --steps ${steps} --cache first`);
+    const buf = readFileSync(path);
+    console.log(`${kind}: ${nImages} class-conditional images read from ${path}`);
+    return { images: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), shape: [nImages, 3, 32, 32], method: `class-conditional ${cc[1]}`, seconds: 0 };
+  }
   if (kind === 'noise') {
     const r = noiseImages([3, 32, 32], opts);
     return { images: r.images, shape: r.shape, method: 'noise', seconds: 0 };
   }
   if (kind === 'real') {
-    const idx = Array.from({ length: nImages }, (_, i) => (i * 39 + 7) % set.count);
-    const b = cifar10Batch(set, idx, CIFAR_MEAN, CIFAR_STD);
+    const train = parseCifar10(new Uint8Array(readFileSync(cifarFixture('data_batch.bin'))));
+    const idx = Array.from({ length: nImages }, (_, i) => Math.floor((i * train.count) / nImages));
+    const b = cifar10Batch(train, idx, CIFAR_MEAN, CIFAR_STD);
     return { images: b.images, shape: [nImages, 3, 32, 32], method: 'real', seconds: 0 };
   }
   throw new Error(`unknown calibration ${kind}`);
