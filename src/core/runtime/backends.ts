@@ -183,9 +183,10 @@ export function currentBackend(): BackendInfo | undefined {
 }
 
 /**
- * Whether large matrix products on the active backend beat scalar JS loops over the same data: true on
- * wasm, cpu and a hardware GPU; false on webgpu over a software rasterizer (there the batched output-error
- * scale search took 209 s of a ResNet-20 rounding stage the JS search does in 100).
+ * Whether large matrix products on the active backend beat scalar JS loops over the same data, as on wasm
+ * and a hardware GPU: false only on webgpu over a software rasterizer (there the batched output-error scale
+ * search took 209 s of a ResNet-20 rounding stage the JS search does in 100). The cpu backend (plain JS
+ * itself) answers true, as it was treated before this was asked.
  */
 export function backendMatMulIsFast(): boolean {
   return !(current?.name === 'webgpu' && current.softwareAdapter && tf.getBackend() === 'webgpu');
