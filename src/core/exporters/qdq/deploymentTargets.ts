@@ -29,6 +29,40 @@ export function qdqOptionsForTarget(target: DeploymentTarget, arch: CpuArch = ho
   return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true };
 }
 
+/** Ops that ORT folds into the integer kernel of the layer before them (Conv + Relu/Clip -> QLinearConv). */
+const FUSED_AFTER = new Set(['Relu', 'Clip']);
+
+/**
+ * Layers the plan keeps float although their input and their output (directly or after a Relu/Clip) are
+ * quantized: ONNX Runtime 1.21+ (its WeightBiasQuantization optimizer) quantizes such a float weight to
+ * int8 itself and fuses DQ -> Conv/Gemm -> Q into an integer kernel, so the layer is not float where the
+ * export runs. With a float input there is no DequantizeLinear to match and it stays float.
+ */
+export function floatLayersOrtQuantizes(plan: QuantizationPlan, graph: Graph): string[] {
+  const quantized = new Set(plan.layers.map((l) => l.node));
+  const consumers = new Map<string, string[]>();
+  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const isQuantized = (v: string) => v in plan.activations;
+  const outputQuantized = (v: string): boolean => {
+    if (isQuantized(v)) return true;
+    const next = consumers.get(v) ?? [];
+    const only = next.length === 1 ? byName.get(next[0]) : undefined;
+    return !!only && FUSED_AFTER.has(only.opType) && outputQuantized(only.outputs[0]);
+  };
+  return graph.nodes
+    .filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType) && graph.initializers.has(n.inputs[1] ?? '') && !quantized.has(n.name))
+    .filter((n) => isQuantized(n.inputs[0]) && outputQuantized(n.outputs[0]))
+    .map((n) => n.name);
+}
+
+function requantizedNote(plan: QuantizationPlan, graph?: Graph): string[] {
+  const requantized = graph ? floatLayersOrtQuantizes(plan, graph) : [];
+  if (!requantized.length) return [];
+  const names = requantized.slice(0, 5).join(', ') + (requantized.length > 5 ? `, and ${requantized.length - 5} more` : '');
+  return [`${requantized.length} layer(s) kept float sit between quantized activations (${names}): ONNX Runtime 1.21+ quantizes their float weights to int8 itself and runs them as integer kernels, so they are not float where this export runs (agreement measured in ONNX Runtime includes that). A layer whose input activation is float stays float there.`];
+}
+
 /** What the target did to this export, for the report's notes. */
 export function deploymentTargetNotes(target: DeploymentTarget, plan: QuantizationPlan, graph?: Graph, arch: CpuArch = hostCpuArch()): string[] {
   const lowBitWeights = plan.layers.filter((l) => l.weightBits < 8).length;
@@ -40,11 +74,13 @@ export function deploymentTargetNotes(target: DeploymentTarget, plan: Quantizati
     const ops = new Map(graph?.nodes.map((n) => [n.name, n.opType]));
     const nbits = plan.layers.filter((l) => l.weightBits <= 4 && ['Gemm', 'MatMul'].includes(ops.get(l.node) ?? ''));
     if (nbits.length) notes.push('Gemm/MatMul layers with 4-bit weights are written for ONNX Runtime\'s weight-only int4 kernel (MatMulNBits): their input and output stay float (ORT matches that form only so).');
+    notes.push(...requantizedNote(plan, graph));
     return notes;
   }
   const act = qdqOptionsForTarget(target, arch).activationType;
   notes.push(`Deployment target "${target}": activations written as ${act} with int8 weights (${act === 'uint8' ? 'U8S8' : 'S8S8'}, ONNX Runtime's integer kernels for ${target === 'ort-web' ? 'WebAssembly' : arch === 'arm64' ? 'ARM64' : 'x86-64'}); Gemm written as MatMul + bias Add so that it runs as QLinearMatMul.`);
   if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights, stored as int8 codes so that they run as 8-bit integer kernels: 4-bit accuracy at int8 speed and int8 file size. Choose target "smallest" for the packed 4-bit file.`);
   if (lowBitActs) notes.push('Activations below 8 bit are a Clip before an 8-bit Q/DQ pair: ONNX Runtime keeps that Clip in float, so the layers before it do not fuse into integer kernels.');
+  notes.push(...requantizedNote(plan, graph));
   return notes;
 }

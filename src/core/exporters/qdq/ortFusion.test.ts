@@ -16,7 +16,7 @@ import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../../testing/fixtures.js';
 import { mobileNetV2Like } from '../../testing/mobileNetV2Like.js';
 import { nearestPlan } from '../../testing/nearestPlan.js';
 import { writeOnnx } from '../onnx/onnxWriter.js';
-import { hostCpuArch, qdqOptionsForTarget } from './deploymentTargets.js';
+import { deploymentTargetNotes, hostCpuArch, qdqOptionsForTarget } from './deploymentTargets.js';
 import { buildQdqGraph, type QuantizationPlan } from './qdqOnnxExporter.js';
 
 const N = 32;
@@ -82,6 +82,27 @@ describe.each([
     // the MobileNet-style nets have random weights, hence small logit margins: a looser bound than ResNet-20's
     expect(agreement(integer, await logits(writeOnnx(folded)))).toBeGreaterThanOrEqual(_name === 'ResNet-20' ? 0.85 : 0.75);
   });
+});
+
+describe('a layer kept float between quantized activations (ResNet-20)', () => {
+  it('ONNX Runtime quantizes its float weights itself; the report says so, and a float input keeps it float', async () => {
+    await initBackend('wasm');
+    const { folded, plan } = await nearestPlan(importOnnx(new Uint8Array(readFileSync(cifarFixture('resnet20_bn.onnx')))), images, [N, 3, 32, 32], { weightBits: 8, activationBits: 8 }, { fast: true });
+    const convs = folded.nodes.filter((n) => n.opType === 'Conv');
+    const keep = convs[5];
+    const floatLayer: QuantizationPlan = { ...plan, layers: plan.layers.filter((l) => l.node !== keep.name) };
+    const fused = await optimizedOpCounts(writeOnnx(buildQdqGraph(folded, floatLayer, qdqOptionsForTarget('ort-cpu'))));
+    // the premise: ORT (WeightBiasQuantization, 1.21+) turns DQ -> float Conv -> Q into an integer kernel anyway
+    expect(count(fused, 'QLinearConv')).toBe(convs.length);
+    const notes = deploymentTargetNotes('ort-cpu', floatLayer, folded);
+    expect(notes.join(' ')).toContain(keep.name);
+    expect(notes.join(' ')).toMatch(/quantizes their float weights/);
+    // with its input activation float too, the layer stays float in ORT, and no such note
+    const floatInput: QuantizationPlan = { ...floatLayer, activations: Object.fromEntries(Object.entries(plan.activations).filter(([v]) => v !== keep.inputs[0])) };
+    const kept = await optimizedOpCounts(writeOnnx(buildQdqGraph(folded, floatInput, qdqOptionsForTarget('ort-cpu'))));
+    expect(count(kept, 'QLinearConv')).toBe(convs.length - 1);
+    expect(deploymentTargetNotes('ort-cpu', floatInput, folded).join(' ')).not.toMatch(/quantizes their float weights/);
+  }, 120_000);
 });
 
 describe('deployment targets', () => {
