@@ -66,7 +66,8 @@ Options:
                           activations float) and report.json; both: the folder gets the two
   --target ort-cpu|ort-web|smallest   form of the ONNX export (default ort-cpu): ort-cpu/ort-web run every
                           layer as an ONNX Runtime integer kernel (U8S8 on x86-64 and WebAssembly, S8S8
-                          on ARM; 4-bit weights kept as int8 codes: int8 speed and size); smallest packs
+                          on ARM; 4-bit weights kept as int8 codes: int8 speed and size; ort-web keeps
+                          depthwise inputs float, where its int8 kernels are slower); smallest packs
                           4-bit weights as int4 (ORT dequantizes them to float: the gain is size only).
                           After writing, onnxruntime-node runs float and export: agreement, images/s
   --size-budget F         mixed precision: the ONNX file at most F x the float model file (0 < F <= 1);

@@ -78,6 +78,15 @@ describe('QuantConfig', () => {
     expect(layerBits(c, 'mid', { first: false, last: false })?.weightBits).toBe(2);
     expect(layerBits(c, 'skip', { first: false, last: false })).toBeNull();
   });
+  it('target ort-web: depthwise layers read float inputs (weights still quantized); other targets and an override keep them quantized', () => {
+    const dw = { first: false, last: false, depthwise: true };
+    const web = validateQuantConfig({ target: 'ort-web', weightBits: 8, activationBits: 8 });
+    expect(layerBits(web, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 32 });
+    expect(layerBits(web, 'pw', { ...dw, depthwise: false })).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(validateQuantConfig({ target: 'ort-cpu', weightBits: 8, activationBits: 8 }), 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(validateQuantConfig({ target: 'ort-web', overrides: { dw: { activationBits: 8 } } }), 'dw', dw)?.activationBits).toBe(8);
+  });
+
   it('layerBits keeps depthwise layers at 8-bit weights below 8 bit, unless a per-layer override says otherwise', () => {
     const dw = { first: false, last: false, depthwise: true };
     const w4 = validateQuantConfig({ weightBits: 4, overrides: { dw4: { weightBits: 4 }, dwFloat: { float: true } } });

@@ -261,12 +261,23 @@ export function depthwiseKeeps8bit(cfgWeightBits: number, position: { depthwise?
   return cfgWeightBits < 8 && !!position.depthwise;
 }
 
-/** Bits for one layer after overrides, the first/last rule and the depthwise rule; null = keep float. */
+/**
+ * Target ort-web: depthwise layers read float inputs (their weights stay int8 behind DequantizeLinear).
+ * onnxruntime-web's int8 depthwise QLinearConv is slower than its float conv: MobileNetV2-CIFAR W8A8 ran
+ * 0.62x float all-int8 and 1.02x this way, at the same top-1 (docs/benchmarks/ortweb-speed-2026-12-01.json).
+ * A per-layer activationBits override still sets them.
+ */
+export function depthwiseInputFloat(target: DeploymentTarget, position: { depthwise?: boolean }): boolean {
+  return target === 'ort-web' && !!position.depthwise;
+}
+
+/** Bits for one layer after overrides, the first/last rule and the depthwise rules; null = keep float. */
 export function layerBits(cfg: QuantConfig, layer: string, position: { first: boolean; last: boolean; depthwise?: boolean }): { weightBits: number; activationBits: number } | null {
   const o = cfg.overrides[layer] ?? {};
   if (o.float) return null;
   let weightBits: number = cfg.weightBits;
   if (cfg.keepFirstLast8bit && (position.first || position.last)) weightBits = 8;
   if (depthwiseKeeps8bit(cfg.weightBits, position)) weightBits = 8;
-  return { weightBits: o.weightBits ?? weightBits, activationBits: o.activationBits ?? cfg.activationBits };
+  const activationBits = depthwiseInputFloat(cfg.target, position) ? 32 : cfg.activationBits;
+  return { weightBits: o.weightBits ?? weightBits, activationBits: o.activationBits ?? activationBits };
 }
