@@ -69,6 +69,9 @@ describe('QuantConfig', () => {
     expect(e.hint).toMatch(/6 in all/);
     const ok = validateQuantConfig({ overrides: { fc: { float: true }, conv1: { activationBits: 8 } } }, layers);
     expect(ok.overrides.fc).toEqual({ float: true });
+    // bits beside float would do nothing (layerBits returns null for a float layer): refused
+    expect(() => validateQuantConfig({ overrides: { fc: { float: true, activationBits: 32 } } }, layers)).toThrow(/would do nothing/);
+    expect(() => validateQuantConfig({ overrides: { fc: { float: true, weightBits: 4 } } }, layers)).toThrow(/would do nothing/);
     expect(errorOf(() => validateQuantConfig({ overrides: { fc: { activationBits: 6 } } }, layers)).message).toMatch(/overrides\["fc"\]\.activationBits/);
   });
   it('layerBits applies first/last and overrides', () => {

@@ -226,6 +226,11 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
       if (o.weightBits !== undefined) lo.weightBits = oneOf(`overrides["${layer}"].weightBits`, o.weightBits, WEIGHT_BITS);
       if (o.activationBits !== undefined) lo.activationBits = oneOf(`overrides["${layer}"].activationBits`, o.activationBits, ACT_BITS, '4, 8, 32 (float)');
       if (o.float !== undefined) lo.float = oneOf(`overrides["${layer}"].float`, o.float, [true, false]);
+      // a float layer has no weight grid, and its input grid is set by the layers that read the value
+      if (lo.float && (lo.weightBits !== undefined || lo.activationBits !== undefined)) {
+        bad(`overrides["${layer}"]: float keeps the layer float, so weightBits/activationBits beside it would do nothing`,
+          'give either float, or the bits (activationBits 32 keeps the layer\'s input float; its weights are then quantized)');
+      }
       out.overrides[layer] = lo;
     }
   }

@@ -10,7 +10,9 @@
  *   int8-sized); for 'smallest', packed int4 (opset 21): ORT has no int4 convolution kernel, so it
  *   dequantizes them to float and the gain is size only.
  */
+import { consumerMap } from '../../ir/graph.js';
 import type { Graph } from '../../ir/types.js';
+import { quantizableLayers } from '../../quant/quantPoints.js';
 import type { DeploymentTarget } from '../../quant/config.js';
 import type { QdqOptions, QuantizationPlan } from './qdqOnnxExporter.js';
 
@@ -40,19 +42,16 @@ const FUSED_AFTER = new Set(['Relu', 'Clip']);
  */
 export function floatLayersOrtQuantizes(plan: QuantizationPlan, graph: Graph): string[] {
   const quantized = new Set(plan.layers.map((l) => l.node));
-  const consumers = new Map<string, string[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const consumers = consumerMap(graph);
   const isQuantized = (v: string) => v in plan.activations;
   const outputQuantized = (v: string): boolean => {
     if (isQuantized(v)) return true;
     const next = consumers.get(v) ?? [];
-    const only = next.length === 1 ? byName.get(next[0]) : undefined;
-    return !!only && FUSED_AFTER.has(only.opType) && outputQuantized(only.outputs[0]);
+    return next.length === 1 && FUSED_AFTER.has(next[0].opType) && outputQuantized(next[0].outputs[0]);
   };
-  return graph.nodes
-    .filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType) && graph.initializers.has(n.inputs[1] ?? '') && !quantized.has(n.name))
-    .filter((n) => isQuantized(n.inputs[0]) && outputQuantized(n.outputs[0]))
+  return quantizableLayers(graph)
+    .map((l) => l.node)
+    .filter((n) => !quantized.has(n.name) && isQuantized(n.inputs[0]) && outputQuantized(n.outputs[0]))
     .map((n) => n.name);
 }
 
@@ -83,7 +82,7 @@ export function deploymentTargetNotes(target: DeploymentTarget, plan: Quantizati
   if (lowBitActs) notes.push('Activations below 8 bit are a Clip before an 8-bit Q/DQ pair: ONNX Runtime keeps that Clip in float, so the layers before it do not fuse into integer kernels.');
   if (target === 'ort-web' && graph) {
     const quantized = new Set(plan.layers.map((l) => l.node));
-    const dwFloatIn = graph.nodes.filter((n) => n.opType === 'Conv' && Number(n.attrs.group ?? 1) > 1 && quantized.has(n.name) && !(n.inputs[0] in plan.activations)).length;
+    const dwFloatIn = quantizableLayers(graph).filter((l) => l.depthwise && quantized.has(l.node.name) && !(l.node.inputs[0] in plan.activations)).length;
     if (dwFloatIn) notes.push(`${dwFloatIn} depthwise layer(s) read float inputs (their weights stay int8): onnxruntime-web's int8 depthwise kernels run slower than float (MobileNetV2-CIFAR W8A8: 0.62x float all-int8, 1.02x this way, same top-1). A per-layer activationBits override quantizes them.`);
   }
   notes.push(...requantizedNote(plan, graph));
