@@ -9,7 +9,7 @@
  *
  *   npx tsx bench/detectors.ts [--calibration photos|cifar|mosaic] [--images N] [--eval N] [--threshold T] [--iters N] [--samples N] [--models centernet,nanodet]
  *     [--also-at 0.35] [--bias-correction on|off] [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--fallback-db 10|off]
- *     [--float-outputs on|off] [--keep-first-last on|off] [--out bench-results/detectors.json]
+ *     [--float-outputs on|off] [--keep-first-last on|off] [--equalize on|off] [--out bench-results/detectors.json]
  *
  * Prints a table and writes bench-results/detectors.json.
  */
@@ -59,6 +59,8 @@ const FALLBACK = arg('fallback-db', String(FLOAT_ACTIVATIONS_BELOW_DB));
 const FLOAT_OUTPUTS = arg('float-outputs', 'on') === 'on';
 /** First layer and the layers writing the outputs keep 8-bit weights below 8 bits (the default: on). */
 const KEEP_FIRST_LAST = arg('keep-first-last', 'on') === 'on';
+/** Cross-layer equalization before quantization (quant config equalization), off by default as in the pipeline. */
+const EQUALIZE = arg('equalize', 'off') === 'on';
 
 await initBackend('wasm');
 const rows: Record<string, unknown>[] = [];
@@ -80,6 +82,7 @@ for (const model of MODELS) {
     const base = defaultPipelineConfig();
     const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS, activationObserver: OBSERVER, keepFirstLast8bit: KEEP_FIRST_LAST, ...(BIAS ? { biasCorrection: BIAS === 'on' } : {}) } }, head.nodes.map((n) => n.name));
     cfg.adaround.maxSamples = SAMPLES;
+    cfg.equalization = EQUALIZE && a < 32;
     const t0 = performance.now();
     let done = 0;
     const q = await quantizeGraph(head, { images: cal.images, shape: cal.shape }, cfg, (e) => {
@@ -103,7 +106,7 @@ for (const model of MODELS) {
         model, bits: `W${w}A${a} ${rounding}`, images: set === 'photos' ? `${evalSets.photos.shape[0]} held-out photos` : `${EVAL_IMAGES} mosaics of 4x4 CIFAR-10 test images, upsampled`,
         tailStartsAt: cut?.starts.map((s) => `${s.node} (${s.opType})`).join(', ') ?? 'none', tailNodes: cut?.tail.length ?? 0,
         calibration: CAL === 'photos' ? `${cal.shape[0]} photos` : `${cal.shape[0]} ${CAL === 'mosaic' ? 'mosaics of 4x4 ' : ''}CIFAR-10 train, upsampled`, floatDetections: agree.floatDetections, matched: agree.matched, boxAgreement: agree.agreement, ap50: agree.ap50, rawCells: { float: raw.floatDetections, matched: raw.matched, agreement: raw.agreement }, quantizedDetections: agree.quantizedDetections, boxesPerImage: { float: refs[set].dets.map((d) => d.length), quantized: got.dets.map((d) => d.length) }, floatNearThreshold: agree.nearThreshold, matchedByQuantAtHalfThreshold: agree.matchedAtHalfThreshold, alsoAt,
-        activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
+        equalization: q.equalization, activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
       });
       console.error(JSON.stringify(rows[rows.length - 1]));
     }
@@ -119,4 +122,4 @@ for (const r of rows) {
   console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.activationGrids} / ${r.floatActivations} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.matchedByQuantAtHalfThreshold} | ${((r.ap50 as number) * 100).toFixed(1)} % | ${ALSO_AT.map((t) => { const x = (r.alsoAt as Record<number, { float: number; matched: number; agreement: number }>)[t]; return `${x.matched}/${x.float} (${(x.agreement * 100).toFixed(1)} %)`; }).join(' | ')} | ${rawCells(r)} | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
 }
 mkdirSync('bench-results', { recursive: true });
-writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACK, floatOutputs: FLOAT_OUTPUTS, keepFirstLast8bit: KEEP_FIRST_LAST, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACK, floatOutputs: FLOAT_OUTPUTS, keepFirstLast8bit: KEEP_FIRST_LAST, equalization: EQUALIZE, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));

@@ -8,7 +8,7 @@
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
- * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON). Each row records the machine's load average (1 min) at its start and end.
+ * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -eq: cross-layer equalization, quant.equalization, with what it did in the JSON). Each row records the machine's load average (1 min) at its start and end.
  * The JSON is rewritten after every row, so a long run keeps its finished rows.
  * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps; a larger --images extends the largest smaller cache
@@ -50,14 +50,14 @@ async function main(): Promise<void> {
   };
   for (const c of calibs) {
     for (const row of rows) for (const seed of seeds) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
       cfg.seed = seed;
       cfg.quant = {
         ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5],
         ...(m[13] ? { overrides: Object.fromEntries(depthwiseLayers.map((n) => [n, { weightBits: 4 }])) } : {}),
-        adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}),
+        adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], equalization: !!m[14], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}),
       };
       const loadStart = loadavg()[0];
       const cpu0 = process.cpuUsage();
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
         // CPU seconds of this process: on a shared, loaded machine the wall time says more about the load
         iterations: cfg.quant.adaroundIterations, load1: [loadStart, loadavg()[0]], cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        ...(r.report.equalization ? { equalization: r.report.equalization } : {}),
         ...(m[13] ? { depthwiseLayers: r.report.layers.filter((l) => depthwiseLayers.includes(l.name)).map((l) => ({ name: l.name, weightBits: l.weightBits, rounding: l.rounding, nearestError: l.nearestError, adaptiveError: l.adaptiveError })) } : {}),
         ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, logitTerm: b.logitTerm, nearestError: b.nearestError, blockError: b.blockError, layerWiseError: b.layerWiseError, kept: b.kept, calibratedGridError: b.calibratedGridError, activationScales: b.activationScales, learnedBiases: b.learnedBiases, originalBiasError: b.originalBiasError, seconds: b.seconds })) } : {}),
       };

@@ -55,6 +55,10 @@ Options:
                           loss; classifiers only (one output [N, classes]), synthetic or prior-only
                           calibration (report: calibration.classConditional)
   --class-weight W        weight of that cross-entropy term (default 0.1; with --class-conditional)
+  --equalize              cross-layer equalization first: channels passing between convs through
+                          ReLU/LeakyReLU, pooling, resizing, Concat or Split are rescaled so that they fill
+                          the per-tensor activation grids and their readers' weight grids evenly (the float
+                          network computes the same function; report: equalization); needs --abits 8 or 4
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights and inputs
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
@@ -90,7 +94,7 @@ Options:
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
-    'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
+    'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', equalize: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', 'forward-engine': 'string', quiet: 'boolean',
     'class-conditional': 'boolean', 'class-weight': 'string',
   });
@@ -113,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   if (flags.qdrop && reconstruction !== 'block') throw new UsageError('--qdrop drops activation quantization during block reconstruction: it needs --reconstruction block');
   const observer = String(flags.observer ?? 'mse');
   if (!['mse', 'percentile', 'minmax'].includes(observer)) throw new UsageError(`--observer must be mse, percentile or minmax`);
+  if (abits === 32 && flags.equalize) throw new UsageError('--equalize balances channels for the activation grids: it does nothing with --abits 32 (float activations)');
   if (abits === 32 && flags.observer !== undefined) throw new UsageError('--observer chooses activation ranges: it does nothing with --abits 32 (float activations)');
   const format = String(flags.format ?? 'onnx');
   if (!['onnx', 'tfjs', 'both'].includes(format)) throw new UsageError(`--format must be onnx, tfjs or both; got ${format}`);
@@ -138,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
     target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, byBits.adaroundIterations, 'iters'),
-    reconstruction, qdrop: !!flags.qdrop,
+    reconstruction, qdrop: !!flags.qdrop, equalization: !!flags.equalize,
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };

@@ -48,6 +48,10 @@ const cases: [string[], (r: Result) => void][] = [
   }],
   [['--per-tensor'], (r) => expect(r.report.layers.every((l) => l.scales.length === 1)).toBe(true)],
   [['--bias-correction'], (r) => expect(r.report.layers.some((l) => l.biasCorrected)).toBe(true)],
+  [['--equalize'], (r) => {
+    expect(r.report.config.quant.equalization).toBe(true);
+    expect((r.report as unknown as { equalization: { rescaled: number } }).equalization.rescaled).toBeGreaterThan(0);
+  }],
   [['--observer', 'minmax'], (r) => expect(r.report.config.quant.activationObserver).toBe('minmax')],
   [['--pixel-range', '1'], (r) => expect(r.report.config.normalization.pixelRange).toBe(1)],
   [['--mean', '0.4,0.4,0.4'], (r) => expect(r.report.config.normalization.mean).toEqual([0.4, 0.4, 0.4])],

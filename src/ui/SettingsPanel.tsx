@@ -180,6 +180,9 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           <label className="check">
             <input data-testid="per-channel" type="checkbox" checked={q.perChannel} onChange={(e) => setQuant({ perChannel: e.target.checked })} /> Per-channel weights
           </label>
+          <label className="check" title="Rescale channels passing between convs (through ReLU/LeakyReLU, pooling, Concat) so that they fill the activation grids evenly; the float network is unchanged">
+            <input data-testid="equalization" type="checkbox" checked={!!q.equalization} disabled={q.activationBits === 32} onChange={(e) => setQuant({ equalization: e.target.checked })} /> Cross-layer equalization
+          </label>
           <label className="check">
             <input data-testid="bias-correction" type="checkbox" checked={q.biasCorrection} onChange={(e) => setQuant({ biasCorrection: e.target.checked })} /> Bias correction
           </label>

@@ -57,6 +57,7 @@ export function defaultPipelineConfig(): PipelineConfig {
       target: 'ort-cpu',
       reconstruction: 'layer',
       qdrop: false,
+      equalization: false,
     },
     export: { onnx: true, tfjs: false },
   }, 8, 8);

@@ -32,6 +32,7 @@ import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { activationFallback, FLOAT_ACTIVATIONS_BELOW_DB, floatOutputChains, type ActivationFallback } from './activationFallback.js';
 import { disposeTapped, executorTap, ortTap } from './floatValueTap.js';
 import { LayerInputStats } from './layerInputStats.js';
+import { equalizeGraph, type EqualizationReport } from './equalize.js';
 import { quantizeByBlocks } from './quantizeBlocks.js';
 import type { BlockReport, PipelineEvent } from './types.js';
 import type { OrtLike } from '../verify/ortLike.js';
@@ -71,7 +72,7 @@ export interface QuantizeGraphResult {
   layers: LayerReport[];
   activations: Record<string, ActivationQParams>;
   /** ranges: the range pass (histograms, grids); channelNoise: the channel-noise rule's pass (activationFallback.ts). */
-  seconds: { ranges: number; channelNoise: number; rounding: number };
+  seconds: { ranges: number; channelNoise: number; rounding: number; equalization?: number };
   /** Images per batch actually used (the memory budget may lower the requested one). */
   batch: number;
   /** What the run applied differently from what was asked (for the report's notes). */
@@ -82,6 +83,8 @@ export interface QuantizeGraphResult {
   activationFallback: ActivationFallback;
   /** What ran the forward-only float passes (activation ranges, channel-noise rule). */
   forwardEngine: string;
+  /** Cross-layer equalization as applied (quant config `equalization`). */
+  equalization?: EqualizationReport;
 }
 
 const BATCH = 64;
@@ -194,11 +197,15 @@ async function quantizeInBatches(
 
   const inputName = folded.inputs[0].name;
   const batches = batchesOf(calibration, batch);
+  // Equalization rewrites weights: it runs before the executor uploads them, on a float pass of its own.
+  const equalization = cfg.equalization ? await equalizeBeforeQuantization(folded, batches, cfg, bitsOf, forwardRuntime, signal) : undefined;
+  const tEqualized = performance.now();
   const exec = new GraphExecutor(folded);
   const tap = forwardRuntime ? ortTap(folded, forwardRuntime) : executorTap(exec, `LocalQuant executor (tfjs ${tf.getBackend()})`);
   const overrides = new Map<string, tf.Tensor>();
   const streams: ValueStream[] = [];
   const notes: string[] = [];
+  if (equalization) notes.push(`Cross-layer equalization: ${equalization.rescaled} of ${equalization.groups} channel groups rescaled across ${equalization.layers} layers (largest factor ${equalization.maxFactor.toFixed(1)}); the float network computes the same function.`);
   try {
     // 1. Activation ranges on the float network (quant/activationGrids.ts: which values, how many bits).
     const placement = activationPlacement(cfg);
@@ -358,11 +365,12 @@ async function quantizeInBatches(
       qdq,
       layers: reports,
       activations: Object.fromEntries(actQ),
-      seconds: { ranges: (tGrids - t0) / 1000, channelNoise: (tRanges - tGrids) / 1000, rounding: (tRound - tRanges) / 1000 },
+      seconds: { ranges: (tGrids - tEqualized) / 1000, channelNoise: (tRanges - tGrids) / 1000, rounding: (tRound - tRanges) / 1000, ...(equalization ? { equalization: (tEqualized - t0) / 1000 } : {}) },
       batch,
       notes,
       activationFallback: fallback,
       forwardEngine: tap.engine,
+      ...(equalization ? { equalization } : {}),
       ...(blocks ? { blocks } : {}),
     };
   } finally {
@@ -370,5 +378,25 @@ async function quantizeInBatches(
     await tap.dispose();
     exec.dispose();
     tf.dispose([...batches, ...overrides.values()]);
+  }
+}
+
+/** Cross-layer equalization of `folded` in place, measured on a float pass of the unequalized graph. */
+async function equalizeBeforeQuantization(
+  folded: Graph,
+  batches: tf.Tensor[],
+  cfg: QuantConfig,
+  bitsOf: Map<string, { weightBits: number; activationBits: number } | null>,
+  forwardRuntime: OrtLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<EqualizationReport> {
+  const points = activationGridSpec(folded, cfg, bitsOf, activationPlacement(cfg)).owners;
+  const exec = forwardRuntime ? undefined : new GraphExecutor(folded);
+  const tap = forwardRuntime ? ortTap(folded, forwardRuntime) : executorTap(exec!, 'equalization pass');
+  try {
+    return await equalizeGraph(folded, tap, batches, points, cfg, signal);
+  } finally {
+    await tap.dispose();
+    exec?.dispose();
   }
 }

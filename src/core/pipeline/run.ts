@@ -66,6 +66,7 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       target: config.quant.target,
       reconstruction: config.quant.reconstruction,
       qdrop: config.quant.qdrop,
+      equalization: config.quant.equalization,
     },
     layerNames,
   );
@@ -126,6 +127,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)) }));
   seconds.ranges = q.seconds.ranges;
   seconds.channelNoise = q.seconds.channelNoise;
+  if (q.seconds.equalization !== undefined) seconds.equalization = q.seconds.equalization;
   const { onnx, tfjs, tfjsFailure } = await timed('export', () => {
     const onnxBytes = config.export.onnx ? writeOnnx(withFloatTail(q.qdq, cut)) : undefined;
     if (!config.export.tfjs) return { onnx: onnxBytes };
@@ -164,6 +166,9 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   if (boxes && (cal.synthesized || cal.info.method === 'noise')) notes.push(`This detector was calibrated on ${cal.synthesized ? 'synthetic' : 'noise'} images; its box agreement depends on activation ranges that fit the images it will see: calibrate on your own photographs (CLI --calibration images:DIR, or "my own images" in the app).`);
   if (boxes && boxes.floatDetections === 0) notes.push(`The float model detected nothing above score ${boxes.scoreThreshold} on the ${boxes.images} calibration images, so box agreement (reported as 100%) says nothing here, and activation ranges calibrated on such images may clip real detections: calibrate on your own photographs.`);
   const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
+  // Applied only where some channel group moved (ReLU6/hard-swish networks have few groups, or none).
+  applied.quant.equalization = !!q.equalization && q.equalization.rescaled > 0;
+  if (config.quant.equalization && !applied.quant.equalization) notes.push('Cross-layer equalization was asked, but no channel group could be rescaled: every channel between two convs passes an op a per-channel scale does not commute with (ReLU6, hard-swish, a residual Add) or is balanced already. Nothing was changed (config.quant.equalization: false).');
   if (mixed) {
     applied.quant.overrides = mixed.overrides;
     seconds.mixedPrecision = mixed.report.seconds;
@@ -187,6 +192,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
     ...(boxes ? { boxAgreement: boxes } : {}),
     ...(floatTail ? { floatTail } : {}),
     ...(q.activationFallback.float.length ? { floatActivations: q.activationFallback.float } : {}),
+    ...(q.equalization ? { equalization: q.equalization } : {}),
     ...(mixed ? { mixedPrecision: mixed.report } : {}),
     seconds,
     notes,

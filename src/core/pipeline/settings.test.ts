@@ -228,6 +228,16 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(qd.report.blocks!.every((b) => b.qdrop === 0.5)).toBe(true);
   }, 360_000); // four pipeline runs, two with 300 block iterations: past 120 s at load 6 on the 2-core machine
 
+  it('equalization: rescales channel groups, changes the export and is recorded with what it did', async () => {
+    const r = await run(withChange((c) => { c.quant.equalization = true; }));
+    expect(sameBytes(r.onnx, base.onnx)).toBe(false);
+    expect(r.report.config.quant.equalization).toBe(true);
+    expect(r.report.equalization!.rescaled).toBeGreaterThan(0);
+    expect(r.report.equalization!.layers).toBeGreaterThan(1);
+    expect(r.report.seconds.equalization).toBeGreaterThan(0);
+    expect(base.report.equalization).toBeUndefined();
+  });
+
   it('per-layer overrides: weight bits, float layers, activation bits (engineer D)', async () => {
     const names = base.report.layers.map((l) => l.name);
     const r = await run(withChange((c) => { c.quant.overrides = { [names[1]]: { weightBits: 8 }, [names[2]]: { float: true } }; }));
@@ -267,6 +277,7 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { c.quant.overrides = { nope: { weightBits: 8 } }; }, /nope/);
     await refused((c) => { c.quant.reconstruction = 'block'; c.quant.rounding = 'nearest'; }, /nothing with rounding "nearest"/);
     await refused((c) => { c.quant.qdrop = true; }, /nothing with reconstruction "layer"/);
+    await refused((c) => { c.quant.equalization = true; c.quant.activationBits = 32; }, /equalization .* nothing with float activations/);
     await refused((c) => { c.quant.blockLogitWeight = 1; }, /blockLogitWeight .* nothing with reconstruction "layer"/);
     await refused((c) => { c.quant.blockBiasLr = 0.001; }, /blockBiasLr .* nothing with reconstruction "layer"/);
   });

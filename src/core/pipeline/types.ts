@@ -7,6 +7,7 @@ import type { Graph } from '../ir/types.js';
 import type { BoxAgreement } from './boxAgreement.js';
 import type { FloatActivation } from './activationFallback.js';
 import type { FloatTailReport } from './floatTail.js';
+import type { EqualizationReport } from './equalize.js';
 import type { SynthBnStatsEvent, TargetClass } from '../synth/progress.js';
 import type { ClassConditionalResult } from '../synth/synthesizer.js';
 import type { MixedPrecisionReport, SizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
@@ -71,6 +72,8 @@ export interface PipelineConfig {
     reconstruction?: 'layer' | 'block';
     /** QDrop during block reconstruction (random dropping of activation quantization, p = 0.5); default false. */
     qdrop?: boolean;
+    /** Cross-layer equalization before quantization (quant/config.ts QuantConfig.equalization); default false. */
+    equalization?: boolean;
     /** Block reconstruction: weight of the KL term on the logits (quant/config.ts AdaroundConfig.blockLogitWeight); default 0. */
     blockLogitWeight?: number;
     /** Block reconstruction: Adam rate on the layers' biases (quant/config.ts AdaroundConfig.blockBiasLr); default 0. */
@@ -252,6 +255,8 @@ export interface QuantizationReport {
   floatTail?: FloatTailReport;
   /** Activation points kept float by the channel-noise rule (pipeline/activationFallback.ts) or, in a detector, on the way to its outputs (quant/outputChains.ts), with why. */
   floatActivations?: FloatActivation[];
+  /** Cross-layer equalization as run (quant.equalization asked): groups found and rescaled, layers changed, largest factor. */
+  equalization?: EqualizationReport;
   /** Size budget: asked, predicted and per-layer bits chosen, with the size-vs-predicted-error frontier. */
   mixedPrecision?: MixedPrecisionReport;
   seconds: Record<string, number>;

@@ -12,7 +12,7 @@ import { fakeQuantTensor } from './fakeQuant.js';
 import type { ActivationQParams } from './observers.js';
 
 /** The value as rows x channels (channels last); undefined when it has no channel axis (rank < 2). */
-function channelsLast(x: tf.Tensor, layout: TensorLayout): tf.Tensor2D | undefined {
+export function channelsLast(x: tf.Tensor, layout: TensorLayout): tf.Tensor2D | undefined {
   if (x.rank < 2) return undefined;
   const moved = layout === 'NCHW' || (layout === 'plain' && x.rank > 2) ? tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]) : x;
   return tf.reshape(moved, [-1, x.shape[layout === 'NHWC' ? x.rank - 1 : 1]]) as tf.Tensor2D;

@@ -107,6 +107,12 @@ export interface QuantConfig {
   reconstruction: 'layer' | 'block';
   /** QDrop: during block reconstruction, each activation element skips its quantization with p = 0.5. */
   qdrop: boolean;
+  /**
+   * Cross-layer equalization before quantization (pipeline/equalize.ts): channels that pass between convs
+   * through per-channel ops are rescaled so that they fill their per-tensor activation grids and their
+   * readers' weight grids evenly. Needs quantized activations (it changes nothing else).
+   */
+  equalization: boolean;
 }
 
 /**
@@ -136,6 +142,7 @@ export function defaultQuantConfig(): QuantConfig {
     target: 'ort-cpu',
     reconstruction: 'layer',
     qdrop: false,
+    equalization: false,
   };
 }
 
@@ -170,7 +177,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
   if (cfg.version !== undefined && cfg.version !== QUANT_CONFIG_VERSION) {
     bad(`config version ${JSON.stringify(cfg.version)} is not supported (this build reads version ${QUANT_CONFIG_VERSION})`);
   }
-  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target', 'reconstruction', 'qdrop']);
+  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target', 'reconstruction', 'qdrop', 'equalization']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(`unknown config field "${k}"`, `known fields: ${[...known].join(', ')}`);
   const get = <K extends keyof QuantConfig>(k: K): unknown => (cfg[k] === undefined ? d[k] : cfg[k]);
 
@@ -190,6 +197,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     target: oneOf('target', get('target'), DEPLOYMENT_TARGETS),
     reconstruction: oneOf('reconstruction', get('reconstruction'), ['layer', 'block'] as const),
     qdrop: oneOf('qdrop', get('qdrop'), [true, false]),
+    equalization: oneOf('equalization', get('equalization'), [true, false]),
   };
 
   const ar = cfg.adaround;
@@ -251,6 +259,7 @@ function refuseInertReconstruction(c: QuantConfig): void {
   if (c.adaround.blockActivationLr > 0 && c.reconstruction !== 'block') bad('adaround.blockActivationLr learns activation step sizes during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or blockActivationLr to 0.');
   if (c.adaround.blockLogitWeight > 0 && c.reconstruction !== 'block') bad('adaround.blockLogitWeight weighs a logit term in block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or blockLogitWeight to 0.');
   if (c.adaround.blockBiasLr > 0 && c.reconstruction !== 'block') bad('adaround.blockBiasLr learns biases during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or blockBiasLr to 0.');
+  if (c.equalization && !quantizedActivations) bad('equalization balances channels for the activation grids: it does nothing with float activations (activationBits 32)', 'Set activationBits to 8 or 4, or turn equalization off.');
   if (c.qdrop && c.reconstruction !== 'block') bad('qdrop drops activation quantization during block reconstruction: it does nothing with reconstruction "layer"', 'Set reconstruction to block, or turn qdrop off.');
 }
 
