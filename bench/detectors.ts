@@ -106,7 +106,7 @@ for (const model of MODELS) {
         model, bits: `W${w}A${a} ${rounding}`, images: set === 'photos' ? `${evalSets.photos.shape[0]} held-out photos` : `${EVAL_IMAGES} mosaics of 4x4 CIFAR-10 test images, upsampled`,
         tailStartsAt: cut?.starts.map((s) => `${s.node} (${s.opType})`).join(', ') ?? 'none', tailNodes: cut?.tail.length ?? 0,
         calibration: CAL === 'photos' ? `${cal.shape[0]} photos` : `${cal.shape[0]} ${CAL === 'mosaic' ? 'mosaics of 4x4 ' : ''}CIFAR-10 train, upsampled`, floatDetections: agree.floatDetections, matched: agree.matched, boxAgreement: agree.agreement, ap50: agree.ap50, rawCells: { float: raw.floatDetections, matched: raw.matched, agreement: raw.agreement }, quantizedDetections: agree.quantizedDetections, boxesPerImage: { float: refs[set].dets.map((d) => d.length), quantized: got.dets.map((d) => d.length) }, floatNearThreshold: agree.nearThreshold, matchedByQuantAtHalfThreshold: agree.matchedAtHalfThreshold, alsoAt,
-        equalization: q.equalization, activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
+        equalization: q.equalization, worstChannelDb: Object.entries(q.activationFallback.sqnr).map(([v, s]) => [v, Math.round(s.db * 10) / 10] as const).sort((x, y) => x[1] - y[1]), activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
       });
       console.error(JSON.stringify(rows[rows.length - 1]));
     }
