@@ -8,7 +8,7 @@
  * also give the raw-cell figure (every cell above the threshold, no NMS) that earlier runs reported.
  *
  *   npx tsx bench/detectors.ts [--calibration photos|cifar|mosaic] [--images N] [--eval N] [--threshold T] [--iters N] [--samples N] [--models centernet,nanodet]
- *     [--also-at 0.35] [--bias-correction on|off] [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--fallback-db 10|off]
+ *     [--also-at 0.35] [--bias-correction on|off] [--configs 8:8:nearest,4:8:adaptive] [--observer mse|minmax|percentile] [--fallback-db 10|off|20,25,30] [--speed on|off]
  *     [--float-outputs on|off] [--keep-first-last on|off] [--equalize on|off] [--out bench-results/detectors.json]
  *
  * Prints a table and writes bench-results/detectors.json.
@@ -21,10 +21,11 @@ import { importModel } from '../src/core/importers/index.js';
 import { boxAgreement, DENSE_NMS_IOU, describeLayout, detectionLayout, SLIP_FRACTION } from '../src/core/pipeline/boxAgreement.js';
 import { defaultPipelineConfig } from '../src/core/pipeline/defaults.js';
 import { splitFloatTail, withFloatTail } from '../src/core/pipeline/floatTail.js';
-import { FLOAT_ACTIVATIONS_BELOW_DB } from '../src/core/pipeline/activationFallback.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB } from '../src/core/pipeline/defaults.js';
 import { quantizeGraph } from '../src/core/pipeline/quantizeGraph.js';
 import { toQuantConfig } from '../src/core/pipeline/run.js';
 import { initBackend } from '../src/core/runtime/backends.js';
+import { imagesPerSecond } from '../cli/lib/ortSpeed.js';
 import { cifarImages, cifarMosaics, detections, photos, PIXEL_SCALE } from './lib/detectorBench.js';
 
 const arg = (name: string, dflt: string) => {
@@ -54,7 +55,10 @@ const OBSERVER = arg('observer', 'mse') as 'mse' | 'minmax' | 'percentile';
 /** --bias-correction on|off: each layer's bias corrected for its quantized output's mean shift (default: the pipeline's default). */
 const BIAS = arg('bias-correction', '');
 /** Channel-noise fallback threshold in dB (pipeline/activationFallback.ts); 'off' quantizes every activation point. */
-const FALLBACK = arg('fallback-db', String(FLOAT_ACTIVATIONS_BELOW_DB));
+/** Channel-noise thresholds, one quantization per value (a list: the speed/fidelity trade-off). */
+const FALLBACKS = arg('fallback-db', String(FLOAT_ACTIVATIONS_BELOW_DB)).split(',');
+/** Inference speed of each export vs the float model in onnxruntime-node (1 thread, batch 1): 'on' (default) or 'off'. */
+const SPEED = arg('speed', 'on') === 'on';
 /** The detector-output rule (quant/outputChains.ts: the values post-processing compares keep float), on as in the pipeline; 'off' measures without it. */
 const FLOAT_OUTPUTS = arg('float-outputs', 'on') === 'on';
 /** First layer and the layers writing the outputs keep 8-bit weights below 8 bits (the default: on). */
@@ -78,7 +82,7 @@ for (const model of MODELS) {
   const floatBytes = writeOnnx(graph);
   const refs = { photos: await detections(floatBytes, graph, evalSets.photos, THRESHOLD), cifar: await detections(floatBytes, graph, evalSets.cifar, THRESHOLD) };
   const layout = describeLayout(detectionLayout(graph)!);
-  for (const [w, a, rounding] of CONFIGS) {
+  for (const [w, a, rounding] of CONFIGS) for (const FALLBACK of FALLBACKS) {
     const base = defaultPipelineConfig();
     const cfg = toQuantConfig({ ...base, quant: { ...base.quant, weightBits: w, activationBits: a, rounding, adaroundIterations: ITERS, activationObserver: OBSERVER, keepFirstLast8bit: KEEP_FIRST_LAST, ...(BIAS ? { biasCorrection: BIAS === 'on' } : {}) } }, head.nodes.map((n) => n.name));
     cfg.adaround.maxSamples = SAMPLES;
@@ -92,6 +96,8 @@ for (const model of MODELS) {
     const qdq = withFloatTail(q.qdq, cut);
     const bytes = writeOnnx(qdq);
     const seconds = (performance.now() - t0) / 1000;
+    // best of 3 alternating rounds of >= 3 s each, on one test mosaic
+    const speed = SPEED ? await imagesPerSecond([floatBytes, bytes], evalSets.cifar.images.subarray(0, evalSets.cifar.shape.slice(1).reduce((x, y) => x * y, 1)), evalSets.cifar.shape.slice(1), { threads: 1, batch: 1, rounds: 3, minRoundSeconds: 3 }) : undefined;
     for (const set of ['photos', 'cifar'] as const) {
       const got = await detections(bytes, graph, evalSets[set], THRESHOLD);
       // quantized boxes down to half the threshold: the figure counts those >= it, matchedAtHalfThreshold all
@@ -103,7 +109,7 @@ for (const model of MODELS) {
       }));
       const sameOutputs = graph.outputs.every((o) => got.shapes[o.name]?.join() === refs[set].shapes[o.name]?.join());
       rows.push({
-        model, bits: `W${w}A${a} ${rounding}`, images: set === 'photos' ? `${evalSets.photos.shape[0]} held-out photos` : `${EVAL_IMAGES} mosaics of 4x4 CIFAR-10 test images, upsampled`,
+        model, bits: `W${w}A${a} ${rounding}`, floatActivationsBelowDb: FALLBACK, ...(speed ? { speedVsFloat: speed[1].imagesPerSecond / speed[0].imagesPerSecond, imagesPerSecond: { float: speed[0].imagesPerSecond, quantized: speed[1].imagesPerSecond } } : {}), images: set === 'photos' ? `${evalSets.photos.shape[0]} held-out photos` : `${EVAL_IMAGES} mosaics of 4x4 CIFAR-10 test images, upsampled`,
         tailStartsAt: cut?.starts.map((s) => `${s.node} (${s.opType})`).join(', ') ?? 'none', tailNodes: cut?.tail.length ?? 0,
         calibration: CAL === 'photos' ? `${cal.shape[0]} photos` : `${cal.shape[0]} ${CAL === 'mosaic' ? 'mosaics of 4x4 ' : ''}CIFAR-10 train, upsampled`, floatDetections: agree.floatDetections, matched: agree.matched, boxAgreement: agree.agreement, ap50: agree.ap50, rawCells: { float: raw.floatDetections, matched: raw.matched, agreement: raw.agreement }, quantizedDetections: agree.quantizedDetections, boxesPerImage: { float: refs[set].dets.map((d) => d.length), quantized: got.dets.map((d) => d.length) }, floatNearThreshold: agree.nearThreshold, matchedByQuantAtHalfThreshold: agree.matchedAtHalfThreshold, alsoAt,
         equalization: q.equalization, worstChannelDb: Object.entries(q.activationFallback.sqnr).map(([v, s]) => [v, Math.round(s.db * 10) / 10] as const).sort((x, y) => x[1] - y[1]), activationGrids: grids, floatActivations: q.activationFallback.float.length, sameOutputNamesAndShapes: sameOutputs, floatMB: floatBytes.byteLength / 1e6, quantMB: bytes.byteLength / 1e6, quantizeSeconds: seconds, decoder: agree.decoder,
@@ -112,14 +118,14 @@ for (const model of MODELS) {
     }
   }
 }
-console.log(`\n| model | bits | eval images | float tail starts at | tail nodes | activation grids / kept float | float dets | matched | box agreement | float matched by quant >= ${SLIP_FRACTION * THRESHOLD} | AP50 vs float | ${ALSO_AT.map((t) => `at score >= ${t}`).join(' | ')} | raw cells (no NMS) | same outputs | ONNX MB (float -> quant) | quantize s |`);
-console.log(`|---|---|---|---|---|---|---|---|---|---|---|${ALSO_AT.map(() => '---|').join('')}---|---|---|---|`);
+console.log(`\n| model | bits | eval images | float tail starts at | tail nodes | activation grids / kept float | float dets | matched | box agreement | float matched by quant >= ${SLIP_FRACTION * THRESHOLD} | AP50 vs float | ${ALSO_AT.map((t) => `at score >= ${t}`).join(' | ')} | raw cells (no NMS) | same outputs | ONNX MB (float -> quant) | speed vs float (ORT, 1 thread) | quantize s |`);
+console.log(`|---|---|---|---|---|---|---|---|---|---|---|${ALSO_AT.map(() => '---|').join('')}---|---|---|---|---|`);
 const rawCells = (r: Record<string, unknown>) => {
   const c = r.rawCells as { float: number; matched: number; agreement: number };
   return c.float === (r.floatDetections as number) ? 'same' : `${c.matched}/${c.float} (${(c.agreement * 100).toFixed(1)} %)`;
 };
 for (const r of rows) {
-  console.log(`| ${r.model} | ${r.bits} | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.activationGrids} / ${r.floatActivations} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.matchedByQuantAtHalfThreshold} | ${((r.ap50 as number) * 100).toFixed(1)} % | ${ALSO_AT.map((t) => { const x = (r.alsoAt as Record<number, { float: number; matched: number; agreement: number }>)[t]; return `${x.matched}/${x.float} (${(x.agreement * 100).toFixed(1)} %)`; }).join(' | ')} | ${rawCells(r)} | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
+  console.log(`| ${r.model} | ${r.bits}, float below ${r.floatActivationsBelowDb} dB | ${r.images} | ${r.tailStartsAt} | ${r.tailNodes} | ${r.activationGrids} / ${r.floatActivations} | ${r.floatDetections} | ${r.matched} | ${((r.boxAgreement as number) * 100).toFixed(1)} % | ${r.matchedByQuantAtHalfThreshold} | ${((r.ap50 as number) * 100).toFixed(1)} % | ${ALSO_AT.map((t) => { const x = (r.alsoAt as Record<number, { float: number; matched: number; agreement: number }>)[t]; return `${x.matched}/${x.float} (${(x.agreement * 100).toFixed(1)} %)`; }).join(' | ')} | ${rawCells(r)} | ${r.sameOutputNamesAndShapes} | ${(r.floatMB as number).toFixed(1)} -> ${(r.quantMB as number).toFixed(1)} | ${r.speedVsFloat === undefined ? '-' : `${(r.speedVsFloat as number).toFixed(2)}x`} | ${(r.quantizeSeconds as number).toFixed(0)} |`);
 }
 mkdirSync('bench-results', { recursive: true });
-writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACK, floatOutputs: FLOAT_OUTPUTS, keepFirstLast8bit: KEEP_FIRST_LAST, equalization: EQUALIZE, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));
+writeFileSync(OUT, JSON.stringify({ createdAt: new Date().toISOString(), calibration: CAL === 'photos' ? '9 photos: 6 crops of the group photo in samples.jpg, 3 demo screenshots (@vladmandic/human assets)' : `CIFAR-10 data_batch records 0..${CAL === 'mosaic' ? CAL_IMAGES * 16 - 1 : CAL_IMAGES - 1}${CAL === 'mosaic' ? ' in mosaics of 4x4' : ''}, bilinear-upsampled`, evaluation: `8 held-out photos (the thumbnails of samples.jpg, @vladmandic/human assets) and ${EVAL_IMAGES} mosaics of CIFAR-10 test_batch records 0..${EVAL_IMAGES * 16 - 1} (4x4 a mosaic, bilinear-upsampled); both models as exported ONNX in onnxruntime-node; dense heads after class-wise NMS at IoU ${DENSE_NMS_IOU}`, adaroundIterations: ITERS, momentSamples: SAMPLES, activationObserver: OBSERVER, biasCorrection: BIAS || 'pipeline default', floatActivationsBelowDb: FALLBACKS, floatOutputs: FLOAT_OUTPUTS, keepFirstLast8bit: KEEP_FIRST_LAST, equalization: EQUALIZE, scoreThreshold: THRESHOLD, iouThreshold: 0.5, rows }, null, 2));

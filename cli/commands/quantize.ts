@@ -59,6 +59,10 @@ Options:
                           ReLU/LeakyReLU, pooling, resizing, Concat or Split are rescaled so that they fill
                           the per-tensor activation grids and their readers' weight grids evenly (the float
                           network computes the same function; report: equalization); needs --abits 8 or 4
+  --float-below-db DB|off an 8-bit activation whose grid leaves some output channel of a conv reading it
+                          below DB of SQNR keeps float (default 20; off quantizes every activation); higher
+                          keeps more float: closer to the float model, fewer integer kernels (report:
+                          floatActivations; bench/detectors.ts measures the trade-off on detectors)
   --keep-first-last-8bit  keep the first and the last layer at 8-bit weights and inputs
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
@@ -94,7 +98,7 @@ Options:
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
-    'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', equalize: 'boolean', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
+    'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', equalize: 'boolean', 'float-below-db': 'string', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', 'forward-engine': 'string', quiet: 'boolean',
     'class-conditional': 'boolean', 'class-weight': 'string',
   });
@@ -144,6 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
     target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, byBits.adaroundIterations, 'iters'),
     reconstruction, qdrop: !!flags.qdrop, equalization: !!flags.equalize,
+    ...(flags['float-below-db'] !== undefined ? { floatActivationsBelowDb: floatBelow(String(flags['float-below-db'])) } : {}),
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;
   cfg.normalization = { mean: triple(flags.mean, cfg.normalization.mean, 'mean'), std: triple(flags.std, cfg.normalization.std, 'std'), pixelRange };
@@ -263,4 +268,11 @@ export function agreementLine(agreement: number, on: AgreementBasis): string {
   const what = on.method === 'user-images' ? 'your own' : on.method === 'bn-statistics' ? 'synthetic' : on.method;
   if (on.metric === 'boxes') return `box agreement float vs quantized (float detections kept at IoU >= 0.5, same class): ${(100 * agreement).toFixed(1)}% on ${on.images} ${what} calibration images (${on.runtime})`;
   return `top-1 agreement float vs quantized: ${(100 * agreement).toFixed(1)}% on ${on.images} ${what} calibration images (${on.runtime}; not an accuracy)`;
+}
+
+function floatBelow(v: string): number | null {
+  if (v === 'off') return null;
+  const db = Number(v);
+  if (v.trim() === '' || !Number.isFinite(db) || db < 0 || db > 60) throw new UsageError(`--float-below-db must be a number of dB in 0..60, or off; got ${v}`);
+  return db;
 }

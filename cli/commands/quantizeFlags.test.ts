@@ -52,6 +52,10 @@ const cases: [string[], (r: Result) => void][] = [
     expect(r.report.config.quant.equalization).toBe(true);
     expect((r.report as unknown as { equalization: { rescaled: number } }).equalization.rescaled).toBeGreaterThan(0);
   }],
+  [['--float-below-db', '60'], (r) => {
+    expect(r.report.config.quant.floatActivationsBelowDb).toBe(60);
+    expect((r.report as unknown as { floatActivations: unknown[] }).floatActivations.length).toBeGreaterThan(0);
+  }],
   [['--observer', 'minmax'], (r) => expect(r.report.config.quant.activationObserver).toBe('minmax')],
   [['--pixel-range', '1'], (r) => expect(r.report.config.normalization.pixelRange).toBe(1)],
   [['--mean', '0.4,0.4,0.4'], (r) => expect(r.report.config.normalization.mean).toEqual([0.4, 0.4, 0.4])],

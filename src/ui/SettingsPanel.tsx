@@ -1,6 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import type { PipelineConfig } from '../core/pipeline/types.js';
-import { withBitWidths } from '../core/pipeline/defaults.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB, withBitWidths } from '../core/pipeline/defaults.js';
 import { DEFAULT_CLASS_WEIGHT } from '../core/synth/options.js';
 import { droppedFiles } from './decodeImages.js';
 
@@ -179,6 +179,11 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           </label>
           <label className="check">
             <input data-testid="per-channel" type="checkbox" checked={q.perChannel} onChange={(e) => setQuant({ perChannel: e.target.checked })} /> Per-channel weights
+          </label>
+          <label title="An 8-bit activation whose grid leaves some output channel of a conv reading it below this SQNR keeps float. Higher: closer to the float model (detectors: box agreement), fewer integer kernels. Empty: every activation quantized">Keep activations float below (dB)
+            <input data-testid="float-below-db" type="number" min={0} max={60} step={1} placeholder="off" disabled={q.activationBits !== 8}
+              value={q.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : (q.floatActivationsBelowDb ?? '')}
+              onChange={(e) => setQuant({ floatActivationsBelowDb: e.target.value === '' ? null : Math.max(0, Math.min(60, Number(e.target.value))) })} />
           </label>
           <label className="check" title="Rescale channels passing between convs (through ReLU/LeakyReLU, pooling, Concat) so that they fill the activation grids evenly; the float network is unchanged">
             <input data-testid="equalization" type="checkbox" checked={!!q.equalization} disabled={q.activationBits === 32} onChange={(e) => setQuant({ equalization: e.target.checked })} /> Cross-layer equalization

@@ -17,14 +17,6 @@ import type { ActivationQParams } from '../quant/observers.js';
 import { outputChainValues } from '../quant/outputChains.js';
 import { disposeTapped, type FloatValueTap } from './floatValueTap.js';
 
-/**
- * Default threshold (dB). CenterNet W8A8 box agreement on 8 held-out photos (bench/detectors.ts): 36 % with
- * every grid, 88 % at 10 dB (37 of 207 points float), 92 % at 20 dB (52 float). The lowest figures of
- * nets without drowned channels stay well above it: ResNet-20 29.8 dB, the random-weight test nets
- * (MobileNetV2-like, YOLO- and SSD-style detectors) 32-37 dB.
- */
-export const FLOAT_ACTIVATIONS_BELOW_DB = 20;
-
 export interface FloatActivation {
   value: string;
   /** Why it stayed float. */

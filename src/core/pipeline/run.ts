@@ -21,6 +21,7 @@ import type { SynthesisWorkers } from '../synth/parallelSynthesis.js';
 import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
 import { describeFloatTail, floatTailReport, refuseTfjsWithTail, splitFloatTail, withFloatTail } from './floatTail.js';
 import { describeAllocation, planSizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB } from './defaults.js';
 import { quantizeGraph } from './quantizeGraph.js';
 import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport, Stage } from './types.js';
 import { validatePipelineConfig } from './validateConfig.js';
@@ -124,7 +125,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
   const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)) }));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)), floatActivationsBelowDb: floatBelowDb(config) }));
   seconds.ranges = q.seconds.ranges;
   seconds.channelNoise = q.seconds.channelNoise;
   if (q.seconds.equalization !== undefined) seconds.equalization = q.seconds.equalization;
@@ -168,6 +169,8 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
   // Applied only where some channel group moved (ReLU6/hard-swish networks have few groups, or none).
   applied.quant.equalization = !!q.equalization && q.equalization.rescaled > 0;
+  // the rule judges 8-bit grids only: recorded where there are some
+  if (config.quant.activationBits === 8 || Object.values(config.quant.overrides).some((o) => o.activationBits === 8)) applied.quant.floatActivationsBelowDb = floatBelowDb(config);
   if (config.quant.equalization && !applied.quant.equalization) notes.push('Cross-layer equalization was asked, but no channel group could be rescaled: every channel between two convs passes an op a per-channel scale does not commute with (ReLU6, hard-swish, a residual Add) or is balanced already. Nothing was changed (config.quant.equalization: false).');
   if (mixed) {
     applied.quant.overrides = mixed.overrides;
@@ -210,6 +213,11 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
  * may lower it; the synthesis batch is report.calibration.batch), iterations 0 when no layer used adaptive
  * rounding. Own images are counted in report.calibration, not copied into the report.
  */
+/** The channel-noise threshold asked for, or the default. */
+function floatBelowDb(config: PipelineConfig): number | null {
+  return config.quant.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : config.quant.floatActivationsBelowDb;
+}
+
 function appliedConfig(config: PipelineConfig, backend: string, cal: QuantizationReport['calibration'], synthesized: boolean, quantBatch: number, anyAdaptive: boolean): PipelineConfig {
   const { userImages: _images, userImagesFrom: _from, ...calibration } = config.calibration;
   const source = cal.method === 'bn-statistics' ? 'synthetic' : (cal.method as PipelineConfig['calibration']['source']);

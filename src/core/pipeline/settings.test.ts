@@ -238,6 +238,18 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(base.report.equalization).toBeUndefined();
   });
 
+  it('floatActivationsBelowDb: a higher threshold keeps more activations float; null quantizes all; the value applied is recorded', async () => {
+    const strict = await run(withChange((c) => { c.quant.floatActivationsBelowDb = 60; }));
+    const none = await run(withChange((c) => { c.quant.floatActivationsBelowDb = null; }));
+    expect(base.report.config.quant.floatActivationsBelowDb).toBe(20);
+    expect(strict.report.config.quant.floatActivationsBelowDb).toBe(60);
+    expect(none.report.config.quant.floatActivationsBelowDb).toBeNull();
+    expect(strict.report.floatActivations!.length).toBeGreaterThan(base.report.floatActivations?.length ?? 0);
+    expect(Object.keys(strict.report.activations).length).toBeLessThan(Object.keys(base.report.activations).length);
+    expect(sameBytes(strict.onnx, base.onnx)).toBe(false);
+    expect(none.report.floatActivations).toBeUndefined();
+  });
+
   it('per-layer overrides: weight bits, float layers, activation bits (engineer D)', async () => {
     const names = base.report.layers.map((l) => l.name);
     const r = await run(withChange((c) => { c.quant.overrides = { [names[1]]: { weightBits: 8 }, [names[2]]: { float: true } }; }));
@@ -278,6 +290,8 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { c.quant.reconstruction = 'block'; c.quant.rounding = 'nearest'; }, /nothing with rounding "nearest"/);
     await refused((c) => { c.quant.qdrop = true; }, /nothing with reconstruction "layer"/);
     await refused((c) => { c.quant.equalization = true; c.quant.activationBits = 32; }, /equalization .* nothing with float activations/);
+    await refused((c) => { c.quant.floatActivationsBelowDb = 30; c.quant.activationBits = 4; }, /floatActivationsBelowDb judges 8-bit .* activationBits 4/);
+    await refused((c) => { c.quant.floatActivationsBelowDb = -1; }, /floatActivationsBelowDb must be null .* 0\.\.60/);
     await refused((c) => { c.quant.blockLogitWeight = 1; }, /blockLogitWeight .* nothing with reconstruction "layer"/);
     await refused((c) => { c.quant.blockBiasLr = 0.001; }, /blockBiasLr .* nothing with reconstruction "layer"/);
   });

@@ -74,6 +74,13 @@ export interface PipelineConfig {
     qdrop?: boolean;
     /** Cross-layer equalization before quantization (quant/config.ts QuantConfig.equalization); default false. */
     equalization?: boolean;
+    /**
+     * The channel-noise rule (pipeline/activationFallback.ts): an 8-bit activation whose grid leaves some output
+     * channel of a conv reading it below this SQNR (dB) keeps float; null quantizes every activation. Higher
+     * keeps more activations float: closer to the float model, fewer integer kernels. Default 20
+     * (FLOAT_ACTIVATIONS_BELOW_DB); the report's config gives the value applied.
+     */
+    floatActivationsBelowDb?: number | null;
     /** Block reconstruction: weight of the KL term on the logits (quant/config.ts AdaroundConfig.blockLogitWeight); default 0. */
     blockLogitWeight?: number;
     /** Block reconstruction: Adam rate on the layers' biases (quant/config.ts AdaroundConfig.blockBiasLr); default 0. */

@@ -40,7 +40,8 @@ export function validatePipelineConfig(config: PipelineConfig): void {
     if (!Array.isArray(until) || !until.length || !until.every((u) => typeof u === 'string' && u.length > 0)) bad('floatTail.until must be a non-empty list of node names');
   }
   if (!isObj(c.quant)) bad('quant must be an object');
-  onlyKeys('quant.', c.quant, d.quant, ['blockLogitWeight', 'blockBiasLr']);
+  onlyKeys('quant.', c.quant, d.quant, ['blockLogitWeight', 'blockBiasLr', 'floatActivationsBelowDb']);
+  validateFloatBelow(config.quant);
   if (!BACKENDS.includes(config.backend)) bad(`backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(config.backend)}`);
   if (!Number.isInteger(config.seed) || config.seed < 0) bad(`seed must be a non-negative integer; got ${JSON.stringify(config.seed)}`);
 
@@ -73,6 +74,15 @@ export function validatePipelineConfig(config: PipelineConfig): void {
   if (typeof ex.onnx !== 'boolean' || typeof ex.tfjs !== 'boolean') bad('export.onnx and export.tfjs must be true or false');
   if (!ex.onnx && !ex.tfjs) bad('Nothing to export: export.onnx and export.tfjs are both off.', 'Turn on the ONNX or the TF.js export.');
   if (config.sizeBudget && !ex.onnx) bad('sizeBudget sizes the ONNX file, but export.onnx is off.', 'Turn on the ONNX export.');
+}
+
+/** The channel-noise threshold: null (off) or dB in 0..60, and only where some grid is 8 bit (it judges only those). */
+function validateFloatBelow(q: PipelineConfig['quant']): void {
+  const db = q.floatActivationsBelowDb;
+  if (db === undefined) return;
+  if (db !== null && (typeof db !== 'number' || !Number.isFinite(db) || db < 0 || db > 60)) bad(`quant.floatActivationsBelowDb must be null (every activation quantized) or a number of dB in 0..60; got ${JSON.stringify(db)}`);
+  const eightBit = q.activationBits === 8 || Object.values(q.overrides ?? {}).some((o) => o.activationBits === 8);
+  if (!eightBit) bad(`quant.floatActivationsBelowDb judges 8-bit activation grids: it does nothing with activationBits ${q.activationBits}`, 'Leave it out, or use 8-bit activations.');
 }
 
 /** A positive cross-entropy weight, and a source whose images are synthesized (the class term shapes them). */
