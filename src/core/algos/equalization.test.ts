@@ -83,6 +83,17 @@ describe('channelScalingGroups', () => {
     g.initializers.set('hi', { dtype: 'float32', dims: [], data: Float32Array.of(6) });
     expect(channelScalingGroups(g).map((x) => x.producers[0].node.name)).toEqual(['c2', 'c2', 'c2', 'c2']);
   });
+
+
+  it('a Concat with a constant input pins its channels (a constant cannot absorb a factor)', () => {
+    const g = net();
+    g.nodes[5] = node('cat', 'Concat', ['p1', 'l2', 'k'], ['cc'], { axis: 1 });
+    g.initializers.set('k', { dtype: 'float32', dims: [1, 1, 8, 8], data: new Float32Array(64) });
+    g.initializers.set('w3', tensor([6, 13, 1, 1], 4));
+    g.nodes[7] = node('c4', 'Conv', ['cc', 'w4'], ['a4'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 13 });
+    g.initializers.set('w4', tensor([13, 1, 3, 3], 6));
+    expect(channelScalingGroups(g)).toEqual([]);
+  });
 });
 
 describe('equalizeChannels', () => {

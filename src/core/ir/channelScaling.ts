@@ -116,7 +116,7 @@ export function channelScalingGroups(graph: Graph): ScalingGroup[] {
     } else if ((PER_CHANNEL.has(n.opType) || (n.opType === 'Pad' && isZeroSpatialPad(n, graph))) && known && channels(data) === channels(out) && (n.opType !== 'PRelu' || graph.initializers.has(n.inputs[1]))) {
       for (let c = 0; c < channels(out)!; c++) uf.union(base.get(data)! + c, base.get(out)! + c);
       n.outputs.slice(1).forEach(pinValue); // MaxPool indices, Dropout mask
-    } else if (n.opType === 'Concat' && known && channelAxis(shapes.get(out)!.shape!.length, Number(n.attrs.axis))) {
+    } else if (n.opType === 'Concat' && known && n.inputs.every((i) => base.has(i)) && channelAxis(shapes.get(out)!.shape!.length, Number(n.attrs.axis))) {
       let offset = 0;
       for (const i of n.inputs) {
         for (let c = 0; c < channels(i)!; c++) uf.union(base.get(i)! + c, base.get(out)! + offset + c);
