@@ -165,6 +165,11 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A detector's ranges decide which scores cross its threshold (NanoDet W8A8 on 64 CIFAR-10 mosaics: calibrated on 9
   // photos 78 %, on 16 mosaics of the evaluated kind 84 %, 86 % with the percentile observer; README "Detectors").
   if (boxes && (cal.synthesized || cal.info.method === 'noise')) notes.push(`This detector was calibrated on ${cal.synthesized ? 'synthetic' : 'noise'} images; its box agreement depends on activation ranges that fit the images it will see: calibrate on your own photographs (CLI --calibration images:DIR, or "my own images" in the app).`);
+  // NanoDet on 64 CIFAR-10 mosaics (docs/benchmarks/detectors-*-2026-12-01.json): weights alone (W8A32) kept 89 % of
+  // the boxes with nearest rounding and 97 % with adaptive; the activation threshold trades boxes for speed.
+  if (boxes && config.quant.rounding === 'nearest') notes.push('This detector\'s weights were rounded to nearest. Box agreement is sensitive to weight rounding: adaptive rounding (CLI --rounding adaptive) kept 97 % of NanoDet\'s boxes with 8-bit weights and float activations where nearest kept 89 %.');
+  const threshold = floatBelowDb(config);
+  if (boxes && boxes.floatDetections > 0 && boxes.agreement < 0.9 && threshold !== null && threshold < 30 && (config.quant.activationBits === 8)) notes.push(`Box agreement is ${(100 * boxes.agreement).toFixed(1)} %. A higher quant.floatActivationsBelowDb (now ${threshold} dB; CLI --float-below-db) keeps more activations float: closer to the float model, fewer integer kernels (NanoDet W8A8, adaptive rounding, 64 CIFAR-10 mosaics: 20 dB kept 85.0 % of the boxes at 2.45x the float model's speed in onnxruntime-node, 30 dB 94.6 % at 0.80x).`);
   if (boxes && boxes.floatDetections === 0) notes.push(`The float model detected nothing above score ${boxes.scoreThreshold} on the ${boxes.images} calibration images, so box agreement (reported as 100%) says nothing here, and activation ranges calibrated on such images may clip real detections: calibrate on your own photographs.`);
   const applied = appliedConfig(config, backend.name, cal.info, cal.synthesized, q.batch, q.layers.some((l) => l.rounding === 'adaptive'));
   // Applied only where some channel group moved (ReLU6/hard-swish networks have few groups, or none).

@@ -37,6 +37,11 @@ describe('runPipeline on a detector', () => {
     expect(outputs).not.toContain('obj_raw');
     // synthetic calibration: the report says a detector wants its own kind of images
     expect(r.report.notes.join(' ')).toMatch(/This detector was calibrated on synthetic images.*images:DIR/);
+    // nearest rounding on a detector: the report points to adaptive rounding
+    expect(r.report.notes.join(' ')).toMatch(/rounded to nearest.*--rounding adaptive/);
+    // below 90 % box agreement the report names the float-activation threshold, with the value applied
+    const agreementNote = r.report.notes.some((n) => /A higher quant\.floatActivationsBelowDb \(now 20 dB/.test(n));
+    expect(agreementNote).toBe(r.report.boxAgreement!.agreement < 0.9 && r.report.boxAgreement!.floatDetections > 0);
     // quantized layers are the network's only; the export keeps the original outputs and runs in ORT
     expect(r.report.layers.map((l) => l.name)).not.toContain('nms');
     const session = await ort.InferenceSession.create(r.onnx!);
@@ -62,6 +67,13 @@ describe('runPipeline on a detector', () => {
     const r = await runPipeline(files(), cfg);
     expect(r.report.calibration.method).not.toMatch(/bn-statistics|prior-only|noise/);
     expect(r.report.notes.join(' ')).not.toMatch(/This detector was calibrated on/);
+  });
+
+  it('adaptive rounding: no advice to use it', async () => {
+    const cfg = config();
+    cfg.quant = { ...cfg.quant, rounding: 'adaptive', adaroundIterations: 20 };
+    const r = await runPipeline(files(), cfg);
+    expect(r.report.notes.join(' ')).not.toMatch(/rounded to nearest/);
   });
 
   it('floatTail.until moves the cut (recorded as set by the user); an unknown node is refused; TF.js export says why it is skipped', async () => {
