@@ -83,3 +83,25 @@ it('shows an uncaught worker error and works again afterwards', async () => {
   await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 20_000 }).toBe(true);
   await t.context.close();
 });
+
+it('passes the advanced grid settings (equalization, float-activation threshold) to the run; switching to float activations clears them', async () => {
+  const t = await openTracked(browser);
+  await t.page.goto(url);
+  await t.page.getByTestId('sample-model').click();
+  await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
+  await t.page.getByTestId('backend').selectOption('cpu');
+  await t.page.locator('details.advanced > summary').click();
+  expect(await t.page.getByTestId('float-below-db').inputValue()).toBe('20');
+  await t.page.getByTestId('equalization').check();
+  await t.page.getByTestId('float-below-db').fill('30');
+  await t.page.getByTestId('quantize').click();
+  await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 20_000 }).toBe(true);
+  const [report] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);
+  const quant = JSON.parse(readFileSync((await report.path())!, 'utf8')).config.quant;
+  expect(quant).toMatchObject({ equalization: true, floatActivationsBelowDb: 30 });
+  await t.page.getByTestId('abits').selectOption('32');
+  expect(await t.page.getByTestId('equalization').isChecked()).toBe(false);
+  expect(await t.page.getByTestId('equalization').isDisabled()).toBe(true);
+  expect(await t.page.getByTestId('float-below-db').isDisabled()).toBe(true);
+  await t.context.close();
+});
