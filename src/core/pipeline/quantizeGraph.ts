@@ -199,7 +199,13 @@ async function quantizeInBatches(
   const inputName = folded.inputs[0].name;
   const batches = batchesOf(calibration, batch);
   // Equalization rewrites weights: it runs before the executor uploads them, on a float pass of its own.
-  const equalization = cfg.equalization ? await equalizeBeforeQuantization(folded, batches, cfg, bitsOf, forwardRuntime, signal) : undefined;
+  let equalization: EqualizationReport | undefined;
+  try {
+    equalization = cfg.equalization ? await equalizeBeforeQuantization(folded, batches, cfg, bitsOf, forwardRuntime, signal) : undefined;
+  } catch (e) {
+    tf.dispose(batches); // the try below, which frees them otherwise, has not begun
+    throw e;
+  }
   const tEqualized = performance.now();
   const exec = new GraphExecutor(folded);
   const tap = forwardRuntime ? ortTap(folded, forwardRuntime) : executorTap(exec, `LocalQuant executor (tfjs ${tf.getBackend()})`);
