@@ -26,12 +26,19 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('shows previews, layer progress and results; downloads the ONNX; cancels and runs again', async () => {
+
+/** A tracked page with the sample model loaded and the cpu backend chosen, ready to quantize. */
+async function openWithSample() {
   const t = await openTracked(browser);
   await t.page.goto(url);
   await t.page.getByTestId('sample-model').click();
   await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
   await t.page.getByTestId('backend').selectOption('cpu');
+  return t;
+}
+
+it('shows previews, layer progress and results; downloads the ONNX; cancels and runs again', async () => {
+  const t = await openWithSample();
   await t.page.getByTestId('quantize').click();
 
   const firstImg = t.page.getByTestId('synthetic-preview').locator('img').first();
@@ -68,11 +75,7 @@ it('shows previews, layer progress and results; downloads the ONNX; cancels and 
 });
 
 it('shows an uncaught worker error and works again afterwards', async () => {
-  const t = await openTracked(browser);
-  await t.page.goto(url);
-  await t.page.getByTestId('sample-model').click();
-  await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
-  await t.page.getByTestId('backend').selectOption('cpu');
+  const t = await openWithSample();
   await t.page.getByTestId('seed').fill('13');
   await t.page.getByTestId('quantize').click();
   await expect.poll(() => t.page.getByTestId('error-message').textContent(), { timeout: 20_000 }).toContain('scripted crash');
@@ -85,11 +88,7 @@ it('shows an uncaught worker error and works again afterwards', async () => {
 });
 
 it('passes the advanced grid settings (equalization, float-activation threshold) to the run; switching to float activations clears them', async () => {
-  const t = await openTracked(browser);
-  await t.page.goto(url);
-  await t.page.getByTestId('sample-model').click();
-  await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 20_000 }).toBe(true);
-  await t.page.getByTestId('backend').selectOption('cpu');
+  const t = await openWithSample();
   await t.page.locator('details.advanced > summary').click();
   expect(await t.page.getByTestId('float-below-db').inputValue()).toBe('20');
   await t.page.getByTestId('equalization').check();

@@ -8,6 +8,11 @@ import type { PipelineConfig } from './types.js';
  */
 export const FLOAT_ACTIVATIONS_BELOW_DB = 20;
 
+/** Whether some activation grid is 8 bit: the channel-noise rule judges only those (its threshold does nothing otherwise). */
+export function hasEightBitGrids(q: Pick<PipelineConfig['quant'], 'activationBits' | 'overrides'>): boolean {
+  return q.activationBits === 8 || Object.values(q.overrides ?? {}).some((o) => o.activationBits === 8);
+}
+
 /** The settings whose defaults depend on the bit widths. */
 export interface BitWidthDefaults {
   rounding: PipelineConfig['quant']['rounding'];

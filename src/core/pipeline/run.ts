@@ -21,7 +21,7 @@ import type { SynthesisWorkers } from '../synth/parallelSynthesis.js';
 import { DETECTION_AGREEMENT_IMAGES, measureBoxAgreement } from './detectionAgreement.js';
 import { describeFloatTail, floatTailReport, refuseTfjsWithTail, splitFloatTail, withFloatTail } from './floatTail.js';
 import { describeAllocation, planSizeBudget } from '../algos/mixedPrecision/sizeBudget.js';
-import { FLOAT_ACTIVATIONS_BELOW_DB } from './defaults.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB, hasEightBitGrids } from './defaults.js';
 import { quantizeGraph } from './quantizeGraph.js';
 import type { PipelineConfig, PipelineEvent, PipelineResult, QuantizationReport, Stage } from './types.js';
 import { validatePipelineConfig } from './validateConfig.js';
@@ -175,7 +175,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // Applied only where some channel group moved (ReLU6/hard-swish networks have few groups, or none).
   applied.quant.equalization = !!q.equalization && q.equalization.rescaled > 0;
   // the rule judges 8-bit grids only: recorded where there are some
-  if (config.quant.activationBits === 8 || Object.values(config.quant.overrides).some((o) => o.activationBits === 8)) applied.quant.floatActivationsBelowDb = floatBelowDb(config);
+  if (hasEightBitGrids(config.quant)) applied.quant.floatActivationsBelowDb = floatBelowDb(config);
   if (config.quant.equalization && !applied.quant.equalization) notes.push('Cross-layer equalization was asked, but no channel group could be rescaled: every channel between two convs passes an op a per-channel scale does not commute with (ReLU6, hard-swish, a residual Add) or is balanced already. Nothing was changed (config.quant.equalization: false).');
   if (mixed) {
     applied.quant.overrides = mixed.overrides;

@@ -4,7 +4,7 @@
  * refusal is a LocalQuantError('BAD_CONFIG') that names the field, so that no setting is silently ignored.
  */
 import { LocalQuantError } from '../errors.js';
-import { defaultPipelineConfig } from './defaults.js';
+import { defaultPipelineConfig, hasEightBitGrids } from './defaults.js';
 import type { PipelineConfig } from './types.js';
 
 const BACKENDS = ['auto', 'webgpu', 'wasm', 'cpu'];
@@ -81,8 +81,7 @@ function validateFloatBelow(q: PipelineConfig['quant']): void {
   const db = q.floatActivationsBelowDb;
   if (db === undefined) return;
   if (db !== null && (typeof db !== 'number' || !Number.isFinite(db) || db < 0 || db > 60)) bad(`quant.floatActivationsBelowDb must be null (every activation quantized) or a number of dB in 0..60; got ${JSON.stringify(db)}`);
-  const eightBit = q.activationBits === 8 || Object.values(q.overrides ?? {}).some((o) => o.activationBits === 8);
-  if (!eightBit) bad(`quant.floatActivationsBelowDb judges 8-bit activation grids: it does nothing with activationBits ${q.activationBits}`, 'Leave it out, or use 8-bit activations.');
+  if (!hasEightBitGrids(q)) bad(`quant.floatActivationsBelowDb judges 8-bit activation grids: it does nothing with activationBits ${q.activationBits}`, 'Leave it out, or use 8-bit activations.');
 }
 
 /** A positive cross-entropy weight, and a source whose images are synthesized (the class term shapes them). */
