@@ -8,6 +8,7 @@
  * that a block's output is what the next block reads.
  */
 import { lastUse, topologicalOrder } from './graph.js';
+import { opsWhere } from './opKinds.js';
 import type { Graph, Node } from './types.js';
 
 export interface ReconstructionBlock {
@@ -25,7 +26,7 @@ export interface ReconstructionBlock {
 export const MAX_CHAIN_LAYERS = 3;
 
 /** Ops with one data input whose output has its input's shape: kept with the block before them. */
-const ELEMENTWISE_TAIL = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout']);
+const ELEMENTWISE_TAIL = opsWhere('elementwise');
 
 interface Segment {
   nodes: Node[];

@@ -11,6 +11,7 @@
  * the whole group to t = 1.
  */
 import { consumerMap } from './graph.js';
+import { opsWhere } from './opKinds.js';
 import { shapesAtBatchOne } from './shapeInference.js';
 import type { Graph, Node } from './types.js';
 
@@ -30,7 +31,7 @@ export interface ScalingGroup {
 }
 
 /** Ops f with f(t x) = t f(x) per channel for t > 0, one data input and one output of the same channels. */
-const PER_CHANNEL = new Set(['Relu', 'LeakyRelu', 'PRelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Resize', 'Upsample', 'Identity', 'Dropout']);
+const PER_CHANNEL = opsWhere('homogeneous');
 
 class UnionFind {
   readonly parent: Int32Array;

@@ -1,5 +1,6 @@
 import { LocalQuantError } from '../errors.js';
 import { consumerMap, producerMap, topologicalOrder } from './graph.js';
+import { opsWhere } from './opKinds.js';
 import type { Graph, Node, TensorData, ValueInfo } from './types.js';
 
 /**
@@ -22,7 +23,7 @@ export const TAIL_START_OPS: ReadonlySet<string> = new Set([
  * nothing. MaxPool is one: CenterNet's peak test Equal(heatmap, MaxPool(heatmap)) must compare a value
  * with itself, which a separately quantized MaxPool output would break.
  */
-const RELAYOUT_OPS: ReadonlySet<string> = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity', 'Cast', 'Slice', 'Gather', 'Concat', 'Split', 'MaxPool']);
+const RELAYOUT_OPS: ReadonlySet<string> = new Set([...opsWhere('relayout'), 'Cast', 'MaxPool']);
 
 export interface TailStart {
   node: string;

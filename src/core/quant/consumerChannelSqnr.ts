@@ -12,13 +12,15 @@
  * is the value's figure.
  */
 import { consumerMap } from '../ir/graph.js';
+import { opsWhere } from '../ir/opKinds.js';
 import type { Graph, Node } from '../ir/types.js';
 
-/** Ops whose output channel c depends on input channel c only (or on a broadcast scalar/per-channel operand). */
-const CHANNEL_WISE_OPS: ReadonlySet<string> = new Set([
-  'Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Neg', 'Sqrt', 'Exp',
-  'Add', 'Sub', 'Mul', 'Div', 'Identity', 'Dropout', 'MaxPool', 'AveragePool', 'Resize', 'Upsample', 'Pad',
-]);
+/**
+ * Ops whose output channel c depends on input channel c only (or on a broadcast scalar/per-channel operand),
+ * global pools excepted: they average white noise down by H*W while a channel's mean stays, so the
+ * formula above does not hold through them.
+ */
+const CHANNEL_WISE_OPS = new Set([...opsWhere('channelwise')].filter((op) => !op.startsWith('Global')));
 
 /** Output channels with less than this fraction of their layer's mean output-channel signal are not judged. */
 export const NEGLIGIBLE_CHANNEL = 1e-3;

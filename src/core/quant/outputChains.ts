@@ -13,15 +13,13 @@
  * inputs and weights and write float (ORT runs them as float convs on the dequantized values).
  */
 import { consumerMap, producerMap } from '../ir/graph.js';
+import { opsWhere } from '../ir/opKinds.js';
 import type { Graph, Node } from '../ir/types.js';
 
 /** Ops whose output is a function of one activation input alone, element by element or as a re-layout. */
-const PER_VALUE_OPS: ReadonlySet<string> = new Set([
-  'Sigmoid', 'Tanh', 'Relu', 'LeakyRelu', 'Clip', 'HardSigmoid', 'HardSwish', 'Exp', 'Softmax',
-  'Identity', 'Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Slice', 'Split', 'Concat', 'Dropout',
-]);
+const PER_VALUE_OPS: ReadonlySet<string> = new Set([...opsWhere('elementwise'), ...opsWhere('relayout'), 'Softmax']);
 /** Binary ops that act as a per-value map when the other operand is a constant (a scale or an offset). */
-const CONSTANT_OPERAND_OPS: ReadonlySet<string> = new Set(['Mul', 'Add', 'Sub', 'Div']);
+const CONSTANT_OPERAND_OPS = opsWhere('constantOperand');
 
 /** Activation inputs of `n` through which an output value is carried unchanged in kind, or undefined when `n` mixes activations or computes them (a layer). */
 function carriedInputs(n: Node, graph: Graph): string[] | undefined {

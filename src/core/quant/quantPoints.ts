@@ -20,13 +20,13 @@
  * points (weights-first placement: fewer requantizations, but ORT leaves the unmatched ops in float).
  */
 import { consumerMap, topologicalOrder } from '../ir/graph.js';
+import { LAYER_OPS, opsWhere } from '../ir/opKinds.js';
 import type { Graph, Node } from '../ir/types.js';
 
-const LAYER_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 /** Ops ORT's CPU EP runs as integer kernels when wrapped in DQ -> op -> Q (besides weight layers). */
-const INTEGER_KERNEL_OPS = new Set(['Add', 'Mul', 'Concat', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu']);
+const INTEGER_KERNEL_OPS = opsWhere('integerKernel');
 /** Ops whose output values are a subset/rearrangement of their first input's: the grid carries over. */
-const VALUE_MOVING_OPS = new Set(['Slice', 'Pad', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'MaxPool', 'GlobalMaxPool', 'Split', 'Identity', 'Dropout', 'DepthToSpace', 'SpaceToDepth', 'Resize', 'Upsample']);
+const VALUE_MOVING_OPS = opsWhere('keepsValues');
 
 export interface QuantLayer {
   node: Node;

@@ -13,6 +13,7 @@
  */
 import { LocalQuantError } from '../../errors.js';
 import { cloneGraph, producerMap } from '../../ir/graph.js';
+import { LAYER_OPS } from '../../ir/opKinds.js';
 import type { DType, Graph, Node, TensorData } from '../../ir/types.js';
 import { qrange, roundHalfEven } from '../../quant/primitives.js';
 import { blockedInt4Weight, type BlockedInt4Weight } from './blockedInt4Weight.js';
@@ -86,8 +87,6 @@ export function quantizeBias(bias: Float32Array, inputScale: number, weightScale
   }
   return { codes, scales };
 }
-
-const LAYER_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'ConvTranspose']);
 
 function zeroPointTensor(bits: number, signed: boolean, four: boolean, values: number[], dims: number[]): TensorData {
   const dtype: DType = four && bits <= 4 ? (signed ? 'int4' : 'uint4') : signed ? 'int8' : 'uint8';
