@@ -12,14 +12,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { defaultPipelineConfig, withBitWidths } from '../../src/core/pipeline/defaults.js';
 import type { PipelineConfig } from '../../src/core/pipeline/types.js';
 import { CIFAR_MEAN, CIFAR_STD, cifarFixture } from '../../src/core/testing/fixtures.js';
 import { nsfwjsModelFiles } from '../../src/core/testing/nsfwjsModels.js';
-import { repoRoot } from '../../e2e/harness.js';
 import type { BenchPlan, BenchRun } from './plan.js';
+
+// not e2e/harness's repoRoot: a bench script does not load the test harness (vitest hooks)
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
