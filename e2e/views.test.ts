@@ -2,7 +2,8 @@
  * The views a user inspects a run with (issue 15), on the sample model and on ResNet-20: stage timeline,
  * BatchNorm statistics and the calibration gallery, the model graph with per-layer details, the export
  * verified in onnxruntime-web, the self-contained HTML report, and evaluation on a folder of own images,
- * which must score exactly as `localquant eval --images` does on the same files.
+ * which must score exactly as `localquant eval --images` does on the same files; and a MobileNet exported
+ * for onnxruntime-web (depthwise inputs float) verified there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +16,7 @@ import { writeCifarPngFolder } from '../cli/lib/cifarPngFolder.js';
 import { encodePng } from '../cli/lib/png.js';
 import { writeDigitFolders } from './digits.js';
 import { cifarFixture } from '../src/core/testing/fixtures.js';
-import { buildApp, foreignRequests, launch, openTracked, screenshotPanel, serve, type TrackedPage } from './harness.js';
+import { buildApp, foreignRequests, launch, openTracked, repoRoot, screenshotPanel, serve, type TrackedPage } from './harness.js';
 
 let browser: Browser;
 let server: PreviewServer;
@@ -137,6 +138,34 @@ describe('views in the browser', () => {
     await screenshotPanel(t.page, 'results-h', 'sample-size-budget.png');
     expect(t.errors).toEqual([]);
     await t.context.close();
+  }, 600_000);
+
+  it('MobileNetV2-CIFAR for onnxruntime-web: depthwise inputs float, and that export verified in onnxruntime-web', async () => {
+    const t = await openTracked(browser);
+    try {
+      await t.page.goto(url);
+      await t.page.getByTestId('model-input').setInputFiles(join(repoRoot, 'models/mobilenetv2-cifar/mobilenetv2_cifar_w0.5_bn.onnx'));
+      await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 30_000 }).toBe(true);
+      await t.page.getByTestId('target').selectOption('ort-web');
+      await quickRun(t.page, { images: 16, steps: 5, rounding: 'nearest' });
+      await expect.poll(() => t.page.locator('[data-testid="timeline-stage"][data-stage="verification"]').getAttribute('data-status'), { timeout: 120_000 }).toBe('done');
+      // verification never fails a run: a form onnxruntime-web could not load would show as skipped, without these
+      expect(await t.page.getByTestId('verification-runtime').textContent()).toMatch(/onnxruntime-web .*wasm/);
+      const agreement = Number.parseFloat((await t.page.getByTestId('verification-agreement').textContent())!);
+      expect(agreement).toBeGreaterThanOrEqual(75);
+      const [dl] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);
+      const report = JSON.parse(readFileSync((await dl.path())!, 'utf8'));
+      const depthwise = report.layers.filter((l: { name: string }) => /\.dw$/.test(l.name));
+      expect(report.config.quant.target).toBe('ort-web');
+      expect(depthwise.length).toBeGreaterThan(0);
+      expect(depthwise.every((l: { activationBits: number; weightBits: number }) => l.activationBits === 32 && l.weightBits === 8)).toBe(true);
+      expect(report.layers.some((l: { activationBits: number }) => l.activationBits === 8)).toBe(true);
+      console.log(`[views] MobileNetV2-CIFAR ort-web: ${depthwise.length} depthwise layers with float inputs, agreement in onnxruntime-web ${agreement} %`);
+      expect(foreignRequests(t.requests, new URL(url).origin)).toEqual([]);
+      expect(t.errors).toEqual([]);
+    } finally {
+      await t.context.close();
+    }
   }, 600_000);
 
   it('ResNet-20: the same views, and 1,000 own CIFAR-10 PNGs score as localquant eval --images does', async () => {
