@@ -4,6 +4,7 @@
  */
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import type { Graph } from '../ir/types.js';
+import type { LayerReport } from './quantizeGraph.js';
 import type { BoxAgreement } from './boxAgreement.js';
 import type { FloatActivation } from './activationFallback.js';
 import type { FloatTailReport } from './floatTail.js';
@@ -230,25 +231,7 @@ export interface QuantizationReport {
     classConditional?: ClassConditionalResult;
     seconds: number;
   };
-  layers: {
-    name: string;
-    opType: string;
-    weightBits: number | null;
-    activationBits: number;
-    rounding: string;
-    scales: number[];
-    nearestError?: number;
-    adaptiveError?: number;
-    flippedFraction?: number;
-    sqnrDb?: number;
-    /** Bias correction was applied to this layer. */
-    biasCorrected?: boolean;
-    /** Block reconstruction: the block whose joint optimisation chose this layer's rounding. */
-    block?: string;
-    /** How the weight scales were clipped: 'output' by the layer's output error on the calibration moments, 'mse' by the weight error, 'max' min-max. */
-    weightScale?: string;
-    seconds: number;
-  }[];
+  layers: LayerReport[];
   /** Block reconstruction: the blocks as optimised (absent with layer-wise reconstruction). */
   blocks?: BlockReport[];
   activations: Record<string, { scale: number; zeroPoint: number; bits: number; signed: boolean }>;
