@@ -12,6 +12,7 @@
  * for some ops) or in plain JS.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_ADAROUND, type AdaroundConfig } from '../quant/config';
 import { roundHalfEven } from '../quant/primitives';
 
 export interface SecondMoments {
@@ -244,24 +245,17 @@ function checkProblem(p: AdaRoundProblem): void {
   if (p.qmin < -128 || p.qmax > 127 || p.qmin >= p.qmax) throw new RangeError(`code range [${p.qmin}, ${p.qmax}] must fit int8`);
 }
 
-interface Resolved {
-  iterations: number;
-  lr: number;
-  lambda: number;
-  betaStart: number;
-  betaEnd: number;
-  warmup: number;
-  progressEvery: number;
-}
+type Resolved = Pick<AdaroundConfig, 'iterations' | 'lr' | 'lambda' | 'betaStart' | 'betaEnd' | 'warmup'> & { progressEvery: number };
 
 function resolve(o: AdaRoundOptions): Resolved {
+  const d = DEFAULT_ADAROUND;
   return {
-    iterations: o.iterations ?? 1000,
-    lr: o.lr ?? 1e-2,
-    lambda: o.lambda ?? 0.01,
-    betaStart: o.betaStart ?? 20,
-    betaEnd: o.betaEnd ?? 2,
-    warmup: o.warmup ?? 0.2,
+    iterations: o.iterations ?? d.iterations,
+    lr: o.lr ?? d.lr,
+    lambda: o.lambda ?? d.lambda,
+    betaStart: o.betaStart ?? d.betaStart,
+    betaEnd: o.betaEnd ?? d.betaEnd,
+    warmup: o.warmup ?? d.warmup,
     progressEvery: Math.max(1, o.progressEvery ?? 50),
   };
 }

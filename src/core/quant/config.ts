@@ -125,6 +125,12 @@ export interface QuantConfig {
  *   W4A4 adaptive 89.71 -> 90.03 (off -> on). Adaptive rounding already fits each layer's output
  *   (mean included); on the default (adaptive, A8) it does not help, and it needs every batch's means.
  */
+/** AdaRound's settings (see defaultQuantConfig); algos/adaptiveRounding.ts fills its options from them too. */
+export const DEFAULT_ADAROUND: Readonly<AdaroundConfig> = Object.freeze({
+  iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096,
+  blockStartIterations: 1000, blockActivationLr: 0, blockLogitWeight: 0, blockBiasLr: 0,
+});
+
 export function defaultQuantConfig(): QuantConfig {
   return {
     version: 1,
@@ -136,7 +142,7 @@ export function defaultQuantConfig(): QuantConfig {
     percentile: 99.99,
     keepFirstLast8bit: true,
     biasCorrection: false,
-    adaround: { iterations: 1000, lr: 1e-2, lambda: 0.01, betaStart: 20, betaEnd: 2, warmup: 0.2, maxSamples: 4096, blockStartIterations: 1000, blockActivationLr: 0, blockLogitWeight: 0, blockBiasLr: 0 },
+    adaround: { ...DEFAULT_ADAROUND },
     overrides: {},
     seed: 0,
     target: 'ort-cpu',
