@@ -8,7 +8,7 @@
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
- * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -eq: cross-layer equalization, quant.equalization, with what it did in the JSON). Each row records the machine's load average (1 min) at its start and end.
+ * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -dwa4: depthwise inputs at the row's activation bits by override (below 8 bits they keep 8 by default, quant/config.ts depthwiseInputKeeps8bit); -eq: cross-layer equalization, quant.equalization, with what it did in the JSON). Each row records the machine's load average (1 min) at its start and end.
  * The JSON is rewritten after every row, so a long run keeps its finished rows.
  * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps; a larger --images extends the largest smaller cache
@@ -50,13 +50,13 @@ async function main(): Promise<void> {
   };
   for (const c of calibs) {
     for (const row of rows) for (const seed of seeds) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?(-dwa4)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
       cfg.seed = seed;
       cfg.quant = {
         ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5],
-        ...(m[13] ? { overrides: Object.fromEntries(depthwiseLayers.map((n) => [n, { weightBits: 4 }])) } : {}),
+        ...(m[13] || m[15] ? { overrides: Object.fromEntries(depthwiseLayers.map((n) => [n, { ...(m[13] ? { weightBits: 4 } : {}), ...(m[15] ? { activationBits: Number(m[2]) } : {}) }])) } : {}),
         adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], equalization: !!m[14], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}),
       };
       const loadStart = loadavg()[0];

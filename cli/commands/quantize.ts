@@ -63,7 +63,8 @@ Options:
                           below DB of SQNR keeps float (default 20; off quantizes every activation); higher
                           keeps more float: closer to the float model, fewer integer kernels (report:
                           floatActivations; bench/detectors.ts measures the trade-off on detectors)
-  --keep-first-last-8bit  keep the first and the last layer at 8-bit weights and inputs
+  --keep-first-last-8bit  keep the first and the last layer at 8-bit weights (their inputs keep --abits;
+                          the network input is 8 bit anyway)
   --observer mse|percentile|minmax   activation range choice (default mse)
   --per-tensor            one weight scale per tensor instead of per output channel
   --bias-correction       correct each layer's bias for the mean error its quantized weights cause

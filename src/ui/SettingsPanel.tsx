@@ -124,7 +124,7 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
         </label>
         <label className="check">
           <input data-testid="keep-first-last" type="checkbox" checked={q.keepFirstLast8bit} disabled={q.weightBits === 8} onChange={(e) => setQuant({ keepFirstLast8bit: e.target.checked })} />
-          Keep first and last layer at 8 bit
+          Keep first and last layer weights at 8 bit
         </label>
       </fieldset>
       {q.weightBits < 8 && config.export.onnx && (

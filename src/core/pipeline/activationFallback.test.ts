@@ -61,12 +61,14 @@ function channelSqnr(q: QuantizeGraphResult, c: number): number {
 let kept: QuantizeGraphResult;
 let all: QuantizeGraphResult;
 let a4: QuantizeGraphResult;
+let a4dw4: QuantizeGraphResult;
 beforeAll(async () => {
   await initBackend('wasm');
   const before = tf.memory().numTensors;
   kept = await quantizeGraph(drownedChannelNet(), calibration, cfg);
   all = await quantizeGraph(drownedChannelNet(), calibration, cfg, undefined, undefined, { floatActivationsBelowDb: null });
   a4 = await quantizeGraph(drownedChannelNet(), calibration, { ...cfg, activationBits: 4 });
+  a4dw4 = await quantizeGraph(drownedChannelNet(), calibration, { ...cfg, activationBits: 4, overrides: { dw: { activationBits: 4 } } });
   expect(tf.memory().numTensors).toBe(before);
 }, 60_000);
 
@@ -91,8 +93,21 @@ describe('activation fallback: a channel the per-tensor grid drowns before a dep
     expect(on).toBeGreaterThan(off + 20);
   });
 
-  it('judges only 8-bit grids: 4-bit activations the user asked for stay 4 bit', () => {
+  it('judges only the 8-bit grids a config asks for: at A4 the depthwise input keeps the depthwise rule\'s 8-bit grid, unjudged', () => {
     expect(a4.activationFallback.float).toEqual([]);
-    expect(a4.plan.activations.a?.bits).toBe(4);
+    expect(a4.plan.activations.a?.bits).toBe(8);
+    expect(a4.layers.find((l) => l.name === 'dw')?.activationBits).toBe(8);
+    expect(a4.notes.join(' ')).toMatch(/Depthwise layers keep 8-bit inputs .*1 layer\(s\), dw/);
+  });
+
+  it('4-bit activations a per-layer override asks for stay 4 bit, and the report says so', () => {
+    expect(a4dw4.activationFallback.float).toEqual([]);
+    expect(a4dw4.plan.activations.a?.bits).toBe(4);
+    expect(a4dw4.layers.find((l) => l.name === 'dw')?.activationBits).toBe(4);
+  });
+
+  it('the report gives a layer whose input the rule kept float activation bits 32, not the 8 asked for', () => {
+    expect(kept.layers.find((l) => l.name === 'dw')?.activationBits).toBe(32);
+    expect(all.layers.find((l) => l.name === 'dw')?.activationBits).toBe(8);
   });
 });

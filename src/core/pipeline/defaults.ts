@@ -8,8 +8,12 @@ import type { PipelineConfig } from './types.js';
  */
 export const FLOAT_ACTIVATIONS_BELOW_DB = 20;
 
-/** Whether some activation grid is 8 bit: the channel-noise rule judges only those (its threshold does nothing otherwise). */
-export function hasEightBitGrids(q: Pick<PipelineConfig['quant'], 'activationBits' | 'overrides'>): boolean {
+/**
+ * Whether the config asks for 8-bit activation grids (its activationBits, or a per-layer override): the channel-noise
+ * rule judges only those, so its threshold does nothing otherwise. The 8-bit inputs the depthwise rule gives at A4
+ * (quant/config.ts depthwiseInputKeeps8bit) are not judged: they are already the wider grid.
+ */
+export function hasEightBitGrids(q: { activationBits: number; overrides?: Record<string, { activationBits?: number }> }): boolean {
   return q.activationBits === 8 || Object.values(q.overrides ?? {}).some((o) => o.activationBits === 8);
 }
 

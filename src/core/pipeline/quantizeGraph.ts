@@ -20,7 +20,7 @@ import { compactNames } from '../ir/passes/compactNames.js';
 import { inferenceForm } from '../ir/passes/inferenceForm.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
-import { depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
+import { depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
 import { dequantizedWeight, fakeQuantTensor } from '../quant/fakeQuant.js';
 import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
 import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
@@ -30,7 +30,7 @@ import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } 
 import type { CapturedTensor } from '../runtime/types.js';
 import { GraphWalk, ValueStream } from '../runtime/valueStream.js';
 import { activationFallback, floatOutputChains, type ActivationFallback } from './activationFallback.js';
-import { FLOAT_ACTIVATIONS_BELOW_DB } from './defaults.js';
+import { FLOAT_ACTIVATIONS_BELOW_DB, hasEightBitGrids } from './defaults.js';
 import { disposeTapped, executorTap, ortTap } from './floatValueTap.js';
 import { LayerInputStats } from './layerInputStats.js';
 import { equalizeGraph, type EqualizationReport } from './equalize.js';
@@ -230,7 +230,8 @@ async function quantizeInBatches(
     }
     const actQ = activationGrids(spec, hists, cfg);
     const tGrids = performance.now();
-    const fallback = await activationFallback(folded, tap, batches, actQ, spec.shareWith, cfg.activationBits < 32 ? floatBelowDb : null, signal);
+    // the rule judges the 8-bit grids a config asks for; a rule's 8-bit grid at A4 (depthwise inputs) is not judged
+    const fallback = await activationFallback(folded, tap, batches, actQ, spec.shareWith, hasEightBitGrids(cfg) ? floatBelowDb : null, signal);
     for (const f of fallback.float) actQ.delete(f.value);
     if (fallback.float.length) notes.push(`${fallback.float.length} activation(s) kept float: their 8-bit grid would drown a channel that a conv reads on its own (below ${floatBelowDb} dB at its worst output channel; report floatActivations).`);
     if (floatOutputs) {
@@ -358,8 +359,11 @@ async function quantizeInBatches(
       reports.push(rep);
       onEvent({ type: 'layer', name: node.name, status: 'done', nearestError: res.nearestLoss, adaptiveError: res.adaptiveLoss });
     }
-    const dw8 = qlayers.filter((l) => depthwiseKeeps8bit(cfg.weightBits, l) && bitsOf.get(l.node.name)?.weightBits === 8).map((l) => l.node.name);
-    if (dw8.length) notes.push(`Depthwise layers keep 8-bit weights (${cfg.weightBits}-bit grids cannot follow a filter of kh*kw taps per channel; quant/config.ts depthwiseKeeps8bit): ${dw8.length} layer(s), ${dw8.slice(0, 3).join(', ')}${dw8.length > 3 ? ', ...' : ''}; a per-layer override sets them otherwise.`);
+    // The report gives the grid each layer's input got, not the bits asked for: a value read by several layers
+    // takes the narrowest of their bits, and the channel-noise rule may have kept it float.
+    const inputOf = new Map(qlayers.map((l) => [l.node.name, l.node.inputs[0]]));
+    for (const r of reports) if (r.weightBits !== null) r.activationBits = actQ.get(inputOf.get(r.name)!)?.bits ?? 32;
+    notes.push(...depthwiseNotes(qlayers, bitsOf, reports, cfg));
     const uncorrected = reports.filter((r) => r.biasCorrected === false).map((r) => r.name);
     if (uncorrected.length) notes.push(`Bias correction not applied to ${uncorrected.join(', ')} (no bias input: MatMul, or a computed bias).`);
     const tRound = performance.now();
@@ -406,4 +410,16 @@ async function equalizeBeforeQuantization(
     await tap.dispose();
     exec?.dispose();
   }
+}
+
+/** Notes on the depthwise rules (quant/config.ts), naming the layers they applied to. */
+function depthwiseNotes(qlayers: QuantLayer[], bitsOf: Map<string, { weightBits: number; activationBits: number } | null>, reports: LayerReport[], cfg: QuantConfig): string[] {
+  const list = (names: string[]) => `${names.length} layer(s), ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  const notes: string[] = [];
+  const dw8 = qlayers.filter((l) => depthwiseKeeps8bit(cfg.weightBits, l) && bitsOf.get(l.node.name)?.weightBits === 8).map((l) => l.node.name);
+  if (dw8.length) notes.push(`Depthwise layers keep 8-bit weights (${cfg.weightBits}-bit grids cannot follow a filter of kh*kw taps per channel; quant/config.ts depthwiseKeeps8bit): ${list(dw8)}; a per-layer override sets them otherwise.`);
+  const applied = new Map(reports.map((r) => [r.name, r.activationBits]));
+  const in8 = qlayers.filter((l) => depthwiseInputKeeps8bit(cfg.activationBits, l) && bitsOf.get(l.node.name)?.activationBits === 8 && applied.get(l.node.name) === 8).map((l) => l.node.name);
+  if (in8.length) notes.push(`Depthwise layers keep 8-bit inputs (each output channel reads one input channel, which a per-tensor ${cfg.activationBits}-bit grid leaves a few levels; quant/config.ts depthwiseInputKeeps8bit): ${list(in8)}; a per-layer activationBits override sets them otherwise.`);
+  return notes;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLocalQuantError } from '../errors';
-import { defaultQuantConfig, depthwiseKeeps8bit, layerBits, validateQuantConfig } from './config';
+import { defaultQuantConfig, depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, validateQuantConfig } from './config';
 
 function errorOf(f: () => unknown): { code: string; message: string; hint?: string } {
   try {
@@ -99,6 +99,18 @@ describe('QuantConfig', () => {
     expect(layerBits(w4, 'dwFloat', dw)).toBeNull();
     expect(layerBits(validateQuantConfig({ weightBits: 2 }), 'dw', dw)?.weightBits).toBe(8);
     expect(depthwiseKeeps8bit(8, dw)).toBe(false);
+  });
+
+  it('depthwise layers keep 8-bit inputs below 8-bit activations, unless overridden; ort-web keeps them float', () => {
+    const dw = { first: false, last: false, depthwise: true };
+    const a4 = validateQuantConfig({ weightBits: 4, activationBits: 4, overrides: { dwA4: { activationBits: 4 } } });
+    expect(layerBits(a4, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(a4, 'pw', { first: false, last: false, depthwise: false })?.activationBits).toBe(4);
+    expect(layerBits(a4, 'dwA4', dw)?.activationBits).toBe(4);
+    expect(layerBits(validateQuantConfig({ weightBits: 4, activationBits: 4, target: 'ort-web' }), 'dw', dw)?.activationBits).toBe(32);
+    expect(layerBits(validateQuantConfig({ weightBits: 8, activationBits: 32 }), 'dw', dw)?.activationBits).toBe(32);
+    expect(depthwiseInputKeeps8bit(8, dw)).toBe(false);
+    expect(depthwiseInputKeeps8bit(4, { depthwise: false })).toBe(false);
   });
 });
 
