@@ -28,8 +28,9 @@ layer's output error, and a QDQ ONNX model is written to OUT (a .onnx path, or a
 
 Options:
   -o, --out PATH          output .onnx file or folder (model.quant.onnx and report.json go there)
-  --wbits 8|4|3|2         weight bits (default 8)
-  --abits 8|4|32          activation bits, 32 = float (default 8)
+  --wbits 8|4|3|2         weight bits (default 8; depthwise layers keep 8-bit weights below 8)
+  --abits 8|4|32          activation bits, 32 = float (default 8; depthwise layers keep 8-bit inputs at 4;
+                          the report's layers give the bits each layer got)
   --rounding adaptive|nearest   (default: nearest with 8-bit weights and activations, adaptive otherwise
                           or when --iters or --reconstruction block is given)
   --calibration SRC       synthetic (default) | noise | prior-only | images:DIR (your own PNG/JPEG files,
