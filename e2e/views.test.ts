@@ -160,6 +160,8 @@ describe('views in the browser', () => {
       expect(depthwise.length).toBeGreaterThan(0);
       expect(depthwise.every((l: { activationBits: number; weightBits: number }) => l.activationBits === 32 && l.weightBits === 8)).toBe(true);
       expect(report.layers.some((l: { activationBits: number }) => l.activationBits === 8)).toBe(true);
+      // the per-layer table shows the bits applied, as the report does
+      expect(await t.page.locator('[data-testid="layer-row"]', { hasText: 'blocks.1.dw' }).locator('td').nth(1).textContent()).toBe('8/32');
       console.log(`[views] MobileNetV2-CIFAR ort-web: ${depthwise.length} depthwise layers with float inputs, agreement in onnxruntime-web ${agreement} %`);
       expect(foreignRequests(t.requests, new URL(url).origin)).toEqual([]);
       expect(t.errors).toEqual([]);

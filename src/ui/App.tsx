@@ -10,6 +10,7 @@ import { SAMPLE_URL } from './sampleUrl.js';
 import { ErrorMessage } from './ErrorMessage.js';
 import { ImportPanel } from './ImportPanel.js';
 import { LayersPanel, type LayerRow } from './LayersPanel.js';
+import { withAppliedBits } from './layerRows.js';
 import { applyBlockEvent, type BlockRow } from './blockRows.js';
 import { PreviewPanel, type Preview } from './PreviewPanel.js';
 import { PrivacyNote } from './PrivacyNote.js';
@@ -102,7 +103,7 @@ export function App() {
       case 'ready': break;
       case 'summary': setSummary(e.summary); setPhase('ready'); break;
       case 'progress': onProgress(e.event); break;
-      case 'result': setResult(e.result); setPhase('ready'); setStep('Done.'); break;
+      case 'result': setResult(e.result); setLayers((rows) => withAppliedBits(rows, e.result.modelView?.layers)); setPhase('ready'); setStep('Done.'); break;
       case 'evaluation':
         if (pendingEvaluation.current) setEvaluation({ ...pendingEvaluation.current, evaluation: e.evaluation });
         setEvaluating(false);
