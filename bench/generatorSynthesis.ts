@@ -28,7 +28,7 @@ import { arg, resnet20Setup } from './lib/resnet20Bench.js';
 
 await initBackend('wasm');
 const nImages = Number(arg('images', '256'));
-const steps = Number(arg('steps', '200'));
+const steps = Number(arg('steps', '120'));
 const batch = Number(arg('batch', '64'));
 const lrG = Number(arg('lr-g', '0.01'));
 const lrZ = Number(arg('lr-z', '0.1'));
