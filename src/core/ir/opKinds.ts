@@ -75,10 +75,5 @@ export function opsWhere(p: keyof OpKind): ReadonlySet<string> {
   return new Set(Object.entries(OP_KINDS).filter(([, k]) => k[p]).map(([op]) => op));
 }
 
-/** Whether op type `op` has property `p`. */
-export function opIs(op: string, p: keyof OpKind): boolean {
-  return !!OP_KINDS[op]?.[p];
-}
-
 /** Weight layers the quantizer rounds (Conv, Gemm, MatMul with a constant weight). */
 export const LAYER_OPS: ReadonlySet<string> = new Set(['Conv', 'Gemm', 'MatMul']);
