@@ -9,6 +9,10 @@ import { encodePng } from '../lib/png.js';
 import { UsageError } from '../lib/usage.js';
 import { bitWidthDefaults } from '../../src/core/pipeline/defaults.js';
 import { run } from './quantize.js';
+import { captureLog } from '../lib/captureLog.js';
+import { readModelFiles } from '../lib/readModelFiles.js';
+import { importModel } from '../../src/core/importers/index.js';
+import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lq-quant-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -86,6 +90,17 @@ describe('localquant quantize', () => {
     const html = readFileSync(join(tmp, 'cifar.report.html'), 'utf8');
     expect(html.match(/<img [^>]*src="data:image\/png;base64,/g)?.length).toBe(4);
     expect(JSON.parse(/id="report-json">(.*?)<\/script>/s.exec(html)![1])).toEqual(report);
+  });
+
+  it('checks a model that declares a fixed batch of 1 in onnxruntime-node at that batch (agreement and speed)', async () => {
+    const graph = importModel(readModelFiles(sample));
+    graph.inputs[0] = { ...graph.inputs[0], shape: [1, ...graph.inputs[0].shape!.slice(1)] };
+    const fixed = join(tmp, 'batch1.onnx');
+    writeFileSync(fixed, writeOnnx(graph));
+    const r = await captureLog(run, [fixed, '-o', join(tmp, 'batch1.quant.onnx'), '--calibration', `cifar10:${cifarFixture('test_batch.bin')}`, '--rounding', 'nearest', '--images', '4', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/could not run/);
+    expect(r.out).toMatch(/onnxruntime-node: top-1 agreement with float \d+\.\d% on 4 calibration images; \d+ vs \d+ images\/s/);
   });
 
   it('refuses flags that would change nothing', async () => {

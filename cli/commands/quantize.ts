@@ -15,6 +15,7 @@ import { cliRunOptions } from '../lib/runOptions.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
 import type { Graph } from '../../src/core/ir/types.js';
+import { declaredBatch } from '../../src/core/ir/graph.js';
 import { findImageInput } from '../../src/core/synth/graphInput.js';
 import { classWeightOf } from '../lib/classConditionalFlags.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
@@ -243,7 +244,8 @@ async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig)
   const [c, h, w] = input.imageShape;
   const own = cfg.calibration.userImages?.length ? evaluationImages(folded, cfg.calibration.userImages, cfg.normalization).images : null;
   try {
-    return ortCheckLine(await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own));
+    const batch = declaredBatch(folded);
+    return ortCheckLine(await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own, batch ? { batch } : {}));
   } catch (e) {
     return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
   }

@@ -21,12 +21,12 @@ export interface OrtCheck {
 }
 
 /** Top-1 agreement of two one-output classifiers on an NCHW/NHWC batch (`shape` batch first). */
-export async function ortAgreement(a: Uint8Array, b: Uint8Array, images: Float32Array, shape: number[]): Promise<number> {
+export async function ortAgreement(a: Uint8Array, b: Uint8Array, images: Float32Array, shape: number[], batch = 256): Promise<number> {
   const n = shape[0];
   const preds: Int32Array[] = [];
   for (const model of [a, b]) {
     const session = await createOrtSession(model);
-    const out = await runOrtBatched(session, images, shape, { batch: 256 });
+    const out = await runOrtBatched(session, images, shape, { batch });
     await session.release();
     preds.push(argmaxRows(out.data, n, out.data.length / n));
   }
@@ -38,11 +38,12 @@ export async function ortAgreement(a: Uint8Array, b: Uint8Array, images: Float32
 /**
  * `images`: the inputs to compare on (batch first), or null: speed is then timed on N(0,1) inputs of
  * `imageShape` (the per-image shape; speed does not depend on the values) and agreement is not measured.
+ * `batch`: images per run (default 64; a model that declares a fixed batch must get that one).
  */
 export async function checkInOrt(floatModel: Uint8Array, exported: Uint8Array, imageShape: number[], images: Float32Array | null, o: { threads?: number; batch?: number; minRoundSeconds?: number; rounds?: number } = {}): Promise<OrtCheck> {
   const per = imageShape.reduce((x, y) => x * y, 1);
   const n = images ? images.length / per : 0;
-  const agreement = images && n > 0 ? await ortAgreement(floatModel, exported, images, [n, ...imageShape]) : null;
+  const agreement = images && n > 0 ? await ortAgreement(floatModel, exported, images, [n, ...imageShape], o.batch ?? 256) : null;
   const timing = images && n > 0 ? images : new SeededRandom(12345).normalArray(per);
   const threads = o.threads ?? 1;
   const [f, q] = await imagesPerSecond([floatModel, exported], timing, imageShape, { threads, batch: o.batch ?? 64, rounds: o.rounds ?? 2, minRoundSeconds: o.minRoundSeconds ?? 0.5 });

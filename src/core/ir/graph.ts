@@ -183,3 +183,12 @@ export function cloneGraph(graph: Graph, opts: { shareTensors?: boolean } = {}):
     metadata: { ...graph.metadata },
   };
 }
+
+/**
+ * The batch size the first input declares, when it is fixed (exports for one image: detectors declare 1);
+ * undefined when the batch is free. Whoever runs such a model runs it in chunks of this many images.
+ */
+export function declaredBatch(graph: Pick<Graph, 'inputs'>): number | undefined {
+  const declared = graph.inputs[0]?.shape?.[0];
+  return typeof declared === 'number' && declared > 0 ? declared : undefined;
+}

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled } from '../errors.js';
+import { declaredBatch } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import type { CalibrationSet } from './quantizeGraph.js';
@@ -49,8 +50,7 @@ export async function ortTopOneAgreement(ort: OrtLike, floatGraph: Graph, export
   if (n === 0) return { agreement: 0, images: 0 };
   const per = cal.shape.slice(1).reduce((x, y) => x * y, 1);
   // a model declared with a fixed batch runs at that batch
-  const declared = floatGraph.inputs[0].shape?.[0];
-  const batch = typeof declared === 'number' && declared > 0 ? declared : CHUNK;
+  const batch = declaredBatch(floatGraph) ?? CHUNK;
   const r = await compareModels(ort, writeOnnx(floatGraph), exported, { images: cal.images.subarray(0, n * per), shape: [n, ...cal.shape.slice(1)], batch, signal });
   return { agreement: r.agreement ?? 0, images: n };
 }

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { concatArrays } from '../data/bytes.js';
 import { writeOnnx } from '../exporters/onnx/onnxWriter.js';
+import { declaredBatch } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
 import type { GraphExecutor } from '../runtime/executor.js';
 import type { CapturedTensor, TensorLayout } from '../runtime/types.js';
@@ -71,8 +72,7 @@ export function executorTap(exec: GraphExecutor, engine: string): FloatValueTap 
  */
 export function ortTap(graph: Graph, ort: OrtLike): FloatValueTap {
   const inputName = graph.inputs[0].name;
-  const declared = graph.inputs[0].shape?.[0];
-  const fixedBatch = typeof declared === 'number' && declared > 0 ? declared : undefined;
+  const fixedBatch = declaredBatch(graph);
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   const sessionFor = (names: string[]) => {
     const key = names.join('\u0000');

@@ -198,10 +198,13 @@ async function quantizeInBatches(
 
   const inputName = folded.inputs[0].name;
   const batches = batchesOf(calibration, batch);
+  // Which values get grids depends on the graph's structure alone, not on the weights equalization rewrites.
+  const placement = activationPlacement(cfg);
+  const spec = activationGridSpec(folded, cfg, bitsOf, placement);
   // Equalization rewrites weights: it runs before the executor uploads them, on a float pass of its own.
   let equalization: EqualizationReport | undefined;
   try {
-    equalization = cfg.equalization ? await equalizeBeforeQuantization(folded, batches, cfg, bitsOf, forwardRuntime, signal) : undefined;
+    equalization = cfg.equalization ? await equalizeBeforeQuantization(folded, batches, cfg, spec.owners, forwardRuntime, signal) : undefined;
   } catch (e) {
     tf.dispose(batches); // the try below, which frees them otherwise, has not begun
     throw e;
@@ -215,9 +218,7 @@ async function quantizeInBatches(
   if (equalization) notes.push(`Cross-layer equalization: ${equalization.rescaled} of ${equalization.groups} channel groups rescaled across ${equalization.layers} layers (largest factor ${equalization.maxFactor.toFixed(1)}); the float network computes the same function.`);
   try {
     // 1. Activation ranges on the float network (quant/activationGrids.ts: which values, how many bits).
-    const placement = activationPlacement(cfg);
     if (placement === 'layer-inputs' && cfg.activationBits < 32) notes.push(`Activation grids at layer inputs only (${cfg.activationBits < 8 ? `${cfg.activationBits}-bit activations have no integer kernel in ONNX Runtime` : 'target "smallest" is about size'}): fewer requantizations, so better accuracy; integer-kernel placement is used for 8-bit activations on the ort targets.`);
-    const spec = activationGridSpec(folded, cfg, bitsOf, placement);
     const hists = new Map(spec.owners.map((n) => [n, new RangeHistogram()]));
     for (const b of batches) {
       throwIfAborted(signal);
@@ -397,11 +398,10 @@ async function equalizeBeforeQuantization(
   folded: Graph,
   batches: tf.Tensor[],
   cfg: QuantConfig,
-  bitsOf: Map<string, { weightBits: number; activationBits: number } | null>,
+  points: string[],
   forwardRuntime: OrtLike | undefined,
   signal: AbortSignal | undefined,
 ): Promise<EqualizationReport> {
-  const points = activationGridSpec(folded, cfg, bitsOf, activationPlacement(cfg)).owners;
   const exec = forwardRuntime ? undefined : new GraphExecutor(folded);
   const tap = forwardRuntime ? ortTap(folded, forwardRuntime) : executorTap(exec!, 'equalization pass');
   try {
