@@ -260,6 +260,14 @@ function inferNode(node: Node, ins: (Known | undefined)[], inits: Map<string, Te
       const axes = new Set(axesAttr?.length ? axesAttr.map((v) => normAxis(v, xs.length)) : xs.map((_, i) => i));
       return same(x!.dtype, keep ? xs.map((d, i) => (axes.has(i) ? 1 : d)) : xs.filter((_, i) => !axes.has(i)));
     }
+    case 'DepthToSpace':
+    case 'SpaceToDepth': {
+      const b = a.blocksize as number;
+      if (!xs || xs.length !== 4 || !(b >= 1)) return same(x?.dtype, null);
+      const [n, c, h, w] = xs;
+      if (op === 'DepthToSpace' ? c % (b * b) !== 0 : h % b !== 0 || w % b !== 0) return same(x!.dtype, null); // the executor names it
+      return same(x!.dtype, op === 'DepthToSpace' ? [n, c / (b * b), h * b, w * b] : [n, c * b * b, h / b, w / b]);
+    }
     case 'Resize': {
       if (!xs) return same();
       const sizes = constInts(inits, node.inputs[3]);

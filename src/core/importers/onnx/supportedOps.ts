@@ -68,6 +68,8 @@ export const SUPPORTED_ONNX_OPS = [
   'ReduceMean',
   'ReduceSum',
   'Resize',
+  'DepthToSpace',
+  'SpaceToDepth',
   'Identity',
   'Dropout',
   'Shape',

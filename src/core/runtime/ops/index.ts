@@ -1,5 +1,6 @@
 import { ACTIVATION_OPS } from './activation.js';
 import { CONV_OPS } from './conv.js';
+import { DEPTH_SPACE_OPS } from './depthSpace.js';
 import { ELEMENTWISE_OPS } from './elementwise.js';
 import { MATMUL_OPS } from './matmul.js';
 import { NORMALIZATION_OPS } from './normalization.js';
@@ -21,6 +22,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   ...ELEMENTWISE_OPS,
   ...MATMUL_OPS,
   ...SHAPE_OPS,
+  ...DEPTH_SPACE_OPS,
   ...SLICING_OPS,
   ...REDUCE_OPS,
   ...RESIZE_OPS,

@@ -176,3 +176,15 @@ export const conv2dBackpropInput: OpTranslator = (ctx, [sizesT, filter, x]) => {
   const outHW: [Dim, Dim] = [outSize[sp[0]], outSize[sp[1]]];
   return [b.tensor(y, perm, outShape(x, nhwc, cout, outHW))];
 };
+
+/** DepthToSpace: TF's channel order is ONNX's DCR mode. (tfjs runs no SpaceToDepth, so no TF.js model has one.) */
+export const depthToSpace: OpTranslator = (ctx, [x]) => {
+  const { b } = ctx;
+  const { nhwc, perm, sp } = layoutOf(ctx);
+  const k = ctx.attrs.int('block_size', 0);
+  if (!(k >= 1)) throw unsupportedOp(ctx, `has block_size ${k}`);
+  const y = b.op('DepthToSpace', [b.form(x, perm)], ctx.hint, { blocksize: k, mode: 'DCR' });
+  const times = (d: Dim, f: number): Dim => (typeof d === 'number' ? d * f : null);
+  const [h, w] = spatialOf(x, sp);
+  return [b.tensor(y, perm, outShape(x, nhwc, times(x.shape?.[nhwc ? 3 : 1] ?? null, 1 / (k * k)), [times(h, k), times(w, k)]))];
+};

@@ -117,6 +117,21 @@ describe('importTfjs: graph models', () => {
     for (const d of diffs) expect(d).toBeLessThan(1e-5);
   });
 
+  it('DepthToSpace (NHWC, TF channel order) matches tf.loadGraphModel', async () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, 4, 6, 3]);
+    const c = g.op('conv', 'Conv2D', [x, g.random('w', [1, 1, 3, 8])], { strides: ints([1, 1, 1, 1]), padding: str('VALID'), data_format: str('NHWC'), dilations: ints([1, 1, 1, 1]) });
+    const up = g.op('d2s', 'DepthToSpace', [c], { block_size: { i: '2' }, data_format: str('NHWC') });
+    g.op('relu', 'Relu', [up]);
+    const input = tf.randomNormal([2, 4, 6, 3], 0, 1, 'float32', 5);
+    const diffs = await compare(g, { x: input });
+    const graph = importTfjs(g.files().files);
+    expect(graph.nodes.filter((n) => n.opType === 'DepthToSpace').map((n) => n.attrs)).toEqual([{ blocksize: 2, mode: 'DCR' }]);
+    input.dispose();
+    expect(diffs).toEqual([expect.any(Number)]);
+    expect(diffs[0]).toBeLessThan(1e-5);
+  });
+
   it('an unsupported op names the op, the node and the supported list', () => {
     const g = new GraphDefBuilder();
     const x = g.input('x', [-1, 4]);

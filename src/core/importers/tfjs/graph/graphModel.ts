@@ -3,7 +3,7 @@ import type { Graph, Node, TensorData, ValueInfo } from '../../../ir/types.js';
 import { GraphBuilder, type SrcTensor } from '../builder.js';
 import type { ModelJson } from '../modelJson.js';
 import { newAttrs, type OpContext, type OpTranslator } from './context.js';
-import { biasAdd, conv, conv2dBackpropInput, fusedBatchNorm, matMul, pool } from './convOps.js';
+import { biasAdd, conv, conv2dBackpropInput, fusedBatchNorm, matMul, pool, depthToSpace } from './convOps.js';
 import { activationOp, addN, binaryOp, softmax, unaryOp } from './elementwiseOps.js';
 import { POSTPROCESS_TF_OPS } from './postprocessOps.js';
 import * as S from './shapeOps.js';
@@ -58,6 +58,7 @@ const OPS: Record<string, OpTranslator> = {
   Reciprocal: unaryOp('Reciprocal'),
   MaxPool: pool,
   AvgPool: pool,
+  DepthToSpace: depthToSpace,
   Mean: S.reduceOp,
   Sum: S.reduceOp,
   Max: S.reduceOp,
