@@ -132,6 +132,21 @@ describe('importTfjs: graph models', () => {
     expect(diffs[0]).toBeLessThan(1e-5);
   });
 
+  it('arithmetic on the run-time image size is refused by node, not called a malformed file', () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, -1, -1, 3]);
+    const shape = g.op('shape', 'Shape', [x], { out_type: { type: 'DT_INT32' } });
+    const h = g.op('h', 'StridedSlice', [shape, g.ints('h/b', [1]), g.ints('h/e', [2]), g.ints('h/s', [1])], { shrink_axis_mask: { i: '1' }, Index: { type: 'DT_INT32' }, T: { type: 'DT_INT32' } });
+    const hf = g.op('hf', 'Cast', [h], { DstT: { type: 'DT_FLOAT' }, SrcT: { type: 'DT_INT32' } });
+    g.op('half', 'Mul', [hf, g.random('k', [])]);
+    expect(() => importTfjs(g.files().files)).toThrow(/Node 'half' \(Mul\) computes with the input's size, known only at run time/);
+    try {
+      importTfjs(g.files().files);
+    } catch (e) {
+      expect(isLocalQuantError(e) && e.code).toBe('UNSUPPORTED_OP');
+    }
+  });
+
   it('an unsupported op names the op, the node and the supported list', () => {
     const g = new GraphDefBuilder();
     const x = g.input('x', [-1, 4]);

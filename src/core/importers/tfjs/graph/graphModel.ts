@@ -1,4 +1,4 @@
-import { LocalQuantError } from '../../../errors.js';
+import { isLocalQuantError, LocalQuantError } from '../../../errors.js';
 import type { Graph, Node, TensorData, ValueInfo } from '../../../ir/types.js';
 import { GraphBuilder, type SrcTensor } from '../builder.js';
 import type { ModelJson } from '../modelJson.js';
@@ -88,6 +88,20 @@ const OPS: Record<string, OpTranslator> = {
 };
 
 export const SUPPORTED_TF_OPS = ['Placeholder', 'PlaceholderWithDefault', 'Const', 'NoOp', ...Object.keys(OPS)];
+
+/**
+ * Shape vectors known only in part (the batch, or the size of an input of free size) are followed through
+ * Reshape, Pack, Concat, Cast and slicing; an op that cannot take one (arithmetic on an image size, as
+ * padding-to-a-multiple code does) is refused by name, not reported as a malformed file.
+ */
+function onRuntimeShape<T>(n: TfNode, translate: () => T): T {
+  try {
+    return translate();
+  } catch (e) {
+    if (isLocalQuantError(e)) throw e;
+    throw new LocalQuantError('UNSUPPORTED_OP', `Node '${n.name}' (${n.op}) computes with the input's size, known only at run time, which LocalQuant does not translate.`, 'Give the model input a fixed height and width (re-export it with a static input shape).');
+  }
+}
 
 /** "node", "node:1", "^node" -> node name and output index (control inputs give index -1). */
 function parseInput(s: string): { node: string; index: number } {
@@ -207,7 +221,7 @@ export function importGraphModel(model: ModelJson, weights: Map<string, TensorDa
         if (!t) throw new LocalQuantError('UNSUPPORTED_OP', `Node '${n.name}' reads output ${d.index} of '${d.node}' (${byName.get(d.node)?.op}), which LocalQuant does not translate.`);
         return t;
       });
-      const outs = readingMalformed(`Node '${n.name}' (${n.op}) of the model.json`, () => translate(n, inputs));
+      const outs = inputs.some((t) => t.partial) ? onRuntimeShape(n, () => translate(n, inputs)) : readingMalformed(`Node '${n.name}' (${n.op}) of the model.json`, () => translate(n, inputs));
       outs.forEach((t, i) => values.set(tensorKey(n.name, i), t));
     }
   };
