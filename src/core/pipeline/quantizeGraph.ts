@@ -14,8 +14,8 @@ import { quantizeLayerWeights, weightLayout, type LayerScaleMethod } from '../al
 import { correctedLayerBias } from '../algos/biasCorrection.js';
 import { addBiasInputs, biasPerChannel } from './biasInputs.js';
 import { LocalQuantError } from '../errors.js';
-import { buildQdqGraph, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
-import { deploymentTargetNotes, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
+import { buildQdqGraph, type QdqOptions, type QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import { deploymentTargetNotes, floatWeightNote, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../ir/passes/compactNames.js';
 import { inferenceForm } from '../ir/passes/inferenceForm.js';
 import type { Graph, TensorData } from '../ir/types.js';
@@ -143,6 +143,11 @@ export interface QuantizeGraphOptions {
    * needs the fake-quantized network.
    */
   forwardRuntime?: OrtLike;
+  /**
+   * Float layers keep int8 weights behind DequantizeLinear whatever the target (a size budget was planned on
+   * those sizes); default: the target's form (qdqOptionsForTarget).
+   */
+  integerWeightsOnly?: boolean;
 }
 
 /**
@@ -163,7 +168,7 @@ export async function quantizeGraph(
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
     const floatBelowDb = options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb;
-    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime, options.floatOutputs ?? false);
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime, options.floatOutputs ?? false, options.integerWeightsOnly ?? false);
     if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
     return r;
   } catch (e) {
@@ -182,6 +187,7 @@ async function quantizeInBatches(
   floatBelowDb: number | null,
   forwardRuntime: OrtLike | undefined,
   floatOutputs: boolean,
+  integerWeightsOnly: boolean,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
   const folded = inferenceForm(graph);
@@ -369,8 +375,10 @@ async function quantizeInBatches(
     if (uncorrected.length) notes.push(`Bias correction not applied to ${uncorrected.join(', ')} (no bias input: MatMul, or a computed bias).`);
     const tRound = performance.now();
     // Short internal names: the size of an int8 file is mostly weights, names would add ~10%.
-    const qdq = compactNames(buildQdqGraph(folded, plan, qdqOptionsForTarget(cfg.target)), new Set(qlayers.map((l) => l.node.name)));
-    notes.push(...deploymentTargetNotes(cfg.target, plan, folded));
+    // under a size budget float layers keep int8 weights: the budget was planned on those sizes (exportSizeTable.ts)
+    const qdqOptions: QdqOptions = { ...qdqOptionsForTarget(cfg.target), ...(integerWeightsOnly ? { floatInputWeights: 'int8' as const } : {}) };
+    const qdq = compactNames(buildQdqGraph(folded, plan, qdqOptions), new Set(qlayers.map((l) => l.node.name)));
+    notes.push(...deploymentTargetNotes(cfg.target, plan, folded), ...floatWeightNote(plan, folded, qdqOptions));
     return {
       folded,
       plan,

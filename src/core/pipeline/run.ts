@@ -125,7 +125,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
   const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)), floatActivationsBelowDb: floatBelowDb(config) }));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)), floatActivationsBelowDb: floatBelowDb(config), integerWeightsOnly: !!mixed }));
   seconds.ranges = q.seconds.ranges;
   seconds.channelNoise = q.seconds.channelNoise;
   if (q.seconds.equalization !== undefined) seconds.equalization = q.seconds.equalization;

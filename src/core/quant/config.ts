@@ -296,7 +296,7 @@ export function depthwiseInputKeeps8bit(cfgActivationBits: number, position: { d
 }
 
 /**
- * Target ort-web: depthwise layers read float inputs (their weights stay int8 behind DequantizeLinear).
+ * Target ort-web: depthwise layers read float inputs (their weights quantized, written as float32 values for ORT's float kernels: qdqOnnxExporter.ts floatInputWeights).
  * onnxruntime-web's int8 depthwise QLinearConv is slower than its float conv: MobileNetV2-CIFAR W8A8 ran
  * 0.62x float all-int8 and 1.02x this way, at the same top-1 (docs/benchmarks/ortweb-speed-2026-12-01.json).
  * A per-layer activationBits override still sets them.

@@ -51,7 +51,8 @@ export function exportSizeTable(
     return { node: layer.node.name, weightCodes: new Int8Array(w.data.length), weightScales: new Float32Array(cfg.perChannel ? lay.cOut : 1).fill(1), axis: lay.axis };
   });
   const keep = new Set(layers.map((l) => l.layer.node.name));
-  const options = qdqOptionsForTarget(cfg.target);
+  // float layers keep int8 weights under a budget (quantizeGraph's integerWeightsOnly)
+  const options = { ...qdqOptionsForTarget(cfg.target), floatInputWeights: 'int8' as const };
   const size = (bits: number[]) => {
     const plan: QuantizationPlan = { layers: placeholder.map((p, i) => ({ ...p, weightBits: bits[i] })), activations };
     return serialize(compactNames(buildQdqGraph(folded, plan, options), keep)).byteLength;

@@ -6,6 +6,8 @@
  *   float Convs, while uint8 activations with int8 weights (U8S8) fuse everywhere. ORT's guidance: U8S8 on
  *   x86-64, S8S8 on ARM. WebAssembly (ort-web) uses the U8S8 kernels.
  * - Gemm: written as MatMul + bias Add (gemmAsMatMul.ts), since ORT leaves a QDQ Gemm in float;
+ * - a layer whose input stays float runs as a float kernel: its weights are written as float32 (the
+ *   dequantized values) for speed, since ORT leaves a weight's DequantizeLinear unfolded (qdqOnnxExporter.ts);
  * - 4-bit weights: for speed, kept as 4-bit codes in int8 (an 8-bit integer kernel runs them; the file is
  *   int8-sized); for 'smallest', packed int4 (opset 21): ORT has no int4 convolution kernel, so it
  *   dequantizes them to float and the gain is size only.
@@ -28,7 +30,7 @@ export function hostCpuArch(): CpuArch {
 export function qdqOptionsForTarget(target: DeploymentTarget, arch: CpuArch = hostCpuArch()): QdqOptions {
   if (target === 'smallest') return { lowBitWeights: 'int4', int4MatMulBlocks: true, packBelowFourBits: true };
   const activationType = target === 'ort-cpu' && arch === 'arm64' ? 'int8' : 'uint8';
-  return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true };
+  return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true, floatInputWeights: 'float32' };
 }
 
 /** Ops that ORT folds into the integer kernel of the layer before them (Conv + Relu/Clip -> QLinearConv). */
@@ -53,6 +55,19 @@ export function floatLayersOrtQuantizes(plan: QuantizationPlan, graph: Graph): s
     .map((l) => l.node)
     .filter((n) => !quantized.has(n.name) && isQuantized(n.inputs[0]) && outputQuantized(n.outputs[0]))
     .map((n) => n.name);
+}
+
+/**
+ * With `floatInputWeights: 'float32'`: the layers written as float kernels with float32 weights, and the
+ * bytes that costs over int8 codes.
+ */
+export function floatWeightNote(plan: QuantizationPlan, graph: Graph, options: QdqOptions): string[] {
+  if (options.floatInputWeights !== 'float32') return [];
+  const inputOf = new Map(graph.nodes.map((n) => [n.name, n.inputs[0]]));
+  const float = plan.layers.filter((l) => !(inputOf.get(l.node)! in plan.activations));
+  if (!float.length) return [];
+  const extra = float.reduce((a, l) => a + 3 * l.weightCodes.length, 0);
+  return [`${float.length} quantized layer(s) read a float input and run as float kernels: their weights (rounded to their grids as reported) are stored as float32 values, since ONNX Runtime dequantizes int8 weights of a float layer on every run and misses its fast float kernels (+${Math.round(extra / 1000)} KB over int8 codes; target "smallest" keeps them int8).`];
 }
 
 function requantizedNote(plan: QuantizationPlan, graph?: Graph): string[] {
@@ -83,7 +98,7 @@ export function deploymentTargetNotes(target: DeploymentTarget, plan: Quantizati
   if (target === 'ort-web' && graph) {
     const quantized = new Set(plan.layers.map((l) => l.node));
     const dwFloatIn = quantizableLayers(graph).filter((l) => l.depthwise && quantized.has(l.node.name) && !(l.node.inputs[0] in plan.activations)).length;
-    if (dwFloatIn) notes.push(`${dwFloatIn} depthwise layer(s) read float inputs (their weights stay int8): onnxruntime-web's int8 depthwise kernels run slower than float (MobileNetV2-CIFAR W8A8: 0.62x float all-int8, 1.02x this way, same top-1). A per-layer activationBits override quantizes them.`);
+    if (dwFloatIn) notes.push(`${dwFloatIn} depthwise layer(s) read float inputs: onnxruntime-web's int8 depthwise kernels run slower than float (MobileNetV2-CIFAR W8A8: 0.62x float all-int8, 1.02x this way with their weights behind DequantizeLinear, same top-1). A per-layer activationBits override quantizes them.`);
   }
   notes.push(...requantizedNote(plan, graph));
   return notes;

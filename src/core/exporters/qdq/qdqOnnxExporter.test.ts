@@ -178,6 +178,24 @@ describe('buildQdqGraph', () => {
       }
   });
 
+  it("floatInputWeights 'float32': a layer with a float input gets its dequantized weights as float32 (same ORT output, no DequantizeLinear before it)", async () => {
+    const { plan } = planAndReference(8, 8);
+    const floatR1 = { ...plan, activations: { x: plan.activations.x, y: plan.activations.y } }; // conv2's input r1 kept float
+    const graph = importOnnx(model);
+    const asInt8 = buildQdqGraph(graph, floatR1);
+    const asFloat = buildQdqGraph(graph, floatR1, { floatInputWeights: 'float32' });
+    const conv2 = asFloat.nodes.find((n) => n.name === 'conv2')!;
+    const w = asFloat.initializers.get(conv2.inputs[1])!;
+    expect(w.dtype).toBe('float32');
+    const s2 = plan.layers[1].weightScales;
+    expect(Array.from(w.data)).toEqual(Array.from(plan.layers[1].weightCodes, (c, i) => Math.fround(c * s2[Math.floor(i / 36)])));
+    expect(asFloat.initializers.get(conv2.inputs[2])!.dtype).toBe('float32'); // bias stays float
+    expect(asFloat.nodes.filter((n) => n.opType === 'DequantizeLinear').length).toBe(asInt8.nodes.filter((n) => n.opType === 'DequantizeLinear').length - 1);
+    // conv1 reads a quantized input: int8 weights as before
+    expect(asFloat.initializers.get('w1_quantized')!.dtype).toBe('int8');
+    expect(Array.from(await runOrt(writeOnnx(asFloat)))).toEqual(Array.from(await runOrt(writeOnnx(asInt8))));
+  });
+
   it('rejects a plan naming an unknown layer or value', () => {
     const graph = importOnnx(model);
     const { plan } = planAndReference(8, 8);

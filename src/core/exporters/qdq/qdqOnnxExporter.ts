@@ -73,6 +73,14 @@ export interface QdqOptions {
   int4MatMulBlocks?: boolean;
   /** 2- and 3-bit weights (with packed int4 weights) as denser uint8 bit planes unpacked in the graph (packedLowBitWeight.ts). */
   packBelowFourBits?: boolean;
+  /**
+   * Weights of a layer whose input is float (kept float by a rule or an override): 'int8' codes behind
+   * DequantizeLinear (default), or 'float32', the dequantized values themselves (the same numbers). ORT does
+   * not constant-fold a weight's DequantizeLinear (it keeps QDQ patterns for its fusions), so a float layer
+   * with int8 weights dequantizes them on every run and misses the fast float kernels (NCHWc): MediaPipe's
+   * hand landmark model ran at 0.32x float that way, 0.83x with float32 weights (4 bytes per weight instead of 1).
+   */
+  floatInputWeights?: 'int8' | 'float32';
 }
 
 /** int32 bias codes for scale inputScale * weightScale[o] (zero point 0), saturated to int32. */
@@ -206,6 +214,16 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const fitted = node.opType !== 'MatMul' && !(l.weightBits <= 4 && int4Weights && opts.int4MatMulBlocks) ? fitBiasToInt32(l, w.dims, plannedBias, plan.activations[originalInput(node.inputs[0], rename)]?.scale) : undefined;
     if (fitted) l = { ...l, ...fitted };
     for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
+    if (opts.floatInputWeights === 'float32' && !plan.activations[originalInput(node.inputs[0], rename)]) {
+      // a float layer: its quantized weights as float32 values, its bias float (see QdqOptions.floatInputWeights)
+      node.inputs[1] = addInit(`${wName}_dequantized`, { dtype: 'float32', dims: w.dims.slice(), data: dequantizedWeights(l, w.dims) });
+      if (l.bias) {
+        if (node.inputs[2]) replacedWeights.add(node.inputs[2]);
+        node.inputs = [node.inputs[0], node.inputs[1], addInit(`${l.node}_bias`, { dtype: 'float32', dims: [l.bias.length], data: Float32Array.from(l.bias) })];
+      }
+      replacedWeights.add(wName);
+      continue;
+    }
     const four = l.weightBits <= 4 && int4Weights;
     const blocked = four && opts.int4MatMulBlocks ? (weightOnly.get(node.name) ?? null) : null;
     const dense = four && !blocked && opts.packBelowFourBits && l.weightBits < 4 ? packedLowBitWeight(packing, wName, l.weightCodes, l.weightBits, l.weightScales, w.dims, l.axis) : null;
@@ -256,6 +274,15 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   for (const k of replacedWeights) if (!used.has(k)) g.initializers.delete(k);
   g.opset = opset;
   return g;
+}
+
+/** codes x scale in float32, as DequantizeLinear computes it (an int8 code times a float32 scale is exact before rounding). */
+function dequantizedWeights(l: QuantizedLayerPlan, dims: number[]): Float32Array {
+  const perChannel = l.weightScales.length > 1;
+  const inner = dims.slice(l.axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(l.weightCodes.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround(l.weightCodes[i] * l.weightScales[perChannel ? Math.floor(i / inner) % dims[l.axis] : 0]);
+  return out;
 }
 
 /** The same grid written with codes of the wanted 8-bit type (see QdqOptions.activationType). */
