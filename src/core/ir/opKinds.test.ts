@@ -22,6 +22,7 @@ const SAMPLES: Record<string, OneOpSpec & { positive?: boolean }> = {
   HardSwish: { op: 'HardSwish', inputs: x(), opset: 14 },
   Tanh: { op: 'Tanh', inputs: x() },
   Neg: { op: 'Neg', inputs: x() },
+  Abs: { op: 'Abs', inputs: x() },
   Sqrt: { op: 'Sqrt', inputs: x(), positive: true },
   Exp: { op: 'Exp', inputs: x() },
   Identity: { op: 'Identity', inputs: x() },

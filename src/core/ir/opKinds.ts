@@ -39,6 +39,7 @@ export const OP_KINDS: Readonly<Record<string, Readonly<OpKind>>> = {
   HardSwish: ACTIVATION,
   Tanh: ACTIVATION,
   Neg: ACTIVATION,
+  Abs: ACTIVATION,
   Sqrt: ACTIVATION,
   Exp: ACTIVATION,
   Identity: PASS_THROUGH,

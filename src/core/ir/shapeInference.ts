@@ -103,7 +103,7 @@ export function broadcastShapes(...shapes: number[][]): number[] {
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 const UNARY = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Softmax', 'Sqrt', 'Neg', 'Exp',
+  'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Softmax', 'Sqrt', 'Neg', 'Abs', 'Exp',
   'Identity', 'Dropout', 'BatchNormalization',
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);

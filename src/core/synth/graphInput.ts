@@ -25,6 +25,10 @@ export function findImageInput(graph: Graph, imageSize?: [number, number]): Imag
     );
   }
   const v = images[0];
+  // MoveNet's TF.js graph takes int32 pixels: synthesis optimises real-valued images and calibration feeds float32
+  if (v.dtype !== 'float32') {
+    throw new LocalQuantError('BAD_INPUT', `Input '${v.name}' takes ${v.dtype} values (integer pixels); LocalQuant synthesizes and calibrates float32 images.`, 'Export the model with a float32 image input (any cast to integers inside the model) and try again.');
+  }
   const layout = graph.interfaceLayout === 'NHWC' ? 'NHWC' : 'NCHW';
   const dims = v.shape ?? [null, null, null, null];
   const [cDim, hDim, wDim] = layout === 'NCHW' ? [dims[1], dims[2], dims[3]] : [dims[3], dims[1], dims[2]];

@@ -49,6 +49,7 @@ export const SUPPORTED_ONNX_OPS = [
   'Pow',
   'Sqrt',
   'Neg',
+  'Abs',
   'Exp',
   'MatMul',
   'Gemm',

@@ -46,7 +46,7 @@ export function applyTfActivation(ctx: OpContext, t: SrcTensor, act: string, arg
 
 export const activationOp = (act: string): OpTranslator => (ctx, [x, arg]) => [applyTfActivation(ctx, x, act, arg)];
 
-export const unaryOp = (opType: 'Neg' | 'Sqrt' | 'Exp' | 'Rsqrt' | 'Square' | 'Reciprocal'): OpTranslator => (ctx, [t]) => {
+export const unaryOp = (opType: 'Neg' | 'Abs' | 'Sqrt' | 'Exp' | 'Rsqrt' | 'Square' | 'Reciprocal'): OpTranslator => (ctx, [t]) => {
   const { b } = ctx;
   const { name: x, perm } = b.anyForm(t);
   let y: string;
@@ -117,4 +117,12 @@ export const addN: OpTranslator = (ctx, inputs) => {
     acc = add({ ...ctx, hint: i === inputs.length - 2 ? ctx.hint : `${ctx.hint}/${i}` }, [acc, t])[0];
   });
   return [acc];
+};
+
+/** SquaredDifference(a, b) = (a - b)^2: a Sub, then the difference times itself. */
+export const squaredDifference: OpTranslator = (ctx, inputs) => {
+  const [d] = binaryOp('Sub')({ ...ctx, hint: `${ctx.hint}/difference` }, inputs);
+  if (d.constValue) return [ctx.b.constTensor(ctx.hint, { ...d.constValue, data: Float32Array.from(d.constValue.data, (v) => Number(v) ** 2) })];
+  const { name, perm } = ctx.b.anyForm(d);
+  return [ctx.b.tensor(ctx.b.op('Mul', [name, name], ctx.hint), perm, d.shape)];
 };

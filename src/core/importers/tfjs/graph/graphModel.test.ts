@@ -132,6 +132,20 @@ describe('importTfjs: graph models', () => {
     expect(diffs[0]).toBeLessThan(1e-5);
   });
 
+  it('Abs, SquaredDifference and GatherNd (int32 indices into an NHWC value) match tf.loadGraphModel', async () => {
+    const g = new GraphDefBuilder();
+    const x = g.input('x', [-1, 4, 5, 3]);
+    const c = g.op('conv', 'Conv2D', [x, g.random('w', [1, 1, 3, 4])], { strides: ints([1, 1, 1, 1]), padding: str('VALID'), data_format: str('NHWC'), dilations: ints([1, 1, 1, 1]) });
+    const a = g.op('abs', 'Abs', [c]);
+    g.op('sqdiff', 'SquaredDifference', [a, g.random('m', [4])]);
+    g.op('gnd', 'GatherNd', [c, g.ints('gnd/idx', [0, 1, 2, 1, 3, 0, 0, 0, 4], [3, 3])], { Tindices: { type: 'DT_INT32' }, Tparams: { type: 'DT_FLOAT' } });
+    const input = tf.randomNormal([2, 4, 5, 3], 0, 1, 'float32', 9);
+    const diffs = await compare(g, { x: input });
+    input.dispose();
+    expect(diffs).toHaveLength(2);
+    for (const d of diffs) expect(d).toBeLessThan(1e-5);
+  });
+
   it('arithmetic on the run-time image size is refused by node, not called a malformed file', () => {
     const g = new GraphDefBuilder();
     const x = g.input('x', [-1, -1, -1, 3]);

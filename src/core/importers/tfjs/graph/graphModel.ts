@@ -4,7 +4,7 @@ import { GraphBuilder, type SrcTensor } from '../builder.js';
 import type { ModelJson } from '../modelJson.js';
 import { newAttrs, type OpContext, type OpTranslator } from './context.js';
 import { biasAdd, conv, conv2dBackpropInput, fusedBatchNorm, matMul, pool, depthToSpace } from './convOps.js';
-import { activationOp, addN, binaryOp, softmax, unaryOp } from './elementwiseOps.js';
+import { activationOp, addN, binaryOp, softmax, squaredDifference, unaryOp } from './elementwiseOps.js';
 import { POSTPROCESS_TF_OPS } from './postprocessOps.js';
 import * as S from './shapeOps.js';
 import { inlineTensor, tfDtype, type TfNode } from './tfNode.js';
@@ -52,6 +52,8 @@ const OPS: Record<string, OpTranslator> = {
   Softmax: softmax,
   Neg: unaryOp('Neg'),
   Sqrt: unaryOp('Sqrt'),
+  Abs: unaryOp('Abs'),
+  SquaredDifference: squaredDifference,
   Rsqrt: unaryOp('Rsqrt'),
   Exp: unaryOp('Exp'),
   Square: unaryOp('Square'),

@@ -6,7 +6,7 @@ import { onnxTypeNumber } from './tfNode.js';
 
 /**
  * Detection post-processing ops of graph models (comparisons, Select, FloorDiv/FloorMod, TopKV2,
- * GatherV2, ArgMax, Tile, Range, SparseToDense, NonMaxSuppressionV3). They translate exactly into ONNX
+ * GatherV2, GatherNd, ArgMax, Tile, Range, SparseToDense, NonMaxSuppressionV3). They translate exactly into ONNX
  * ops and work in the source (TF) layout, since they come after the network, in its float tail
  * (ir/cut.ts), where a few transposes cost nothing. Each result keeps its TF dtype (TopK's int64
  * indices are cast back to int32) so that later TF arithmetic mixes types as TF did.
@@ -83,6 +83,15 @@ export const gatherOp: OpTranslator = (ctx, [x, idx, axisT]) => {
   const axis = a < 0 && rank !== undefined ? a + rank : a;
   const shape = x.shape && idx.shape ? [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)] : null;
   return [onnxOp(ctx, 'Gather', [b.plain(x), b.plain(idx)], shape, x.dtype, { axis })];
+};
+
+/** GatherNd (batch_dims 0) is ONNX GatherND, whose indices must be int64. */
+export const gatherNdOp: OpTranslator = (ctx, [x, idx]) => {
+  const { b } = ctx;
+  const k = idx.shape?.[idx.shape.length - 1];
+  const shape = x.shape && idx.shape && typeof k === 'number' ? [...idx.shape.slice(0, -1), ...x.shape.slice(k)] : null;
+  const indices = idx.dtype === 'int64' ? b.plain(idx) : b.op('Cast', [b.plain(idx)], `${ctx.hint}/indices`, { to: onnxTypeNumber('int64') });
+  return [onnxOp(ctx, 'GatherND', [b.plain(x), indices], shape, x.dtype)];
 };
 
 export const argMaxOp: OpTranslator = (ctx, [x, axisT]) => {
@@ -177,6 +186,7 @@ export const POSTPROCESS_TF_OPS: Record<string, OpTranslator> = {
   FloorMod: floorModOp,
   TopKV2: topKOp,
   GatherV2: gatherOp,
+  GatherNd: gatherNdOp,
   ArgMax: argMaxOp,
   Tile: tileOp,
   Range: rangeOp,
