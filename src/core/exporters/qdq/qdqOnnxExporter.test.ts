@@ -1,12 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { importOnnx } from '../../importers/onnx/importOnnx.js';
+import { prepareGraph } from '../../ir/prepare.js';
 import { writeOnnx } from '../onnx/onnxWriter.js';
 import { activationQParams, RangeHistogram } from '../../quant/observers.js';
 import { dequantize, fakeQuantize } from '../../quant/primitives.js';
 import { perChannelWeightScales, quantizeRowsNearest } from '../../quant/weightScale.js';
 import { buildOnnxModel } from '../../testing/onnxBuilder.js';
-import { buildQdqGraph, quantizeBias, type ActivationPlan, type QdqOptions, type QuantizationPlan } from './qdqOnnxExporter.js';
+import { buildQdqGraph, floatWeightLayers, quantizeBias, type ActivationPlan, type QdqOptions, type QuantizationPlan } from './qdqOnnxExporter.js';
 
 function rand(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0 || 1;
@@ -178,22 +179,48 @@ describe('buildQdqGraph', () => {
       }
   });
 
-  it("floatInputWeights 'float32': a layer with a float input gets its dequantized weights as float32 (same ORT output, no DequantizeLinear before it)", async () => {
+  it("floatInputWeights 'float32': a float conv gets its dequantized weights as float32 within the growth cap (same ORT output); a large one keeps int8", async () => {
+    // x [1,3,10,10] -> conv1 3x3 -> relu -> conv2 1x1 (its input r1 kept float; 20 weights against conv1's 108) -> y
+    const w2s = rand(5 * 4, 21, 0.6);
+    const big = buildOnnxModel({
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 3, 10, 10] }],
+      outputs: [{ name: 'y', shape: [1, 5, 10, 10] }],
+      initializers: [{ name: 'w1', dims: [4, 3, 3, 3], data: w1 }, { name: 'b1', dims: [4], data: b1 }, { name: 'w2', dims: [5, 4, 1, 1], data: w2s }, { name: 'b2', dims: [5], data: b2 }],
+      nodes: [
+        { opType: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1] }, name: 'conv1' },
+        { opType: 'Relu', inputs: ['c1'], outputs: ['r1'], name: 'relu1' },
+        { opType: 'Conv', inputs: ['r1', 'w2', 'b2'], outputs: ['y'], name: 'conv2' },
+      ],
+    });
     const { plan } = planAndReference(8, 8);
-    const floatR1 = { ...plan, activations: { x: plan.activations.x, y: plan.activations.y } }; // conv2's input r1 kept float
-    const graph = importOnnx(model);
+    const s2 = perChannelWeightScales(w2s, 5, { bits: 8 });
+    const floatR1: QuantizationPlan = {
+      layers: [plan.layers[0], { node: 'conv2', weightCodes: quantizeRowsNearest(w2s, s2, 8), weightScales: s2, weightBits: 8, axis: 0 }],
+      activations: { x: plan.activations.x, y: plan.activations.y }, // conv2's input r1 kept float
+    };
+    const graph = prepareGraph(importOnnx(big));
     const asInt8 = buildQdqGraph(graph, floatR1);
     const asFloat = buildQdqGraph(graph, floatR1, { floatInputWeights: 'float32' });
     const conv2 = asFloat.nodes.find((n) => n.name === 'conv2')!;
     const w = asFloat.initializers.get(conv2.inputs[1])!;
     expect(w.dtype).toBe('float32');
-    const s2 = plan.layers[1].weightScales;
-    expect(Array.from(w.data)).toEqual(Array.from(plan.layers[1].weightCodes, (c, i) => Math.fround(c * s2[Math.floor(i / 36)])));
+    expect(Array.from(w.data)).toEqual(Array.from(floatR1.layers[1].weightCodes, (c, i) => Math.fround(c * s2[Math.floor(i / 4)])));
     expect(asFloat.initializers.get(conv2.inputs[2])!.dtype).toBe('float32'); // bias stays float
     expect(asFloat.nodes.filter((n) => n.opType === 'DequantizeLinear').length).toBe(asInt8.nodes.filter((n) => n.opType === 'DequantizeLinear').length - 1);
-    // conv1 reads a quantized input: int8 weights as before
-    expect(asFloat.initializers.get('w1_quantized')!.dtype).toBe('int8');
-    expect(Array.from(await runOrt(writeOnnx(asFloat)))).toEqual(Array.from(await runOrt(writeOnnx(asInt8))));
+    expect(asFloat.initializers.get('w1_quantized')!.dtype).toBe('int8'); // conv1 reads a quantized input
+    const feeds = { x: new ort.Tensor('float32', rand(300, 8, 4), [1, 3, 10, 10]) };
+    const outputs = async (g: typeof graph) => {
+      const session = await ort.InferenceSession.create(writeOnnx(g));
+      const y = (await session.run(feeds)).y.data as Float32Array;
+      await session.release();
+      return Array.from(y);
+    };
+    expect(await outputs(asFloat)).toEqual(await outputs(asInt8));
+    // a float conv holding most of the weights (180 of 288) would add more than half the int8 bytes: int8
+    const large = { ...plan, activations: { x: plan.activations.x, y: plan.activations.y } };
+    expect(floatWeightLayers(prepareGraph(importOnnx(model)), large).size).toBe(0);
+    expect(buildQdqGraph(prepareGraph(importOnnx(model)), large, { floatInputWeights: 'float32' }).initializers.get('w2_quantized')!.dtype).toBe('int8');
   });
 
   it('rejects a plan naming an unknown layer or value', () => {
