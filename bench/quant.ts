@@ -5,10 +5,10 @@
  * bench-results/quant.json.
  *
  * Run: npm run bench:quant -- [--model PATH] [--rows w8a8-nearest,w4a8-adaptive,w4a4-adaptive,...] [--calib synthetic,noise,real,cc0.1]
- *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--out bench-results/quant.json]
+ *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--observer minmax|percentile|mse] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
- * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -dwa4: depthwise inputs at the row's activation bits by override (below 8 bits they keep 8 by default, quant/config.ts depthwiseInputKeeps8bit); -eq: cross-layer equalization, quant.equalization, with what it did in the JSON). Each row records the machine's load average (1 min) at its start and end.
+ * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -wsR: weight scales learned in block reconstruction at Adam rate R, adaround.blockWeightScaleLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -dwa4: depthwise inputs at the row's activation bits by override (below 8 bits they keep 8 by default, quant/config.ts depthwiseInputKeeps8bit); -eq: cross-layer equalization, quant.equalization, with what it did in the JSON). Each row records the machine's load average (1 min) at its start and end.
  * The JSON is rewritten after every row, so a long run keeps its finished rows.
  * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps; a larger --images extends the largest smaller cache
@@ -25,11 +25,13 @@ import { initBackend } from '../src/core/runtime/backends.js';
 import { importModel } from '../src/core/importers/index.js';
 import { quantizableLayers } from '../src/core/quant/quantPoints.js';
 import { CIFAR_MEAN, CIFAR_STD } from '../src/core/testing/fixtures.js';
-import { arg, benchCalibration, calibrationArgs, resnet20Setup, top1, type BenchCalibration } from './lib/resnet20Bench.js';
+import { arg, benchCalibration, calibrationArgs, predictTop1, resnet20Setup, type BenchCalibration } from './lib/resnet20Bench.js';
 
 const rows = arg('rows', 'w8a8-nearest,w4a8-adaptive,w4a4-nearest,w4a4-adaptive').split(',');
 const { calibs, nImages, steps, iters, nEval, cache } = calibrationArgs();
 const seeds = arg('seeds', '0').split(',').map(Number);
+/** --observer minmax|percentile|mse: the activation observer (default: the config's, mse). */
+const observer = arg('observer', '');
 
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   for (const c of calibs) calSets.set(c, await benchCalibration(c, graph, nImages, steps, cache, model ? basename(model, '.onnx') : ''));
 
   const results: Record<string, unknown>[] = [];
+  const floatPred = await predictTop1(modelBytes, evalSet.images, evalSet.labels.length);
   const out = arg('out', 'bench-results/quant.json');
   const save = () => {
     mkdirSync('bench-results', { recursive: true });
@@ -50,15 +53,16 @@ async function main(): Promise<void> {
   };
   for (const c of calibs) {
     for (const row of rows) for (const seed of seeds) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?(-dwa4)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?(-dwa4)?(-ws([\d.e-]+))?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
       cfg.seed = seed;
       cfg.quant = {
         ...cfg.quant, weightBits: Number(m[1]) as 8, activationBits: Number(m[2]) as 8, rounding: m[3] as 'adaptive', keepFirstLast8bit: !m[4], biasCorrection: !!m[5],
         ...(m[13] || m[15] ? { overrides: Object.fromEntries(depthwiseLayers.map((n) => [n, { ...(m[13] ? { weightBits: 4 } : {}), ...(m[15] ? { activationBits: Number(m[2]) } : {}) }])) } : {}),
-        adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], equalization: !!m[14], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}),
+        adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], equalization: !!m[14], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}), ...(m[17] ? { blockWeightScaleLr: Number(m[17]) } : {}),
       };
+      if (observer) cfg.quant.activationObserver = observer as 'mse';
       const loadStart = loadavg()[0];
       const cpu0 = process.cpuUsage();
       cfg.normalization = { mean: [...CIFAR_MEAN], std: [...CIFAR_STD], pixelRange: 255 };
@@ -67,26 +71,29 @@ async function main(): Promise<void> {
       const r = await runPipeline(files, cfg, () => {}, undefined, { calibration: cal });
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0); // before the onnxruntime evaluation, which uses its own threads
-      const q = await top1(r.onnx!, evalSet.images, evalSet.labels);
+      const pred = await predictTop1(r.onnx!, evalSet.images, evalSet.labels.length);
+      const q = (100 * pred.filter((p, i) => p === evalSet.labels[i]).length) / pred.length;
+      // top-1 agreement with the float model on the test images: how close to float, less jittery than top-1
+      const agreement = (100 * pred.filter((p, i) => p === floatPred[i]).length) / pred.length;
       const rec = {
-        row, calibration: c, seed, top1: q, drop: floatTop1 - q, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
+        row, calibration: c, seed, top1: q, drop: floatTop1 - q, agreement, sizeRatio: r.sizeAfter / modelBytes.byteLength, sizeBytes: r.sizeAfter,
         seconds: { calibration: cal.seconds, quantize: seconds, ...r.report.seconds }, peakRssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
         // CPU seconds of this process: on a shared, loaded machine the wall time says more about the load
         iterations: cfg.quant.adaroundIterations, load1: [loadStart, loadavg()[0]], cpuSeconds: (cpu.user + cpu.system) / 1e6,
         ...(r.report.equalization ? { equalization: r.report.equalization } : {}),
         ...(m[13] ? { depthwiseLayers: r.report.layers.filter((l) => depthwiseLayers.includes(l.name)).map((l) => ({ name: l.name, weightBits: l.weightBits, rounding: l.rounding, nearestError: l.nearestError, adaptiveError: l.adaptiveError })) } : {}),
-        ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, logitTerm: b.logitTerm, nearestError: b.nearestError, blockError: b.blockError, layerWiseError: b.layerWiseError, kept: b.kept, calibratedGridError: b.calibratedGridError, activationScales: b.activationScales, learnedBiases: b.learnedBiases, originalBiasError: b.originalBiasError, seconds: b.seconds })) } : {}),
+        ...(r.report.blocks ? { blocks: r.report.blocks.map((b) => ({ name: b.name, logitTerm: b.logitTerm, nearestError: b.nearestError, blockError: b.blockError, layerWiseError: b.layerWiseError, kept: b.kept, calibratedGridError: b.calibratedGridError, activationScales: b.activationScales, learnedBiases: b.learnedBiases, originalBiasError: b.originalBiasError, learnedWeightScales: b.learnedWeightScales, calibratedWeightScaleError: b.calibratedWeightScaleError, seconds: b.seconds })) } : {}),
       };
       results.push(rec);
       save();
       console.log(`${row.padEnd(20)} ${c.padEnd(10)} seed ${seed} top-1 ${q.toFixed(2)} (drop ${(floatTop1 - q).toFixed(2)})  size ${(100 * rec.sizeRatio).toFixed(1)}%  quantize ${seconds.toFixed(0)} s (+ calibration ${cal.seconds.toFixed(0)} s)  rss ${rec.peakRssMB} MB`);
     }
   }
-  type Rec = { row: string; calibration: string; seed: number; iterations: number; top1: number; drop: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; cpuSeconds: number; load1: number[]; peakRssMB: number };
+  type Rec = { row: string; calibration: string; seed: number; iterations: number; top1: number; drop: number; agreement: number; sizeRatio: number; seconds: { calibration: number; quantize: number }; cpuSeconds: number; load1: number[]; peakRssMB: number };
   const recs = results as Rec[];
-  console.log('\n| row | calibration | seed | iters | top-1 | drop | size vs FP32 | calib s | quantize s | quantize CPU s | load (1 min) | rss MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| row | calibration | seed | iters | top-1 | drop | agreement with float | size vs FP32 | calib s | quantize s | quantize CPU s | load (1 min) | rss MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of recs)
-    console.log(`| ${r.row} | ${r.calibration} | ${r.seed} | ${r.iterations} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.load1.map((l) => l.toFixed(1)).join(' -> ')} | ${r.peakRssMB} |`);
+    console.log(`| ${r.row} | ${r.calibration} | ${r.seed} | ${r.iterations} | ${r.top1.toFixed(2)} | ${r.drop.toFixed(2)} | ${r.agreement.toFixed(2)} | ${(100 * r.sizeRatio).toFixed(1)}% | ${r.seconds.calibration.toFixed(0)} | ${r.seconds.quantize.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${r.load1.map((l) => l.toFixed(1)).join(' -> ')} | ${r.peakRssMB} |`);
   if (seeds.length > 1) {
     console.log('\n| row | calibration | seeds | top-1 mean | min..max | drop (mean) | quantize CPU s (mean) |\n|---|---|---|---|---|---|---|');
     for (const c of calibs) for (const row of rows) {

@@ -215,6 +215,37 @@ describe('block reconstruction', () => {
     exec.dispose();
   });
 
+  it('learned weight scales (Genie-M): scales set too narrow grow back, the block error falls, the codes keep their floor', async () => {
+    const { exec, x, l1, l2, y } = await randomBlock();
+    // 3-bit grids at 0.6x the chosen scales: the largest weights clip at qmax
+    const narrow = (l: BlockLayer): BlockLayer => {
+      const scales = l.scales.map((v) => 0.6 * v);
+      const k = l.weights.length / scales.length;
+      const nearest = Int8Array.from(l.weights, (w, j) => Math.max(l.qmin, Math.min(l.qmax, Math.round(w / scales[Math.floor(j / k)]))));
+      return { ...l, scales, nearest };
+    };
+    const layers = [narrow(l1), narrow(l2)];
+    const data = blockData(['x', x, x], ['y', y]);
+    const before = tf.memory().numTensors;
+    const fixed = await reconstructBlock(exec, layers, data, { ...opts, iterations: 150 });
+    const learned = await reconstructBlock(exec, layers, data, { ...opts, iterations: 150, weightScaleLr: 0.01 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(fixed.learnedWeightScales).toBeUndefined();
+    const ratios = learned.learnedWeightScales!.flatMap((s, i) => Array.from(s, (v, c) => v / layers[i].scales[c]));
+    expect(ratios.length).toBe(18);
+    expect(ratios.reduce((a, r) => a + r, 0) / ratios.length).toBeGreaterThan(1.05);
+    expect(learned.calibratedWeightScaleError).toBeGreaterThan(learned.blockError);
+    expect(learned.blockError).toBeLessThan(0.9 * fixed.blockError);
+    // the error reported is that of the codes at the learned scales
+    const w = new Map(layers.map((l, i) => [l.weightName, tf.mul(tf.tensor(Float32Array.from(learned.codes[i]), l.dims), tf.tensor(learned.learnedWeightScales![i], [l.scales.length, 1]))]));
+    const yq = exec.execute({ x }, { overrides: w }).outputs.get('y')!;
+    const err = tf.tidy(() => tf.mean(tf.sum(tf.squaredDifference(yq, y), 1)).dataSync()[0]);
+    expect(err).toBeCloseTo(learned.blockError, 4);
+    for (const [i, l] of layers.entries()) for (const c of learned.codes[i]) expect(c >= l.qmin && c <= l.qmax).toBe(true);
+    tf.dispose([...w.values(), yq, x, y]);
+    exec.dispose();
+  });
+
   it('never reads a tensor synchronously (tfjs-webgpu cannot: it fails in mapAsync), with learned grids and biases', async () => {
     const { exec, x, l1, l2, y } = await randomBlock();
     const grid = { scale: 0.05, zeroPoint: 0, bits: 4, signed: false, min: 0, max: 0.75 };

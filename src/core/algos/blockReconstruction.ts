@@ -31,6 +31,9 @@
  * 0.03 to 8 along the network, so one absolute weight would mean nothing early or everything late).
  * Biases (biasLr > 0): each layer's bias, where it has one, is learned jointly with the rounding (AdaQuant-style),
  * from the float bias; Adam on the bias itself.
+ * Weight step sizes (weightScaleLr > 0, Genie-M): each layer's per-channel weight scale is learned jointly with
+ * the rounding, W~ = s' * clamp(floor(W / s) + h(V)), the floor fixed at the calibrated s and s' = s * exp(u)
+ * with u from 0; Adam on u. The codes stay what they are; the export reads the learned scales.
  * At the end the hard rounding (h >= 0.5) with the learned and with the calibrated grids, the initial codes
  * and round-to-nearest (both on the calibrated grids) are compared on the block output over all images
  * (no dropping; with the logit term, on the same objective), and the best is kept; learned biases are a
@@ -122,6 +125,8 @@ export interface BlockReconstructionOptions {
   logits?: LogitTerm;
   /** Adam rate on the biases of the layers that bring one, learned jointly with the rounding; 0 or absent keeps them. */
   biasLr?: number;
+  /** Adam rate on the log of each layer's weight scales (Genie-M), learned jointly with the rounding; 0 or absent keeps them. */
+  weightScaleLr?: number;
   seed: number;
   progressEvery?: number;
   onProgress?: (p: { iteration: number; loss: number; recLoss: number; roundLoss: number; beta: number }) => void;
@@ -159,6 +164,13 @@ export interface BlockReconstructionResult {
    */
   learnedBiases?: (Float32Array | undefined)[];
   originalBiasError?: number;
+  /**
+   * Weight scales learned with the kept codes (order of `layers`, one per output channel as `scales`), when
+   * they won the comparison; the caller dequantizes and exports with them. `calibratedWeightScaleError`: the
+   * same candidate with the calibrated weight scales.
+   */
+  learnedWeightScales?: Float32Array[];
+  calibratedWeightScaleError?: number;
   seconds: number;
 }
 
@@ -178,8 +190,8 @@ function withScale(p: ActivationQParams, scale: number): ActivationQParams {
   return { ...p, scale, min: (qmin - p.zeroPoint) * scale, max: (qmax - p.zeroPoint) * scale };
 }
 
-function codesToWeights(layers: BlockLayer[], codes: Int8Array[], biases?: (Float32Array | undefined)[]): Map<string, tf.Tensor> {
-  const m = new Map(layers.map((l, i) => [l.weightName, tf.tidy(() => tf.mul(tf.tensor(Float32Array.from(codes[i]), l.dims), tf.tensor(l.scales, scaleShape(l))))]));
+function codesToWeights(layers: BlockLayer[], codes: Int8Array[], biases?: (Float32Array | undefined)[], scales?: Float32Array[]): Map<string, tf.Tensor> {
+  const m = new Map(layers.map((l, i) => [l.weightName, tf.tidy(() => tf.mul(tf.tensor(Float32Array.from(codes[i]), l.dims), tf.tensor(scales?.[i] ?? l.scales, scaleShape(l))))]));
   layers.forEach((l, i) => {
     const b = biases?.[i];
     if (l.bias && b) m.set(l.bias.name, tf.tensor1d(b));
@@ -236,9 +248,18 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
   });
   const B0 = layers.map((l) => (biasLr > 0 && l.bias ? tf.tensor1d(l.bias.values) : undefined));
   const biasVars = dB.filter((v): v is tf.Variable => !!v);
+  const weightScaleLr = o.weightScaleLr ?? 0;
+  // learned log factors on the weight scales (Genie-M), zero at the start
+  const U = weightScaleLr > 0 ? layers.map((_, i) => {
+    const zero = tf.zerosLike(S[i]);
+    const v = tf.variable(zero, true);
+    zero.dispose();
+    return v;
+  }) : [];
   const optimizer = tf.train.adam(o.lr);
   const scaleOptimizer = logS.length ? tf.train.adam(learnLr) : undefined;
   const biasOptimizer = biasVars.length ? tf.train.adam(biasLr) : undefined;
+  const weightScaleOptimizer = U.length ? tf.train.adam(weightScaleLr) : undefined;
   const every = Math.max(1, o.progressEvery ?? 50);
   const hOf = (i: number) => tf.clipByValue(tf.add(tf.mul(tf.sigmoid(V[i]), ZETA - GAMMA), GAMMA), 0, 1);
   const gradsOf = (grads: tf.NamedTensorMap, vars: tf.Variable[]) => vars.filter((v) => grads[v.name]).map((v) => ({ name: v.name, tensor: grads[v.name] }));
@@ -253,7 +274,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
       let rec: tf.Scalar | undefined;
       let reg: tf.Scalar | undefined;
       const { value: cost, grads } = tf.variableGrads(() => {
-        const weights = new Map(layers.map((l, i) => [l.weightName, tf.mul(tf.clipByValue(tf.add(F[i], hOf(i)), l.qmin, l.qmax), S[i])]));
+        const weights = new Map(layers.map((l, i) => [l.weightName, tf.mul(tf.clipByValue(tf.add(F[i], hOf(i)), l.qmin, l.qmax), U.length ? tf.mul(S[i], tf.exp(U[i])) : S[i])]));
         layers.forEach((l, i) => {
           if (l.bias && dB[i]) weights.set(l.bias.name, tf.add(B0[i]!, dB[i]!));
         });
@@ -272,10 +293,11 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         }
         if (report) rec = tf.keep(r);
         return loss;
-      }, [...V, ...logS, ...biasVars]);
+      }, [...V, ...logS, ...biasVars, ...U]);
       optimizer.applyGradients(gradsOf(grads, V));
       scaleOptimizer?.applyGradients(gradsOf(grads, logS));
       biasOptimizer?.applyGradients(gradsOf(grads, biasVars));
+      weightScaleOptimizer?.applyGradients(gradsOf(grads, U));
       tf.dispose(Object.values(grads));
       idx.dispose();
       if (report && rec) {
@@ -312,24 +334,33 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
         return d;
       }))
       : undefined;
-    const evalCodes = async (codes: Int8Array[], grids?: Map<string, ActivationQParams>, biases?: (Float32Array | undefined)[]) => {
-      const w = codesToWeights(layers, codes, biases);
+    const learnedWeightScales = U.length
+      ? await Promise.all(layers.map(async (l, i) => {
+        const f = await U[i].data();
+        return Float32Array.from(l.scales, (sc, c) => sc * Math.exp(f[f.length === 1 ? 0 : c]));
+      }))
+      : undefined;
+    const evalCodes = async (codes: Int8Array[], grids?: Map<string, ActivationQParams>, biases?: (Float32Array | undefined)[], scales?: Float32Array[]) => {
+      const w = codesToWeights(layers, codes, biases, scales);
       try {
         return await runner.fullError(w, grids);
       } finally {
         tf.dispose([...w.values()]);
       }
     };
-    type Candidate = { kept: KeptRounding; codes: Int8Array[]; grids?: Map<string, ActivationQParams>; biases?: (Float32Array | undefined)[] };
+    type Candidate = { kept: KeptRounding; codes: Int8Array[]; grids?: Map<string, ActivationQParams>; biases?: (Float32Array | undefined)[]; scales?: Float32Array[] };
     const candidates: Candidate[] = [{ kept: 'block', codes: adaptive }, { kept: 'nearest', codes: nearest }];
     if (layers.every((l) => l.initial)) candidates.push({ kept: 'initial', codes: layers.map((l) => l.initial!) });
     if (learnedGrids) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids });
     // the learned biases go with what they were learned with: the adaptive codes (and the learned grids)
     if (learnedBiases) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids, biases: learnedBiases });
+    // the learned weight scales likewise, with everything else learned alongside them
+    const learnedAll = candidates[candidates.length - 1].kept === 'block' ? candidates.length - 1 : 0;
+    if (learnedWeightScales) candidates.push({ ...candidates[learnedAll], scales: learnedWeightScales });
     const errors: number[] = [];
-    for (const c of candidates) errors.push(await evalCodes(c.codes, c.grids, c.biases));
+    for (const c of candidates) errors.push(await evalCodes(c.codes, c.grids, c.biases, c.scales));
     const best = errors.indexOf(Math.min(...errors));
-    const { kept, codes, grids, biases } = candidates[best];
+    const { kept, codes, grids, biases, scales } = candidates[best];
     const flippedFraction = codes.map((c, i) => {
       let f = 0;
       for (let j = 0; j < c.length; j++) if (c[j] !== nearest[i][j]) f++;
@@ -340,6 +371,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
       codes, flippedFraction, blockError: errors[best], nearestError: errors[1], ...(initialAt >= 0 ? { initialError: errors[initialAt] } : {}), kept,
       ...(grids ? { learnedActivations: learned, calibratedGridError: errors[0] } : {}),
       ...(biases ? { learnedBiases: biases, originalBiasError: errors[candidates.findIndex((c) => c.codes === codes && c.grids === grids && !c.biases)] } : {}),
+      ...(scales ? { learnedWeightScales: scales, calibratedWeightScaleError: errors[learnedAll] } : {}),
       ...(o.logits ? { klWeight: runner.klWeight } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
@@ -347,6 +379,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     optimizer.dispose();
     scaleOptimizer?.dispose();
     biasOptimizer?.dispose();
-    tf.dispose([...S, ...F, ...V, ...logS, ...biasVars, ...B0.filter((b): b is tf.Tensor1D => !!b)]);
+    weightScaleOptimizer?.dispose();
+    tf.dispose([...S, ...F, ...V, ...logS, ...biasVars, ...U, ...B0.filter((b): b is tf.Tensor1D => !!b)]);
   }
 }

@@ -137,6 +137,27 @@ describe('quantizeGraph with reconstruction block', () => {
     expect(biased.notes.some((n) => n.includes(`biases of ${moved.length} layer(s)`))).toBe(true);
   }, 60_000);
 
+  it('learned weight scales are the ones the export carries (DequantizeLinear scales), and the report gives how far they moved', async () => {
+    const cfg = config('block');
+    const before = tf.memory().numTensors;
+    const scaled = await quantizeGraph(graph, calibration, { ...cfg, adaround: { ...cfg.adaround, iterations: 30, blockActivationLr: 0, blockWeightScaleLr: 0.02 } });
+    expect(tf.memory().numTensors).toBe(before);
+    const moved = scaled.blocks!.flatMap((b) => b.learnedWeightScales ?? []);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(block.blocks!.every((b) => b.learnedWeightScales === undefined)).toBe(true);
+    expect(moved.some((m) => m.minRatio < 0.999 || m.maxRatio > 1.001)).toBe(true);
+    for (const b of scaled.blocks!.filter((x) => x.learnedWeightScales)) expect(b.calibratedWeightScaleError).toBeGreaterThan(b.blockError);
+    for (const m of moved) {
+      const conv = scaled.qdq.nodes.find((n) => n.name === m.layer)!;
+      const dq = scaled.qdq.nodes.find((n) => n.outputs[0] === conv.inputs[1])!;
+      expect(dq.opType).toBe('DequantizeLinear');
+      const exported = Array.from(scaled.qdq.initializers.get(dq.inputs[1])!.data as Float32Array);
+      const reported = scaled.layers.find((l) => l.name === m.layer)!.scales;
+      expect(exported).toEqual(reported.map((v) => Math.fround(v)));
+    }
+    expect(scaled.notes.some((n) => n.includes(`weight scales of ${moved.length} layer(s)`))).toBe(true);
+  }, 60_000);
+
   it('the logit term is refused for a model with several outputs', async () => {
     const two = { ...graph, outputs: [...graph.outputs, { name: graph.nodes[0].outputs[0], dtype: 'float32' as const, shape: [] }] };
     const cfg = config('block');

@@ -151,6 +151,14 @@ function biasShifts(names: string[], layers: BlockLayer[], learned: (Float32Arra
   return out;
 }
 
+/** Per layer with learned weight scales: the smallest and largest learned / calibrated ratio, for the report. */
+function scaleRatios(names: string[], layers: BlockLayer[], learned: Float32Array[]): { layer: string; minRatio: number; maxRatio: number }[] {
+  return layers.map((l, i) => {
+    const r = Array.from(learned[i], (s, c) => s / l.scales[c]);
+    return { layer: names[i], minRatio: Math.min(...r), maxRatio: Math.max(...r) };
+  });
+}
+
 /** Images per executor run when the block's layer inputs are captured for their second moments. */
 const MOMENT_CHUNK = 64;
 
@@ -257,6 +265,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         dropProbability,
         activationLr: cfg.adaround.blockActivationLr,
         biasLr: cfg.adaround.blockBiasLr,
+        weightScaleLr: cfg.adaround.blockWeightScaleLr,
         ...(term ? { logits: term } : {}),
         seed: cfg.seed * 1000 + bi,
         signal: s.signal,
@@ -273,7 +282,8 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
       block.layers.forEach((name, li) => {
         const l = layers[li];
         const bits = s.bitsOf.get(name)!;
-        const dq = dequantizedWeight(res.codes[li], l.scales, l.dims, l.axis);
+        const scales = res.learnedWeightScales?.[li] ?? l.scales;
+        const dq = dequantizedWeight(res.codes[li], scales, l.dims, l.axis);
         s.overrides.get(l.weightName)?.dispose();
         s.overrides.set(l.weightName, tf.tensor(dq, l.dims));
         const learnedBias = res.learnedBiases?.[li];
@@ -281,10 +291,10 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
           s.overrides.get(l.bias.name)?.dispose();
           s.overrides.set(l.bias.name, tf.tensor1d(learnedBias));
         }
-        planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: l.scales, weightBits: bits.weightBits, axis: l.axis, ...(learnedBias ? { bias: learnedBias } : {}) });
+        planLayers.push({ node: name, weightCodes: res.codes[li], weightScales: scales, weightBits: bits.weightBits, axis: l.axis, ...(learnedBias ? { bias: learnedBias } : {}) });
         reports.set(name, {
           name, opType: byName.get(name)!.node.opType, weightBits: bits.weightBits, activationBits: bits.activationBits,
-          rounding: res.kept === 'nearest' ? 'nearest' : 'adaptive', scales: Array.from(l.scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
+          rounding: res.kept === 'nearest' ? 'nearest' : 'adaptive', scales: Array.from(scales), weightScale: scaleMethods[li], flippedFraction: res.flippedFraction[li], block: block.name,
           seconds: seconds / block.layers.length,
         });
         onEvent({ type: 'layer', name, status: 'done' });
@@ -294,6 +304,7 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
         qdrop: dropProbability, ...(term ? { logitTerm: { weight: term.weight, klWeight: res.klWeight ?? 0, batch: term.batch } } : {}), nearestError: res.nearestError, blockError: res.blockError, ...(res.initialError !== undefined ? { layerWiseError: res.initialError } : {}), kept: res.kept, seconds,
         ...(learnedScales ? { activationScales: learnedScales, calibratedGridError: res.calibratedGridError } : {}),
         ...(res.learnedBiases ? { learnedBiases: biasShifts(block.layers, layers, res.learnedBiases), originalBiasError: res.originalBiasError } : {}),
+        ...(res.learnedWeightScales ? { learnedWeightScales: scaleRatios(block.layers, layers, res.learnedWeightScales), calibratedWeightScaleError: res.calibratedWeightScaleError } : {}),
       });
       onEvent({ type: 'block', version: 1, name: block.name, index: bi, status: 'done', nearestError: res.nearestError, blockError: res.blockError });
     } catch (e) {
@@ -314,6 +325,10 @@ export async function quantizeByBlocks(s: BlockStageInput): Promise<BlockStageRe
   const biased = blockReports.filter((b) => b.learnedBiases);
   if (cfg.adaround.blockBiasLr > 0) {
     notes.push(`Block reconstruction learned the biases of ${biased.reduce((a, b) => a + b.learnedBiases!.length, 0)} layer(s) in ${biased.length} of ${blockReports.length} blocks, where they fit the block output better than the float biases (report blocks[].learnedBiases); the export uses them.`);
+  }
+  if (cfg.adaround.blockWeightScaleLr > 0) {
+    const scaled = blockReports.filter((b) => b.learnedWeightScales);
+    notes.push(`Block reconstruction learned the weight scales of ${scaled.reduce((a, b) => a + b.learnedWeightScales!.length, 0)} layer(s) in ${scaled.length} of ${blockReports.length} blocks, where they fit the block output better than the calibrated scales (report blocks[].learnedWeightScales); the export uses them.`);
   }
   return { planLayers, reports: ordered, blocks: blockReports, notes };
 }

@@ -61,7 +61,7 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       activationObserver: config.quant.activationObserver,
       keepFirstLast8bit: config.quant.keepFirstLast8bit,
       biasCorrection: config.quant.biasCorrection,
-      adaround: { ...d.adaround, iterations: config.quant.adaroundIterations, ...(config.quant.blockLogitWeight !== undefined ? { blockLogitWeight: config.quant.blockLogitWeight } : {}), ...(config.quant.blockBiasLr !== undefined ? { blockBiasLr: config.quant.blockBiasLr } : {}) },
+      adaround: { ...d.adaround, iterations: config.quant.adaroundIterations, ...(config.quant.blockLogitWeight !== undefined ? { blockLogitWeight: config.quant.blockLogitWeight } : {}), ...(config.quant.blockBiasLr !== undefined ? { blockBiasLr: config.quant.blockBiasLr } : {}), ...(config.quant.blockWeightScaleLr !== undefined ? { blockWeightScaleLr: config.quant.blockWeightScaleLr } : {}) },
       overrides: config.quant.overrides,
       seed: config.seed,
       target: config.quant.target,

@@ -294,5 +294,6 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { c.quant.floatActivationsBelowDb = -1; }, /floatActivationsBelowDb must be null .* 0\.\.60/);
     await refused((c) => { c.quant.blockLogitWeight = 1; }, /blockLogitWeight .* nothing with reconstruction "layer"/);
     await refused((c) => { c.quant.blockBiasLr = 0.001; }, /blockBiasLr .* nothing with reconstruction "layer"/);
+    await refused((c) => { c.quant.blockWeightScaleLr = 0.001; }, /blockWeightScaleLr .* nothing with reconstruction "layer"/);
   });
 });

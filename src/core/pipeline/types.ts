@@ -86,6 +86,8 @@ export interface PipelineConfig {
     blockLogitWeight?: number;
     /** Block reconstruction: Adam rate on the layers' biases (quant/config.ts AdaroundConfig.blockBiasLr); default 0. */
     blockBiasLr?: number;
+    /** Block reconstruction: Adam rate on the log weight scales (quant/config.ts AdaroundConfig.blockWeightScaleLr); default 0. */
+    blockWeightScaleLr?: number;
   };
   export: { onnx: boolean; tfjs: boolean };
   /** Detectors: where the float tail (post-processing kept float) begins, overriding the automatic cut. */
@@ -158,6 +160,12 @@ export interface BlockReport {
    */
   learnedBiases?: { layer: string; rmsShift: number; rmsBias: number }[];
   originalBiasError?: number;
+  /**
+   * Weight scales learned inside the block (adaround.blockWeightScaleLr), when they were kept: per layer, the
+   * smallest and largest learned / calibrated ratio over channels; `calibratedWeightScaleError`: with the calibrated scales.
+   */
+  learnedWeightScales?: { layer: string; minRatio: number; maxRatio: number }[];
+  calibratedWeightScaleError?: number;
   seconds: number;
 }
 

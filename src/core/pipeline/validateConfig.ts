@@ -40,7 +40,7 @@ export function validatePipelineConfig(config: PipelineConfig): void {
     if (!Array.isArray(until) || !until.length || !until.every((u) => typeof u === 'string' && u.length > 0)) bad('floatTail.until must be a non-empty list of node names');
   }
   if (!isObj(c.quant)) bad('quant must be an object');
-  onlyKeys('quant.', c.quant, d.quant, ['blockLogitWeight', 'blockBiasLr', 'floatActivationsBelowDb']);
+  onlyKeys('quant.', c.quant, d.quant, ['blockLogitWeight', 'blockBiasLr', 'blockWeightScaleLr', 'floatActivationsBelowDb']);
   validateFloatBelow(config.quant);
   if (!BACKENDS.includes(config.backend)) bad(`backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(config.backend)}`);
   if (!Number.isInteger(config.seed) || config.seed < 0) bad(`seed must be a non-negative integer; got ${JSON.stringify(config.seed)}`);

@@ -60,6 +60,9 @@ describe('QuantConfig', () => {
     expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockBiasLr: 1e-3 } }).adaround.blockBiasLr).toBe(1e-3);
     expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockBiasLr: 1e-3 } })).message).toMatch(/blockBiasLr .* nothing with reconstruction "layer"/);
     expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { blockBiasLr: 2 } })).message).toMatch(/adaround.blockBiasLr/);
+    expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, adaround: { blockWeightScaleLr: 1e-3 } }).adaround.blockWeightScaleLr).toBe(1e-3);
+    expect(errorOf(() => validateQuantConfig({ activationBits: 4, adaround: { blockWeightScaleLr: 1e-3 } })).message).toMatch(/blockWeightScaleLr .* nothing with reconstruction "layer"/);
+    expect(errorOf(() => validateQuantConfig({ reconstruction: 'block', adaround: { blockWeightScaleLr: -1 } })).message).toMatch(/adaround.blockWeightScaleLr/);
   });
   it('an override of an unknown layer names it and lists known layers', () => {
     const layers = ['conv1', 'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2', 'fc'];
