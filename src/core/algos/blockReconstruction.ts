@@ -355,7 +355,7 @@ export async function reconstructBlock(exec: GraphExecutor, layers: BlockLayer[]
     // the learned biases go with what they were learned with: the adaptive codes (and the learned grids)
     if (learnedBiases) candidates.push({ kept: 'block', codes: adaptive, grids: learnedGrids, biases: learnedBiases });
     // the learned weight scales likewise, with everything else learned alongside them
-    const learnedAll = candidates[candidates.length - 1].kept === 'block' ? candidates.length - 1 : 0;
+    const learnedAll = candidates.findIndex((c) => c.kept === 'block' && c.grids === learnedGrids && c.biases === learnedBiases);
     if (learnedWeightScales) candidates.push({ ...candidates[learnedAll], scales: learnedWeightScales });
     const errors: number[] = [];
     for (const c of candidates) errors.push(await evalCodes(c.codes, c.grids, c.biases, c.scales));

@@ -64,10 +64,9 @@ export function floatLayersOrtQuantizes(plan: QuantizationPlan, graph: Graph): s
 export function floatWeightNote(plan: QuantizationPlan, graph: Graph, options: QdqOptions): string[] {
   if (options.floatInputWeights !== 'float32') return [];
   const chosen = floatWeightLayers(graph, plan);
-  const float = plan.layers.filter((l) => chosen.has(l.node));
-  if (!float.length) return [];
-  const extra = float.reduce((a, l) => a + 3 * l.weightCodes.length, 0);
-  return [`${float.length} quantized conv(s) read a float input and run as float kernels: their weights (rounded to their grids as reported) are stored as float32 values, since ONNX Runtime dequantizes int8 weights of a float layer on every run and misses its fast float kernels (+${Math.round(extra / 1000)} KB over int8 codes; the convs with the most output positions first, within half the int8 weight bytes; the rest, Gemm/MatMul layers and target "smallest" keep int8).`];
+  if (!chosen.size) return [];
+  const extra = [...chosen.values()].reduce((a, b) => a + b, 0);
+  return [`${chosen.size} quantized conv(s) read a float input and run as float kernels: their weights (rounded to their grids as reported) are stored as float32 values, since ONNX Runtime dequantizes int8 weights of a float layer on every run and misses its fast float kernels (+${Math.round(extra / 1000)} KB over int8 codes; the convs with the most output positions first, within half the int8 weight bytes; the rest, Gemm/MatMul layers and target "smallest" keep int8).`];
 }
 
 function requantizedNote(plan: QuantizationPlan, graph?: Graph): string[] {

@@ -119,7 +119,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
   if (int4Acts && opset < 21) throw new LocalQuantError('BAD_CONFIG', `4-bit activation types need opset 21; export asked for ${opset}.`, "Use lowBitActivations: 'clip' or opset 21.");
 
   // chosen on the graph's own names, before Q/DQ pairs take them over
-  const floatWeights = opts.floatInputWeights === 'float32' ? floatWeightLayers(g, plan) : new Set<string>();
+  const floatWeights = opts.floatInputWeights === 'float32' ? floatWeightLayers(g, plan) : new Map<string, number>();
   const taken = new Set<string>([...g.initializers.keys(), ...g.inputs.map((v) => v.name)]);
   for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
   const fresh = (hint: string): string => {
@@ -217,7 +217,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const fitted = node.opType !== 'MatMul' && !(l.weightBits <= 4 && int4Weights && opts.int4MatMulBlocks) ? fitBiasToInt32(l, w.dims, plannedBias, plan.activations[originalInput(node.inputs[0], rename)]?.scale) : undefined;
     if (fitted) l = { ...l, ...fitted };
     for (const c of l.weightCodes) if (c < qmin || c > qmax) throw new LocalQuantError('INTERNAL', `plan for ${l.node}: weight code ${c} outside ${l.weightBits}-bit range`);
-    if (opts.floatInputWeights === 'float32' && !plan.activations[originalInput(node.inputs[0], rename)] && floatWeights.has(node.name)) {
+    if (floatWeights.has(node.name)) {
       // a float layer: its quantized weights as float32 values, its bias float (see QdqOptions.floatInputWeights)
       node.inputs[1] = addInit(`${wName}_dequantized`, { dtype: 'float32', dims: w.dims.slice(), data: dequantizedWeights(l, w.dims) });
       if (l.bias) {
@@ -283,14 +283,14 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
 const FLOAT_WEIGHT_GROWTH = 0.5;
 
 /**
- * The float convs (input not quantized) that get float32 weights: most output positions first (a conv
+ * The float convs (input not quantized) that get float32 weights, with the bytes each adds over its int8 codes: most output positions first (a conv
  * computes each weight once per position, so there ORT's fast float kernels win the most back), while
  * the added bytes stay within FLOAT_WEIGHT_GROWTH of the plan's int8 weight bytes. MediaPipe's hand landmark
  * model: all 12 float convs (+34 %), 0.30x -> 0.94x float; CenterNet's float head convs alone would have
  * grown its file 2.8x, and an age/gender net's one big float conv 2x for 2.2x -> 2.6x speed.
  * Gemm/MatMul and convs of unknown output shape keep int8.
  */
-export function floatWeightLayers(graph: Pick<Graph, 'nodes' | 'valueInfo'>, plan: QuantizationPlan): Set<string> {
+export function floatWeightLayers(graph: Pick<Graph, 'nodes' | 'valueInfo'>, plan: QuantizationPlan): Map<string, number> {
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const int8Bytes = plan.layers.reduce((a, l) => a + l.weightCodes.length, 0);
   const candidates = plan.layers.flatMap((l) => {
@@ -301,12 +301,12 @@ export function floatWeightLayers(graph: Pick<Graph, 'nodes' | 'valueInfo'>, pla
     return [{ name: l.node, positions: (shape.slice(2) as number[]).reduce((a, d) => a * d, 1), extra: 3 * l.weightCodes.length }];
   });
   candidates.sort((a, b) => b.positions - a.positions);
-  const chosen = new Set<string>();
+  const chosen = new Map<string, number>();
   let added = 0;
   for (const c of candidates) {
     if (added + c.extra > FLOAT_WEIGHT_GROWTH * int8Bytes) continue;
     added += c.extra;
-    chosen.add(c.name);
+    chosen.set(c.name, c.extra);
   }
   return chosen;
 }
