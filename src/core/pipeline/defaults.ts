@@ -50,6 +50,7 @@ export function withBitWidths(config: PipelineConfig, weightBits: PipelineConfig
   // settings about activation grids that the new widths would make inert (validation refuses them)
   if (activationBits !== 8) delete quant.floatActivationsBelowDb;
   if (activationBits === 32) quant.equalization = false;
+  if (activationBits >= 8) quant.activationBitsAt = 'layer-inputs';
   return { ...config, calibration: { ...config.calibration, images: d.images, steps: d.steps }, quant };
 }
 
@@ -75,6 +76,7 @@ export function defaultPipelineConfig(): PipelineConfig {
       reconstruction: 'layer',
       qdrop: false,
       equalization: false,
+      activationBitsAt: 'layer-inputs',
     },
     export: { onnx: true, tfjs: false },
   }, 8, 8);

@@ -16,7 +16,10 @@ const N = 16;
 const calibration = { images: seeded(N * 3 * 32 * 32, 5), shape: [N, 3, 32, 32] };
 
 function config(reconstruction: 'layer' | 'block', rounding: 'adaptive' | 'nearest' = 'adaptive') {
-  const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 4 as const, rounding, reconstruction };
+  // Skip paths at 4 bit as the thresholds below were set for. With the default 'layer-inputs' this random
+  // ResNet-8 ends further from float after 40 block iterations than with nearest rounding (logit MSE 0.0185
+  // vs 0.0159); on ResNet-20 block and layer-wise reconstruction are level there (README, issue 14 figures).
+  const cfg = { ...defaultQuantConfig(), weightBits: 4 as const, activationBits: 4 as const, rounding, reconstruction, activationBitsAt: 'every-activation' as const };
   cfg.adaround = { ...cfg.adaround, iterations: 40, blockStartIterations: 0, blockActivationLr: reconstruction === 'block' ? 5e-3 : 0 };
   return cfg;
 }

@@ -18,6 +18,7 @@ import { buildQdqGraph, type QdqOptions, type QuantizationPlan } from '../export
 import { deploymentTargetNotes, floatWeightNote, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../ir/passes/compactNames.js';
 import { inferenceForm } from '../ir/passes/inferenceForm.js';
+import { gridGraph, splitPoints } from '../quant/layerInputSplit.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
 import { depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
@@ -190,10 +191,14 @@ async function quantizeInBatches(
   integerWeightsOnly: boolean,
 ): Promise<QuantizeGraphResult> {
   const t0 = performance.now();
-  const folded = inferenceForm(graph);
+  const inference = inferenceForm(graph);
+  const layerPositions = quantizableLayers(inference);
+  if (layerPositions.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
+  const bitsOf = new Map(layerPositions.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
+  // low-bit layers get their own copy of a value others read too (quant/layerInputSplit.ts)
+  const split = gridGraph(inference, cfg, bitsOf);
+  const { graph: folded, copies } = split;
   const qlayers = quantizableLayers(folded);
-  if (qlayers.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
-  const bitsOf = new Map(qlayers.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
   const floatLayers = new Set(qlayers.filter((l) => bitsOf.get(l.node.name) === null).map((l) => l.node.name));
   // bias correction and bias learning write a bias per layer: every quantized Conv/Gemm gets one
   const biasNames = cfg.biasCorrection || (cfg.reconstruction === 'block' && cfg.adaround.blockBiasLr > 0) ? addBiasInputs(folded, qlayers.filter((l) => !floatLayers.has(l.node.name))) : new Map<string, string>();
@@ -206,7 +211,7 @@ async function quantizeInBatches(
   const batches = batchesOf(calibration, batch);
   // Which values get grids depends on the graph's structure alone, not on the weights equalization rewrites.
   const placement = activationPlacement(cfg);
-  const spec = activationGridSpec(folded, cfg, bitsOf, placement);
+  const spec = activationGridSpec(folded, cfg, bitsOf, placement, splitPoints(split));
   // Equalization rewrites weights: it runs before the executor uploads them, on a float pass of its own.
   let equalization: EqualizationReport | undefined;
   try {
@@ -225,6 +230,7 @@ async function quantizeInBatches(
   try {
     // 1. Activation ranges on the float network (quant/activationGrids.ts: which values, how many bits).
     if (placement === 'layer-inputs' && cfg.activationBits < 32) notes.push(`Activation grids at layer inputs only (${cfg.activationBits < 8 ? `${cfg.activationBits}-bit activations have no integer kernel in ONNX Runtime` : 'target "smallest" is about size'}): fewer requantizations, so better accuracy; integer-kernel placement is used for 8-bit activations on the ort targets.`);
+    if (copies.size) notes.push(`${copies.size} value(s) read by layers below 8 bits and by something else (a skip connection, a pool, an 8-bit layer) keep ${cfg.activationBits >= 32 ? 'float' : '8 bits'} for those other readers; the low-bit layers read a low-bit copy (activationBitsAt "layer-inputs").`);
     const hists = new Map(spec.owners.map((n) => [n, new RangeHistogram()]));
     for (const b of batches) {
       throwIfAborted(signal);

@@ -68,6 +68,7 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       reconstruction: config.quant.reconstruction,
       qdrop: config.quant.qdrop,
       equalization: config.quant.equalization,
+      activationBitsAt: config.quant.activationBitsAt,
     },
     layerNames,
   );

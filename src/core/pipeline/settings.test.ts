@@ -150,8 +150,10 @@ describe('every pipeline setting changes the result or is refused', () => {
     const a4 = await run(withChange((c) => { c.quant.activationBits = 4; }));
     expect(sameBytes(a4.onnx, base.onnx)).toBe(false);
     const inner = (r: PipelineResult) => Object.entries(r.report.activations).filter(([k]) => k !== 'input');
-    expect(inner(a4).length).toBeGreaterThan(0);
-    for (const [, v] of inner(a4)) expect(v.bits).toBe(4);
+    expect(a4.report.layers.slice(1).every((l) => l.activationBits === 4)).toBe(true);
+    expect(inner(a4).filter(([, v]) => v.bits === 4).length).toBeGreaterThan(0);
+    // values no layer reads keep 8 bits (activationBitsAt "layer-inputs", tested below)
+    for (const [, v] of inner(a4)) expect([4, 8]).toContain(v.bits);
     const a32 = await run(withChange((c) => { c.quant.activationBits = 32; }));
     expect(Object.keys(a32.report.activations)).toEqual([]);
     expect(a32.report.layers.every((l) => l.activationBits === 32)).toBe(true);
@@ -228,6 +230,19 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(qd.report.blocks!.every((b) => b.qdrop === 0.5)).toBe(true);
   }, 360_000); // four pipeline runs, two with 300 block iterations: past 120 s at load 6 on the 2-core machine
 
+  it('activationBitsAt: at A4, every-activation puts the values no layer reads at 4 bit too; recorded', async () => {
+    const a4 = (at: 'layer-inputs' | 'every-activation') => withChange((c) => { c.quant.activationBits = 4; c.quant.rounding = 'nearest'; c.quant.activationBitsAt = at; });
+    const inputs = await run(a4('layer-inputs'));
+    const every = await run(a4('every-activation'));
+    expect(sameBytes(inputs.onnx, every.onnx)).toBe(false);
+    expect(every.report.config.quant.activationBitsAt).toBe('every-activation');
+    expect(inputs.report.config.quant.activationBitsAt).toBe('layer-inputs');
+    const bits = (r: PipelineResult) => Object.entries(r.report.activations).filter(([v]) => v !== 'input').map(([, a]) => a.bits);
+    expect(bits(every).every((b) => b === 4)).toBe(true);
+    expect(bits(inputs)).toContain(8);
+    expect(bits(inputs)).toContain(4);
+  }, 120_000);
+
   it('equalization: rescales channel groups, changes the export and is recorded with what it did', async () => {
     const r = await run(withChange((c) => { c.quant.equalization = true; }));
     expect(sameBytes(r.onnx, base.onnx)).toBe(false);
@@ -289,6 +304,7 @@ describe('every pipeline setting changes the result or is refused', () => {
     await refused((c) => { c.quant.overrides = { nope: { weightBits: 8 } }; }, /nope/);
     await refused((c) => { c.quant.reconstruction = 'block'; c.quant.rounding = 'nearest'; }, /nothing with rounding "nearest"/);
     await refused((c) => { c.quant.qdrop = true; }, /nothing with reconstruction "layer"/);
+    await refused((c) => { c.quant.activationBitsAt = 'every-activation'; }, /activationBitsAt "every-activation" .* no activation below 8 bits/);
     await refused((c) => { c.quant.equalization = true; c.quant.activationBits = 32; }, /equalization .* nothing with float activations/);
     await refused((c) => { c.quant.floatActivationsBelowDb = 30; c.quant.activationBits = 4; }, /floatActivationsBelowDb judges 8-bit .* activationBits 4/);
     await refused((c) => { c.quant.floatActivationsBelowDb = -1; }, /floatActivationsBelowDb must be null .* 0\.\.60/);

@@ -76,6 +76,11 @@ export interface PipelineConfig {
     /** Cross-layer equalization before quantization (quant/config.ts QuantConfig.equalization); default false. */
     equalization?: boolean;
     /**
+     * Where activation bits below 8 apply (quant/config.ts QuantConfig.activationBitsAt): 'layer-inputs'
+     * (skip paths and other non-layer readers keep 8 bits) or 'every-activation'; default 'layer-inputs'.
+     */
+    activationBitsAt?: 'layer-inputs' | 'every-activation';
+    /**
      * The channel-noise rule (pipeline/activationFallback.ts): an 8-bit activation whose grid leaves some output
      * channel of a conv reading it below this SQNR (dB) keeps float; null quantizes every activation. Higher
      * keeps more activations float: closer to the float model, fewer integer kernels. Default 20

@@ -4,15 +4,17 @@
  * grid (value-moving ops, Concat inputs) take their owner's parameters, so they need no histogram.
  *
  * Bits: a value read by quantized layers gets the narrowest activationBits among them (config default
- * or per-layer override; 32 = float), any other point the config's activationBits, the network input
- * 8 bit (the input image is 8-bit data). A shared group takes the narrowest bits of its members; a group
- * whose members all ask for float stays float.
+ * or per-layer override; 32 = float); any other point the config's activationBits, but at least 8 with
+ * activationBitsAt 'layer-inputs' (low bits are for layer inputs; quant/layerInputSplit.ts gives the layers
+ * their own copy of a value that others read too); the network input 8 bit (the input image is 8-bit
+ * data). A shared group takes the narrowest bits of its members; a group whose members all ask for float
+ * stays float.
  */
 import { topologicalOrder } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
 import type { QuantConfig } from './config.js';
 import { activationQParams, type ActivationQParams, type RangeHistogram } from './observers.js';
-import { activationPointPlan, type PointPlacement } from './quantPoints.js';
+import { activationPointPlan, type ActivationPointOptions, type PointPlacement } from './quantPoints.js';
 
 export interface ActivationGridSpec {
   /** Quantized values, in execution order. */
@@ -31,12 +33,15 @@ export interface ActivationGridSpec {
  */
 export function activationGridSpec(
   graph: Graph,
-  cfg: Pick<QuantConfig, 'activationBits'>,
+  cfg: Pick<QuantConfig, 'activationBits'> & Partial<Pick<QuantConfig, 'activationBitsAt'>>,
   layerActivationBits: Map<string, { activationBits: number } | null>,
   placement: PointPlacement = 'integer-kernels',
+  /** Of a layer-input split (quant/layerInputSplit.ts splitPoints): values quantized besides, and values not quantized. */
+  split: Pick<ActivationPointOptions, 'alsoPoints' | 'notPoints'> = {},
 ): ActivationGridSpec {
   const floatLayers = new Set([...layerActivationBits].filter(([, b]) => b === null).map(([n]) => n));
-  const plan = activationPointPlan(graph, { floatLayers, placement });
+  const plan = activationPointPlan(graph, { floatLayers, placement, ...split });
+  const otherPointBits = (cfg.activationBitsAt ?? 'every-activation') === 'layer-inputs' ? Math.max(cfg.activationBits, 8) : cfg.activationBits;
   const desired = new Map<string, number>();
   const want = (v: string, bits: number) => desired.set(v, Math.min(desired.get(v) ?? Infinity, bits));
   for (const n of topologicalOrder(graph)) {
@@ -45,7 +50,7 @@ export function activationGridSpec(
   }
   const inputs = new Set(graph.inputs.map((v) => v.name));
   for (const p of plan.points) {
-    if (!desired.has(p)) want(p, cfg.activationBits);
+    if (!desired.has(p)) want(p, otherPointBits);
     if (inputs.has(p) && desired.get(p)! < 32) desired.set(p, 8);
   }
   const owner = (p: string) => plan.shareWith.get(p) ?? p;

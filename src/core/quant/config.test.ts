@@ -36,6 +36,15 @@ describe('QuantConfig', () => {
     expect(errorOf(() => validateQuantConfig({ adaround: { lr: -1 } })).message).toMatch(/adaround.lr/);
     expect(errorOf(() => validateQuantConfig(null)).message).toMatch(/JSON object/);
   });
+  it('activationBitsAt: layer-inputs by default; every-activation refused where no activation is below 8 bits', () => {
+    expect(validateQuantConfig({}).activationBitsAt).toBe('layer-inputs');
+    expect(validateQuantConfig({ activationBits: 4, activationBitsAt: 'every-activation' }).activationBitsAt).toBe('every-activation');
+    expect(validateQuantConfig({ activationBits: 32, activationBitsAt: 'every-activation', overrides: { fc: { activationBits: 4 } } }).activationBitsAt).toBe('every-activation');
+    const inert = errorOf(() => validateQuantConfig({ activationBits: 8, activationBitsAt: 'every-activation' }));
+    expect(inert).toMatchObject({ code: 'BAD_CONFIG', hint: 'Set activationBits to 4, or activationBitsAt to layer-inputs.' });
+    expect(inert.message).toMatch(/no activation below 8 bits/);
+    expect(errorOf(() => validateQuantConfig({ activationBitsAt: 'skip' })).message).toMatch(/activationBitsAt must be one of layer-inputs, every-activation/);
+  });
   it('block reconstruction and QDrop are refused, with what to do, where they would change nothing', () => {
     expect(validateQuantConfig({ reconstruction: 'block', activationBits: 4, qdrop: true })).toMatchObject({ reconstruction: 'block', qdrop: true });
     expect(errorOf(() => validateQuantConfig({ reconstruction: 'blocks' })).message).toMatch(/reconstruction must be one of layer, block/);

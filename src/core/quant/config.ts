@@ -119,7 +119,10 @@ export interface QuantConfig {
    * QDrop: during block reconstruction, each activation element skips its quantization with p = 0.5.
    * ResNet-20 (256 synthetic images x 40 steps, block 200): all layers W4A4 90.71 on four seeds against 90.52
    * without; first/last 8 bit 90.64 against 90.69, with a higher agreement with float on every seed
-   * (docs/benchmarks/block-w4a4-levers-2026-12-02.json). Off by default: not yet measured on other models.
+   * (docs/benchmarks/block-w4a4-levers-2026-12-02.json), both with every activation at 4 bit. With 4-bit layer
+   * inputs and 8-bit skip paths (activationBitsAt 'layer-inputs'): first/last 8 bit 91.12 against 90.80 without,
+   * all layers 4 bit 90.77, three seeds each (docs/benchmarks/layer-inputs-w4a4-2026-12-02.json).
+   * Off by default: not yet measured on other models.
    */
   qdrop: boolean;
   /**
@@ -128,6 +131,17 @@ export interface QuantConfig {
    * readers' weight grids evenly. Needs quantized activations (it changes nothing else).
    */
   equalization: boolean;
+  /**
+   * Where activation bits below 8 apply. 'layer-inputs': on the inputs of weight layers only; a value that
+   * a low-bit layer reads and something else reads too (the skip path of a residual block, a pool, a
+   * graph output) keeps 8 bits for those other readers (quant/layerInputSplit.ts), as in LSQ/PACT-style
+   * W4A4 and QuaRot. 'every-activation': every quantized value at the activation bits (the BRECQ/ZeroQ
+   * benchmark convention), skip paths included. No difference when no activation is below 8 bits
+   * (refused then). ResNet-20 (float 91.73), 256 synthetic images, ORT top-1 / agreement with float on the
+   * 10,000 test images: W8A4 nearest 91.16 / 96.73 against 90.65 / 95.69 (bench:quant rows w8a4-nearest and
+   * w8a4-nearest-everyact).
+   */
+  activationBitsAt: ActivationBitsAt;
 }
 
 /**
@@ -164,11 +178,14 @@ export function defaultQuantConfig(): QuantConfig {
     reconstruction: 'layer',
     qdrop: false,
     equalization: false,
+    activationBitsAt: 'layer-inputs',
   };
 }
 
 const WEIGHT_BITS = [2, 3, 4, 8] as const;
 const ACT_BITS = [4, 8, 32] as const;
+export const ACTIVATION_BITS_AT = ['layer-inputs', 'every-activation'] as const;
+export type ActivationBitsAt = (typeof ACTIVATION_BITS_AT)[number];
 
 function bad(message: string, hint?: string): never {
   throw new LocalQuantError('BAD_CONFIG', message, hint);
@@ -198,7 +215,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
   if (cfg.version !== undefined && cfg.version !== QUANT_CONFIG_VERSION) {
     bad(`config version ${JSON.stringify(cfg.version)} is not supported (this build reads version ${QUANT_CONFIG_VERSION})`);
   }
-  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target', 'reconstruction', 'qdrop', 'equalization']);
+  const known = new Set(['version', 'weightBits', 'activationBits', 'perChannel', 'rounding', 'activationObserver', 'percentile', 'keepFirstLast8bit', 'biasCorrection', 'adaround', 'overrides', 'seed', 'target', 'reconstruction', 'qdrop', 'equalization', 'activationBitsAt']);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(`unknown config field "${k}"`, `known fields: ${[...known].join(', ')}`);
   const get = <K extends keyof QuantConfig>(k: K): unknown => (cfg[k] === undefined ? d[k] : cfg[k]);
 
@@ -218,6 +235,7 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     target: oneOf('target', get('target'), DEPLOYMENT_TARGETS),
     reconstruction: oneOf('reconstruction', get('reconstruction'), ['layer', 'block'] as const),
     qdrop: oneOf('qdrop', get('qdrop'), [true, false]),
+    activationBitsAt: oneOf('activationBitsAt', get('activationBitsAt'), ACTIVATION_BITS_AT),
     equalization: oneOf('equalization', get('equalization'), [true, false]),
   };
 
@@ -265,6 +283,10 @@ export function validateQuantConfig(cfg: unknown, layerNames?: readonly string[]
     }
   }
   refuseInertReconstruction(out);
+  const lowBitActivations = out.activationBits < 8 || Object.values(out.overrides).some((o) => o.activationBits !== undefined && o.activationBits < 8);
+  if (out.activationBitsAt === 'every-activation' && !lowBitActivations) {
+    bad('activationBitsAt "every-activation" places activation bits below 8 on every activation: with no activation below 8 bits it does nothing', 'Set activationBits to 4, or activationBitsAt to layer-inputs.');
+  }
   return out;
 }
 

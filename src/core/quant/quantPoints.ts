@@ -18,6 +18,7 @@
  *   values, so its range covers them all), so the Concat is exact and Slices after it (Ghost modules) too.
  * With `placement: 'layer-inputs'` only the network input, ReLU outputs and quantized-layer inputs are
  * points (weights-first placement: fewer requantizations, but ORT leaves the unmatched ops in float).
+ * A layer-input split (quant/layerInputSplit.ts) adds its copies' points and removes the split values'.
  */
 import { consumerMap, topologicalOrder } from '../ir/graph.js';
 import { LAYER_OPS, opsWhere } from '../ir/opKinds.js';
@@ -76,6 +77,10 @@ export interface ActivationPointOptions {
   floatLayers?: Set<string>;
   /** Default 'integer-kernels'. */
   placement?: PointPlacement;
+  /** Values quantized besides those the placement picks (quant/layerInputSplit.ts: the other readers' copy of a split value). */
+  alsoPoints?: string[];
+  /** Values never quantized (quant/layerInputSplit.ts: a split value, whose readers read its copies). */
+  notPoints?: string[];
 }
 
 export interface ActivationPointPlan {
@@ -100,8 +105,9 @@ export function activationPointPlan(graph: Graph, o: ActivationPointOptions = {}
   const outputs = new Set(graph.outputs.map((v) => v.name));
   const points: string[] = [];
   const seen = new Set<string>();
+  const excluded = new Set(o.notPoints);
   const add = (v: string) => {
-    if (isFloatActivation(v, graph) && !seen.has(v)) {
+    if (isFloatActivation(v, graph) && !seen.has(v) && !excluded.has(v)) {
       seen.add(v);
       points.push(v);
     }
@@ -115,6 +121,7 @@ export function activationPointPlan(graph: Graph, o: ActivationPointOptions = {}
   };
   const integerKernels = (o.placement ?? 'integer-kernels') === 'integer-kernels';
   for (const v of graph.inputs) if (v.dtype === 'float32') add(v.name);
+  for (const v of o.alsoPoints ?? []) add(v);
   for (const n of order) {
     if (isReluLike(n, graph)) add(n.outputs[0]);
     const layer = isQuantizedLayer(n, graph, o.floatLayers);

@@ -10,6 +10,7 @@ import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph } from '../ir/types.js';
 import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
+import { gridGraph, splitPoints } from '../quant/layerInputSplit.js';
 import { defaultQuantConfig, layerBits, type QuantConfig } from '../quant/config.js';
 import { RangeHistogram } from '../quant/observers.js';
 import { quantizableLayers } from '../quant/quantPoints.js';
@@ -19,10 +20,12 @@ import { GraphExecutor } from '../runtime/executor.js';
 /** `fast`: min/max ranges and max-abs weight scales instead of MSE searches (for tests about structure, not accuracy). */
 export async function nearestPlan(graph: Graph, images: Float32Array, shape: number[], cfg: Partial<QuantConfig> = {}, o: { fast?: boolean } = {}): Promise<{ folded: Graph; plan: QuantizationPlan }> {
   const c: QuantConfig = { ...defaultQuantConfig(), ...(o.fast ? { activationObserver: 'minmax' as const } : {}), ...cfg };
-  const { graph: folded } = foldBatchNorm(graph);
-  const layers = quantizableLayers(folded);
+  const bnFolded = foldBatchNorm(graph).graph;
+  const layers = quantizableLayers(bnFolded);
   const bits = new Map(layers.map((l) => [l.node.name, layerBits(c, l.node.name, l)]));
-  const spec = activationGridSpec(folded, c, bits);
+  const split = gridGraph(bnFolded, c, bits);
+  const folded = split.graph;
+  const spec = activationGridSpec(folded, c, bits, undefined, splitPoints(split));
   const hists = new Map(spec.owners.map((p) => [p, new RangeHistogram()]));
   const exec = new GraphExecutor(folded);
   try {

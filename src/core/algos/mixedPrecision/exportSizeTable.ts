@@ -15,6 +15,7 @@ import { qdqOptionsForTarget } from '../../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../../ir/passes/compactNames.js';
 import type { Graph } from '../../ir/types.js';
 import { activationGridSpec, activationPlacement } from '../../quant/activationGrids.js';
+import { gridGraph, splitPoints } from '../../quant/layerInputSplit.js';
 import type { QuantConfig } from '../../quant/config.js';
 import type { QuantLayer } from '../../quant/quantPoints.js';
 import { weightLayout } from '../layerWeights.js';
@@ -39,11 +40,14 @@ export interface SizeTable {
 export function exportSizeTable(
   folded: Graph,
   layers: { layer: QuantLayer; bits: number[]; activationBits: number }[],
-  cfg: Pick<QuantConfig, 'activationBits' | 'perChannel' | 'target'>,
+  cfg: Pick<QuantConfig, 'activationBits' | 'perChannel' | 'target' | 'activationBitsAt'>,
   serialize: (qdq: Graph) => Uint8Array,
 ): SizeTable {
-  // the activation points the run's quantization will place (quantizeGraph's placement rule)
-  const spec = activationGridSpec(folded, cfg, new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }])), activationPlacement(cfg));
+  // the activation points the run's quantization will place (quantizeGraph's split and placement rules)
+  const activationBits = new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }]));
+  const split = gridGraph(folded, cfg, activationBits);
+  const graph = split.graph;
+  const spec = activationGridSpec(graph, cfg, activationBits, activationPlacement(cfg), splitPoints(split));
   const activations: QuantizationPlan['activations'] = Object.fromEntries(spec.points.map((p) => [p, { scale: 1, zeroPoint: 0, bits: spec.bits.get(p)!, signed: false }]));
   const placeholder = layers.map(({ layer }) => {
     const w = folded.initializers.get(layer.weightName)!;
@@ -55,7 +59,7 @@ export function exportSizeTable(
   const options = { ...qdqOptionsForTarget(cfg.target), floatInputWeights: 'int8' as const };
   const size = (bits: number[]) => {
     const plan: QuantizationPlan = { layers: placeholder.map((p, i) => ({ ...p, weightBits: bits[i] })), activations };
-    return serialize(compactNames(buildQdqGraph(folded, plan, options), keep)).byteLength;
+    return serialize(compactNames(buildQdqGraph(graph, plan, options), keep)).byteLength;
   };
   const reference = layers.map((l) => Math.max(...l.bits));
   const baseBytes = size(reference);
