@@ -87,6 +87,23 @@ it('shows an uncaught worker error and works again afterwards', async () => {
   await t.context.close();
 });
 
+it('passes where 4-bit activations apply to the run; 8-bit activations reset and disable it', async () => {
+  const t = await openWithSample();
+  await t.page.locator('details.advanced > summary').click();
+  expect(await t.page.getByTestId('activation-bits-at').isDisabled()).toBe(true);
+  await t.page.getByTestId('abits').selectOption('4');
+  expect(await t.page.getByTestId('activation-bits-at').inputValue()).toBe('layer-inputs');
+  await t.page.getByTestId('activation-bits-at').selectOption('every-activation');
+  await t.page.getByTestId('quantize').click();
+  await expect.poll(() => t.page.getByTestId('download-onnx').isEnabled(), { timeout: 20_000 }).toBe(true);
+  const [report] = await Promise.all([t.page.waitForEvent('download'), t.page.getByTestId('download-report').click()]);
+  expect(JSON.parse(readFileSync((await report.path())!, 'utf8')).config.quant).toMatchObject({ activationBits: 4, activationBitsAt: 'every-activation' });
+  await t.page.getByTestId('abits').selectOption('8');
+  expect(await t.page.getByTestId('activation-bits-at').inputValue()).toBe('layer-inputs');
+  expect(await t.page.getByTestId('activation-bits-at').isDisabled()).toBe(true);
+  await t.context.close();
+});
+
 it('passes the advanced grid settings (equalization, float-activation threshold) to the run; switching to float activations clears them', async () => {
   const t = await openWithSample();
   await t.page.locator('details.advanced > summary').click();

@@ -116,6 +116,8 @@ describe('localquant quantize', () => {
     await expect(run([sample, '-o', tmp, '--keep-first-last-8bit'])).rejects.toThrow(/nothing with --wbits 8/);
     await expect(run([sample, '-o', tmp, '--abits', '32', '--observer', 'minmax'])).rejects.toThrow(/nothing with --abits 32/);
     await expect(run([sample, '-o', tmp, '--qdrop'])).rejects.toThrow(/--qdrop .* needs --reconstruction block/);
+    await expect(run([sample, '-o', tmp, '--activation-bits-at', 'every-activation'])).rejects.toThrow(/--activation-bits-at .* nothing with --abits 8/);
+    await expect(run([sample, '-o', tmp, '--abits', '4', '--activation-bits-at', 'skip'])).rejects.toThrow(/layer-inputs or every-activation/);
     await expect(run([sample, '-o', tmp, '--reconstruction', 'blocks'])).rejects.toThrow(/layer or block/);
     await expect(run([sample, '-o', tmp, '--calibration', 'noise', '--images', '2', '--reconstruction', 'block', '--rounding', 'nearest'])).rejects.toThrow(/nothing with rounding "nearest"/);
     await expect(run([sample, '-o', tmp, '--pixel-range', '2'])).rejects.toBeInstanceOf(UsageError);

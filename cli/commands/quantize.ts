@@ -52,6 +52,10 @@ Options:
                           the loop (BRECQ; slower: each iteration runs the block forward and backward)
   --qdrop                 with --reconstruction block: drop activation quantization at random (p = 0.5
                           per element) during the optimisation (QDrop)
+  --activation-bits-at layer-inputs|every-activation   where --abits 4 applies: layer-inputs (default):
+                          on the inputs of weight layers; a value that something else reads too (a residual
+                          block's skip path, a pool) keeps 8 bits there (QuaRot/LSQ-style W4A4);
+                          every-activation: every quantized value at 4 bit, skip paths included (BRECQ)
   --class-conditional     class-conditional synthesis (DeepInversion): image i is synthesized for class
                           i mod classes, with a cross-entropy term on the logits beside the BatchNorm
                           loss; classifiers only (one output [N, classes]), synthetic or prior-only
@@ -103,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     o: 'string', out: 'string', wbits: 'string', abits: 'string', rounding: 'string', calibration: 'string', images: 'string', steps: 'string', batch: 'string', iters: 'string',
     'keep-first-last-8bit': 'boolean', reconstruction: 'string', qdrop: 'boolean', equalize: 'boolean', 'float-below-db': 'string', observer: 'string', 'per-tensor': 'boolean', 'bias-correction': 'boolean', mean: 'string', std: 'string', 'pixel-range': 'string',
     format: 'string', report: 'string', target: 'string', 'size-budget': 'string', 'size-kb': 'string', until: 'string', seed: 'string', backend: 'string', 'forward-engine': 'string', quiet: 'boolean',
-    'class-conditional': 'boolean', 'class-weight': 'string',
+    'class-conditional': 'boolean', 'class-weight': 'string', 'activation-bits-at': 'string',
   });
   if (positional.length !== 1) throw new UsageError('needs exactly one MODEL path');
   const out = (flags.o ?? flags.out) as string | undefined;
@@ -122,6 +126,9 @@ export async function run(argv: string[]): Promise<number> {
   const reconstruction = String(flags.reconstruction ?? 'layer');
   if (reconstruction !== 'layer' && reconstruction !== 'block') throw new UsageError(`--reconstruction must be layer or block; got ${reconstruction}`);
   if (flags.qdrop && reconstruction !== 'block') throw new UsageError('--qdrop drops activation quantization during block reconstruction: it needs --reconstruction block');
+  const activationBitsAt = String(flags['activation-bits-at'] ?? 'layer-inputs');
+  if (activationBitsAt !== 'layer-inputs' && activationBitsAt !== 'every-activation') throw new UsageError(`--activation-bits-at must be layer-inputs or every-activation; got ${activationBitsAt}`);
+  if (flags['activation-bits-at'] !== undefined && abits >= 8) throw new UsageError('--activation-bits-at places activation bits below 8: it does nothing with --abits 8 or 32');
   const observer = String(flags.observer ?? 'mse');
   if (!['mse', 'percentile', 'minmax'].includes(observer)) throw new UsageError(`--observer must be mse, percentile or minmax`);
   if (abits === 32 && flags.equalize) throw new UsageError('--equalize balances channels for the activation grids: it does nothing with --abits 32 (float activations)');
@@ -150,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
     target: target as 'ort-cpu', perChannel: !flags['per-tensor'], biasCorrection: !!flags['bias-correction'], adaroundIterations: positiveInt(flags.iters, byBits.adaroundIterations, 'iters'),
-    reconstruction, qdrop: !!flags.qdrop, equalization: !!flags.equalize,
+    reconstruction, qdrop: !!flags.qdrop, equalization: !!flags.equalize, activationBitsAt: activationBitsAt as 'layer-inputs',
     ...(flags['float-below-db'] !== undefined ? { floatActivationsBelowDb: floatBelow(String(flags['float-below-db'])) } : {}),
   };
   cfg.seed = flags.seed === undefined ? 0 : positiveInt(String(Number(flags.seed) + 1), 1, 'seed') - 1;

@@ -46,6 +46,12 @@ const cases: [string[], (r: Result) => void][] = [
     expect(r.report.config.quant).toMatchObject({ reconstruction: 'block', qdrop: true });
     expect((r.report as unknown as { blocks: { qdrop: number }[] }).blocks.every((b) => b.qdrop === 0.5)).toBe(true);
   }],
+  [['--abits', '4', '--activation-bits-at', 'every-activation'], (r) => {
+    expect(r.report.config.quant.activationBitsAt).toBe('every-activation');
+    // values no layer reads are at 4 bit too (with the default layer-inputs they keep 8)
+    const activations = (r.report as unknown as { activations: Record<string, { bits: number }> }).activations;
+    expect(Object.entries(activations).filter(([v]) => v !== 'input').every(([, a]) => a.bits === 4)).toBe(true);
+  }],
   [['--per-tensor'], (r) => expect(r.report.layers.every((l) => l.scales.length === 1)).toBe(true)],
   [['--bias-correction'], (r) => expect(r.report.layers.some((l) => l.biasCorrected)).toBe(true)],
   [['--equalize'], (r) => {

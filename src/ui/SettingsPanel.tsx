@@ -172,6 +172,11 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           <label className="check">
             <input data-testid="qdrop" type="checkbox" checked={!!q.qdrop} disabled={q.reconstruction !== 'block' || q.activationBits === 32} onChange={(e) => setQuant({ qdrop: e.target.checked })} /> QDrop (block reconstruction)
           </label>
+          <label title="Where 4-bit activations apply. Layer inputs: on the inputs of weight layers; a value that something else reads too (a residual block's skip path, a pool) keeps 8 bits there (QuaRot/LSQ-style W4A4). Every activation: skip paths at 4 bit too (the BRECQ convention)">4-bit activations at
+            <select data-testid="activation-bits-at" value={q.activationBitsAt ?? 'layer-inputs'} disabled={q.activationBits >= 8} onChange={(e) => setQuant({ activationBitsAt: e.target.value as 'layer-inputs' | 'every-activation' })}>
+              <option value="layer-inputs">layer inputs (skip paths 8 bit)</option><option value="every-activation">every activation</option>
+            </select>
+          </label>
           <label>Activation range
             <select data-testid="observer" value={q.activationObserver} disabled={q.activationBits === 32} onChange={(e) => setQuant({ activationObserver: e.target.value as PipelineConfig['quant']['activationObserver'] })}>
               <option value="mse">MSE-optimal</option><option value="percentile">percentile</option><option value="minmax">min/max</option>
