@@ -5,6 +5,12 @@
  *   activations only where int8 x int8 kernels are native (ARM); on x86-64 an int8-activation export keeps
  *   float Convs, while uint8 activations with int8 weights (U8S8) fuse everywhere. ORT's guidance: U8S8 on
  *   x86-64, S8S8 on ARM. WebAssembly (ort-web) uses the U8S8 kernels.
+ *   Pitfall (open): on x86-64 without VNNI (AVX2 only, e.g. AMD EPYC before Zen 4) ORT's U8S8 kernels sum
+ *   pairs of u8 x s8 products in int16 and saturate: a full-range int8-weight export then computes up to
+ *   ~40 output steps off (qdqOnnxExporter.test.ts W8A8 fails there; ResNet-20 W8A8 90.5 in onnxruntime-node
+ *   against 90.8 in onnxruntime-web on the same images). ORT's remedy is a 7-bit weight range (reduce_range);
+ *   the session option session.x64quantprecision=1 fixes the A8 cases but failed a per-axis DequantizeLinear
+ *   of an A4 export in onnxruntime-node 1.30.
  * - Gemm: written as MatMul + bias Add (gemmAsMatMul.ts), since ORT leaves a QDQ Gemm in float;
  * - a layer whose input stays float runs as a float kernel: its weights are written as float32 (the
  *   dequantized values) for speed, since ORT leaves a weight's DequantizeLinear unfolded (qdqOnnxExporter.ts);
