@@ -18,14 +18,13 @@ import { buildQdqGraph, type QdqOptions, type QuantizationPlan } from '../export
 import { deploymentTargetNotes, floatWeightNote, qdqOptionsForTarget } from '../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../ir/passes/compactNames.js';
 import { inferenceForm } from '../ir/passes/inferenceForm.js';
-import { gridGraph, splitPoints } from '../quant/layerInputSplit.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import { weightAsRows } from '../quant/weightScale.js';
 import { depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, type QuantConfig } from '../quant/config.js';
 import { dequantizedWeight, fakeQuantTensor } from '../quant/fakeQuant.js';
 import { RangeHistogram, type ActivationQParams } from '../quant/observers.js';
 import { quantizableLayers, type QuantLayer } from '../quant/quantPoints.js';
-import { activationGridSpec, activationGrids, activationPlacement } from '../quant/activationGrids.js';
+import { activationGrids, activationPlacement, placeActivationGrids } from '../quant/activationGrids.js';
 import { GraphExecutor } from '../runtime/executor.js';
 import { asOutOfMemory, chooseBatch, memoryBudget, tryActivationBytesPerImage } from '../runtime/memoryBudget.js';
 import type { CapturedTensor } from '../runtime/types.js';
@@ -195,9 +194,10 @@ async function quantizeInBatches(
   const layerPositions = quantizableLayers(inference);
   if (layerPositions.length === 0) throw new LocalQuantError('BAD_INPUT', 'The model has no Conv, Gemm or MatMul layer with constant weights: there is nothing to quantize.');
   const bitsOf = new Map(layerPositions.map((l) => [l.node.name, layerBits(cfg, l.node.name, l)]));
-  // low-bit layers get their own copy of a value others read too (quant/layerInputSplit.ts)
-  const split = gridGraph(inference, cfg, bitsOf);
-  const { graph: folded, copies } = split;
+  // Which values get grids depends on the graph's structure alone, not on the weights equalization rewrites;
+  // low-bit layers get their own copy of a value others read too (quant/layerInputSplit.ts).
+  const placement = activationPlacement(cfg);
+  const { graph: folded, copies, spec } = placeActivationGrids(inference, cfg, bitsOf, placement);
   const qlayers = quantizableLayers(folded);
   const floatLayers = new Set(qlayers.filter((l) => bitsOf.get(l.node.name) === null).map((l) => l.node.name));
   // bias correction and bias learning write a bias per layer: every quantized Conv/Gemm gets one
@@ -209,9 +209,6 @@ async function quantizeInBatches(
 
   const inputName = folded.inputs[0].name;
   const batches = batchesOf(calibration, batch);
-  // Which values get grids depends on the graph's structure alone, not on the weights equalization rewrites.
-  const placement = activationPlacement(cfg);
-  const spec = activationGridSpec(folded, cfg, bitsOf, placement, splitPoints(split));
   // Equalization rewrites weights: it runs before the executor uploads them, on a float pass of its own.
   let equalization: EqualizationReport | undefined;
   try {

@@ -15,25 +15,25 @@ const bitsFor = (over: Record<string, number | null> = {}, act = 8) =>
 describe('activation grids', () => {
   it('per-layer activationBits set the bits of that layer input; the network input stays 8 bit', () => {
     const target = layers[5].node;
-    const base = activationGridSpec(graph, { activationBits: 8 }, bitsFor());
+    const base = activationGridSpec(graph, { activationBits: 8, activationBitsAt: 'every-activation' }, bitsFor());
     expect([...base.bits.values()].every((b) => b === 8)).toBe(true);
-    const spec = activationGridSpec(graph, { activationBits: 8 }, bitsFor({ [target.name]: 4, [layers[0].node.name]: 4 }));
+    const spec = activationGridSpec(graph, { activationBits: 8, activationBitsAt: 'every-activation' }, bitsFor({ [target.name]: 4, [layers[0].node.name]: 4 }));
     expect(spec.bits.get(target.inputs[0])).toBe(4);
     expect(spec.bits.get('input')).toBe(8);
     expect([...spec.bits.values()].filter((b) => b === 4).length).toBe(1);
   });
   it('a float default with one 8-bit override quantizes only that layer input; float layers drop their points', () => {
     const target = layers[7].node;
-    const spec = activationGridSpec(graph, { activationBits: 32 }, bitsFor({ [target.name]: 8 }, 32));
+    const spec = activationGridSpec(graph, { activationBits: 32, activationBitsAt: 'every-activation' }, bitsFor({ [target.name]: 8 }, 32));
     // only that input owns a grid; the shortcut's Slice/Pad values reuse it (exact, no new rounding)
     expect(spec.owners).toEqual([target.inputs[0]]);
     for (const p of spec.points.slice(1)) expect(spec.shareWith.get(p)).toBe(target.inputs[0]);
     const fc = layers[19].node;
-    const withFloatFc = activationGridSpec(graph, { activationBits: 8 }, bitsFor({ [fc.name]: null }));
+    const withFloatFc = activationGridSpec(graph, { activationBits: 8, activationBitsAt: 'every-activation' }, bitsFor({ [fc.name]: null }));
     expect(withFloatFc.points).not.toContain('logits');
   });
   it('shared points copy their owner grid; owners need histograms', () => {
-    const spec = activationGridSpec(graph, { activationBits: 8 }, bitsFor());
+    const spec = activationGridSpec(graph, { activationBits: 8, activationBitsAt: 'every-activation' }, bitsFor());
     expect(spec.shareWith.size).toBeGreaterThan(0);
     const hists = new Map(spec.owners.map((p, i) => {
       const h = new RangeHistogram();

@@ -13,6 +13,7 @@
 import { topologicalOrder } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
 import type { QuantConfig } from './config.js';
+import { gridGraph, splitPoints, type LayerInputSplit } from './layerInputSplit.js';
 import { activationQParams, type ActivationQParams, type RangeHistogram } from './observers.js';
 import { activationPointPlan, type ActivationPointOptions, type PointPlacement } from './quantPoints.js';
 
@@ -33,7 +34,7 @@ export interface ActivationGridSpec {
  */
 export function activationGridSpec(
   graph: Graph,
-  cfg: Pick<QuantConfig, 'activationBits'> & Partial<Pick<QuantConfig, 'activationBitsAt'>>,
+  cfg: Pick<QuantConfig, 'activationBits' | 'activationBitsAt'>,
   layerActivationBits: Map<string, { activationBits: number } | null>,
   placement: PointPlacement = 'integer-kernels',
   /** Of a layer-input split (quant/layerInputSplit.ts splitPoints): values quantized besides, and values not quantized. */
@@ -41,7 +42,7 @@ export function activationGridSpec(
 ): ActivationGridSpec {
   const floatLayers = new Set([...layerActivationBits].filter(([, b]) => b === null).map(([n]) => n));
   const plan = activationPointPlan(graph, { floatLayers, placement, ...split });
-  const otherPointBits = (cfg.activationBitsAt ?? 'every-activation') === 'layer-inputs' ? Math.max(cfg.activationBits, 8) : cfg.activationBits;
+  const otherPointBits = cfg.activationBitsAt === 'layer-inputs' ? Math.max(cfg.activationBits, 8) : cfg.activationBits;
   const desired = new Map<string, number>();
   const want = (v: string, bits: number) => desired.set(v, Math.min(desired.get(v) ?? Infinity, bits));
   for (const n of topologicalOrder(graph)) {
@@ -64,6 +65,21 @@ export function activationGridSpec(
   const points = plan.points.filter((p) => bits.has(p));
   const shareWith = new Map([...plan.shareWith].filter(([p]) => bits.has(p)));
   return { points, owners: points.filter((p) => !shareWith.has(p)), bits, shareWith };
+}
+
+/**
+ * Where a graph's activations get grids under `cfg`: the graph with its layer-input split (with
+ * 'layer-inputs'; quant/layerInputSplit.ts) and the grid spec on it. What quantization, the size table and
+ * the test plans all place.
+ */
+export function placeActivationGrids(
+  graph: Graph,
+  cfg: Pick<QuantConfig, 'activationBits' | 'activationBitsAt'>,
+  layerActivationBits: Map<string, { activationBits: number } | null>,
+  placement: PointPlacement = 'integer-kernels',
+): LayerInputSplit & { spec: ActivationGridSpec } {
+  const split = gridGraph(graph, cfg, layerActivationBits);
+  return { ...split, spec: activationGridSpec(split.graph, cfg, layerActivationBits, placement, splitPoints(split)) };
 }
 
 /** Grid of every point: owners from their histograms, sharers copy their owner's. */

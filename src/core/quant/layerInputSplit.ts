@@ -75,8 +75,8 @@ export function splitLowBitLayerInputs(graph: Graph, layerActivationBits: Map<st
 }
 
 /** The graph whose activations get grids under `cfg` (split with 'layer-inputs', as is otherwise). */
-export function gridGraph(graph: Graph, cfg: { activationBitsAt?: 'layer-inputs' | 'every-activation' }, layerActivationBits: Map<string, { activationBits: number } | null>): LayerInputSplit {
-  return (cfg.activationBitsAt ?? 'every-activation') === 'layer-inputs' ? splitLowBitLayerInputs(graph, layerActivationBits) : { graph, copies: new Map(), otherCopies: new Map() };
+export function gridGraph(graph: Graph, cfg: { activationBitsAt: 'layer-inputs' | 'every-activation' }, layerActivationBits: Map<string, { activationBits: number } | null>): LayerInputSplit {
+  return cfg.activationBitsAt === 'layer-inputs' ? splitLowBitLayerInputs(graph, layerActivationBits) : { graph, copies: new Map(), otherCopies: new Map() };
 }
 
 /** The point options of a split: the other readers' copies are quantized, the split values themselves not. */

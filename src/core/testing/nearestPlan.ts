@@ -9,8 +9,7 @@ import { weightLayout } from '../algos/layerWeights.js';
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
 import { foldBatchNorm } from '../ir/passes/foldBatchNorm.js';
 import type { Graph } from '../ir/types.js';
-import { activationGridSpec, activationGrids } from '../quant/activationGrids.js';
-import { gridGraph, splitPoints } from '../quant/layerInputSplit.js';
+import { activationGrids, placeActivationGrids } from '../quant/activationGrids.js';
 import { defaultQuantConfig, layerBits, type QuantConfig } from '../quant/config.js';
 import { RangeHistogram } from '../quant/observers.js';
 import { quantizableLayers } from '../quant/quantPoints.js';
@@ -23,9 +22,7 @@ export async function nearestPlan(graph: Graph, images: Float32Array, shape: num
   const bnFolded = foldBatchNorm(graph).graph;
   const layers = quantizableLayers(bnFolded);
   const bits = new Map(layers.map((l) => [l.node.name, layerBits(c, l.node.name, l)]));
-  const split = gridGraph(bnFolded, c, bits);
-  const folded = split.graph;
-  const spec = activationGridSpec(folded, c, bits, undefined, splitPoints(split));
+  const { graph: folded, spec } = placeActivationGrids(bnFolded, c, bits);
   const hists = new Map(spec.owners.map((p) => [p, new RangeHistogram()]));
   const exec = new GraphExecutor(folded);
   try {

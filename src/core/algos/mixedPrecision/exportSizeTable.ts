@@ -14,8 +14,7 @@ import { buildQdqGraph, type QuantizationPlan } from '../../exporters/qdq/qdqOnn
 import { qdqOptionsForTarget } from '../../exporters/qdq/deploymentTargets.js';
 import { compactNames } from '../../ir/passes/compactNames.js';
 import type { Graph } from '../../ir/types.js';
-import { activationGridSpec, activationPlacement } from '../../quant/activationGrids.js';
-import { gridGraph, splitPoints } from '../../quant/layerInputSplit.js';
+import { activationPlacement, placeActivationGrids } from '../../quant/activationGrids.js';
 import type { QuantConfig } from '../../quant/config.js';
 import type { QuantLayer } from '../../quant/quantPoints.js';
 import { weightLayout } from '../layerWeights.js';
@@ -45,9 +44,7 @@ export function exportSizeTable(
 ): SizeTable {
   // the activation points the run's quantization will place (quantizeGraph's split and placement rules)
   const activationBits = new Map(layers.map((l) => [l.layer.node.name, { activationBits: l.activationBits }]));
-  const split = gridGraph(folded, cfg, activationBits);
-  const graph = split.graph;
-  const spec = activationGridSpec(graph, cfg, activationBits, activationPlacement(cfg), splitPoints(split));
+  const { graph, spec } = placeActivationGrids(folded, cfg, activationBits, activationPlacement(cfg));
   const activations: QuantizationPlan['activations'] = Object.fromEntries(spec.points.map((p) => [p, { scale: 1, zeroPoint: 0, bits: spec.bits.get(p)!, signed: false }]));
   const placeholder = layers.map(({ layer }) => {
     const w = folded.initializers.get(layer.weightName)!;
