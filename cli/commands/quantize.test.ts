@@ -8,7 +8,7 @@ import { cifarFixture } from '../../src/core/testing/fixtures.js';
 import { encodePng } from '../lib/png.js';
 import { UsageError } from '../lib/usage.js';
 import { bitWidthDefaults } from '../../src/core/pipeline/defaults.js';
-import { run, slowerThanFloatHint } from './quantize.js';
+import { run, saturationWarning, slowerThanFloatHint } from './quantize.js';
 import { captureLog } from '../lib/captureLog.js';
 import { readModelFiles } from '../lib/readModelFiles.js';
 import { importModel } from '../../src/core/importers/index.js';
@@ -108,6 +108,14 @@ describe('localquant quantize', () => {
     expect(slowerThanFloatHint(check, 5).join()).toMatch(/12 conv\/matmul layer\(s\) still run in float.*5 activation\(s\) kept float.*--float-below-db off/);
     expect(slowerThanFloatHint({ ...check, floatConvGemm: 0 }, 0).join()).toMatch(/int8 kernels lose to its float ones/);
     expect(slowerThanFloatHint({ ...check, exportImagesPerSecond: 140 }, 5)).toEqual([]);
+  });
+
+  it('target ort-cpu-vnni checked on a CPU without VNNI gets a warning; with VNNI, unknown, or another target none', () => {
+    const avx2 = { model: 'AMD EPYC', arch: 'x64', int8DotProduct: false, flags: ['avx2'] };
+    expect(saturationWarning('ort-cpu-vnni', avx2).join()).toMatch(/AMD EPYC: avx2\) has no VNNI or AMX.*saturate.*target ort-cpu runs exactly everywhere/);
+    expect(saturationWarning('ort-cpu-vnni', { ...avx2, int8DotProduct: true })).toEqual([]);
+    expect(saturationWarning('ort-cpu-vnni', { ...avx2, int8DotProduct: null })).toEqual([]);
+    expect(saturationWarning('ort-cpu', avx2)).toEqual([]);
   });
 
   it('refuses flags that would change nothing', async () => {

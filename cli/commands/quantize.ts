@@ -11,6 +11,7 @@ import { detectorExportCheck } from '../lib/detectorCheck.js';
 import { importModel } from '../../src/core/importers/index.js';
 import { describeFloatTail } from '../../src/core/pipeline/floatTail.js';
 import { checkInOrt, ortCheckLine, type OrtCheck } from '../lib/ortCheck.js';
+import { hostCpuFeatures, type CpuFeatures } from '../lib/cpuFeatures.js';
 import { cliRunOptions } from '../lib/runOptions.js';
 import { evaluationImages } from '../../src/core/data/evaluationImages.js';
 import { writeOnnx } from '../../src/core/exporters/onnx/onnxWriter.js';
@@ -20,6 +21,7 @@ import { findImageInput } from '../../src/core/synth/graphInput.js';
 import { classWeightOf } from '../lib/classConditionalFlags.js';
 import { UsageError, parseArgs } from '../lib/usage.js';
 import { positiveInt, triple } from './eval.js';
+import { DEPLOYMENT_TARGETS } from '../../src/core/quant/config.js';
 
 export const help = `localquant quantize MODEL -o OUT [options]
 
@@ -79,10 +81,13 @@ Options:
   --format onnx|tfjs|both export format (default onnx). tfjs: OUT is a folder that receives a TF.js graph
                           model (model.json + group1-shard*.bin; weights as per-tensor uint8/uint16,
                           activations float) and report.json; both: the folder gets the two
-  --target ort-cpu|ort-web|smallest   form of the ONNX export (default ort-cpu): ort-cpu/ort-web run every
-                          layer as an ONNX Runtime integer kernel (U8S8 on x86-64 and WebAssembly, S8S8
-                          on ARM; 4-bit weights kept as int8 codes: int8 speed and size; ort-web keeps
-                          depthwise inputs float, where its int8 kernels are slower); smallest packs
+  --target ort-cpu|ort-cpu-vnni|ort-web|smallest   form of the ONNX export (default ort-cpu): the ort
+                          targets run every layer as an ONNX Runtime integer kernel (U8S8 on x86-64 and
+                          WebAssembly, S8S8 on ARM; 4-bit weights kept as int8 codes: int8 speed and size);
+                          ort-cpu gives 8-bit weights a 7-bit range, exact on every x86-64 CPU (ORT's U8S8
+                          kernels saturate on full-range weights without VNNI); ort-cpu-vnni keeps the full
+                          range, for CPUs with VNNI or AMX only; ort-web keeps depthwise inputs float,
+                          where its int8 kernels are slower); smallest packs
                           4-bit weights as int4 (ORT dequantizes them to float: the gain is size only).
                           After writing, onnxruntime-node runs float and export: agreement, images/s
   --size-budget F         mixed precision: the ONNX file at most F x the float model file (0 < F <= 1);
@@ -152,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   if (sizeBudget && format === 'tfjs') throw new UsageError('a size budget sizes the ONNX file: it does nothing with --format tfjs');
   if (sizeBudget) cfg.sizeBudget = sizeBudget;
   const target = String(flags.target ?? (sizeBudget ? 'smallest' : 'ort-cpu'));
-  if (!['ort-cpu', 'ort-web', 'smallest'].includes(target)) throw new UsageError(`--target must be ort-cpu, ort-web or smallest; got ${target}`);
+  if (!(DEPLOYMENT_TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be ${DEPLOYMENT_TARGETS.join(', ')}; got ${target}`);
   if (format === 'tfjs' && flags.target !== undefined) throw new UsageError('--target shapes the ONNX export: it does nothing with --format tfjs');
   cfg.quant = {
     ...cfg.quant, weightBits: wbits as 8, activationBits: abits as 8, rounding, activationObserver: observer as 'mse', keepFirstLast8bit: !!flags['keep-first-last-8bit'],
@@ -253,10 +258,16 @@ async function exportInOrt(folded: Graph, onnx: Uint8Array, cfg: PipelineConfig,
   try {
     const batch = declaredBatch(folded);
     const check = await checkInOrt(writeOnnx(folded), onnx, input.layout === 'NHWC' ? [h, w, c] : [c, h, w], own, batch ? { batch } : {});
-    return [ortCheckLine(check), ...slowerThanFloatHint(check, floatActivations)].join('\n');
+    return [ortCheckLine(check), ...slowerThanFloatHint(check, floatActivations), ...saturationWarning(cfg.quant.target, hostCpuFeatures())].join('\n');
   } catch (e) {
     return `warning: onnxruntime-node could not run the float model or the export: ${(e as Error).message}`;
   }
+}
+
+/** Target ort-cpu-vnni checked on a CPU without VNNI: ORT's U8S8 kernels saturate here, so the check above understates the export. */
+export function saturationWarning(target: PipelineConfig['quant']['target'], cpu: CpuFeatures): string[] {
+  if (target !== 'ort-cpu-vnni' || cpu.int8DotProduct !== false) return [];
+  return [`  warning: target ort-cpu-vnni, but this CPU (${cpu.model}: ${cpu.flags.join(', ') || 'no AVX2'}) has no VNNI or AMX: ONNX Runtime's U8S8 kernels saturate on full-range int8 weights here, so the check above is lower than on the deployment CPU. The export is exact only on CPUs with VNNI or AMX; target ort-cpu runs exactly everywhere.`];
 }
 
 /**

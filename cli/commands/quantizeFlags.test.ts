@@ -34,7 +34,9 @@ async function quantize(extra: string[]): Promise<{ onnx: Buffer; report: { conf
 type Result = Awaited<ReturnType<typeof quantize>>;
 const cases: [string[], (r: Result) => void][] = [
   [['--wbits', '4'], (r) => expect(r.report.config.quant.weightBits).toBe(4)],
-  [['--wbits', '4', '--keep-first-last-8bit'], (r) => expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8])],
+  // 8-bit weights as applied for the default target ort-cpu: a 7-bit range (quant/config.ts portableWeightBits)
+  [['--wbits', '4', '--keep-first-last-8bit'], (r) => expect(r.report.layers.map((l) => l.weightBits)).toEqual([7, 4, 4, 4, 7])],
+  [['--wbits', '4', '--keep-first-last-8bit', '--target', 'ort-cpu-vnni'], (r) => expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8])],
   [['--abits', '4'], (r) => expect(r.report.config.quant.activationBits).toBe(4)],
   [['--rounding', 'adaptive', '--iters', '400'], (r) => expect(r.report.layers.every((l) => l.rounding === 'adaptive')).toBe(true)],
   [['--rounding', 'adaptive', '--iters', '10', '--reconstruction', 'block'], (r) => {

@@ -81,7 +81,7 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
         </label>
         <label>Deploy to
           <select data-testid="target" value={q.target ?? 'ort-cpu'} disabled={!config.export.onnx} onChange={(e) => setQuant({ target: e.target.value as NonNullable<PipelineConfig['quant']['target']> })}>
-            <option value="ort-cpu">ONNX Runtime CPU (integer kernels)</option><option value="ort-web">ONNX Runtime Web (wasm)</option><option value="smallest">smallest file</option>
+            <option value="ort-cpu">ONNX Runtime CPU (integer kernels, any x86-64)</option><option value="ort-cpu-vnni">ONNX Runtime CPU with VNNI/AMX (full 8-bit weights)</option><option value="ort-web">ONNX Runtime Web (wasm)</option><option value="smallest">smallest file</option>
           </select>
         </label>
         <label>Calibration source

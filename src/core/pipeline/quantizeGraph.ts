@@ -148,6 +148,8 @@ export interface QuantizeGraphOptions {
    * those sizes); default: the target's form (qdqOptionsForTarget).
    */
   integerWeightsOnly?: boolean;
+  /** Whether the ONNX export is written (default true); without it the target's notes are left out (a TF.js-only run has no ONNX target). */
+  onnxExport?: boolean;
 }
 
 /**
@@ -168,12 +170,31 @@ export async function quantizeGraph(
   const choice = chooseBatch({ perImage, budget, purpose: 'calibration', requested: options.batch ?? BATCH });
   try {
     const floatBelowDb = options.floatActivationsBelowDb === undefined ? FLOAT_ACTIVATIONS_BELOW_DB : options.floatActivationsBelowDb;
-    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, choice.batch, budget.bytes, floatBelowDb, options.forwardRuntime, options.floatOutputs ?? false, options.integerWeightsOnly ?? false);
+    const r = await quantizeInBatches(graph, calibration, cfg, onEvent, signal, {
+      batch: choice.batch,
+      budgetBytes: budget.bytes,
+      floatBelowDb,
+      forwardRuntime: options.forwardRuntime,
+      floatOutputs: options.floatOutputs ?? false,
+      integerWeightsOnly: options.integerWeightsOnly ?? false,
+      onnxExport: options.onnxExport ?? true,
+    });
     if (choice.reduced) r.notes.unshift(`Calibration ${choice.reduced}.`);
     return r;
   } catch (e) {
     throw asOutOfMemory(e, 'calibration', choice.batch);
   }
+}
+
+/** QuantizeGraphOptions with the defaults applied, plus the batch and memory budget chosen. */
+interface BatchRun {
+  batch: number;
+  budgetBytes: number;
+  floatBelowDb: number | null;
+  forwardRuntime: OrtLike | undefined;
+  floatOutputs: boolean;
+  integerWeightsOnly: boolean;
+  onnxExport: boolean;
 }
 
 async function quantizeInBatches(
@@ -182,13 +203,9 @@ async function quantizeInBatches(
   cfg: QuantConfig,
   onEvent: (e: PipelineEvent) => void,
   signal: AbortSignal | undefined,
-  batch: number,
-  budgetBytes: number,
-  floatBelowDb: number | null,
-  forwardRuntime: OrtLike | undefined,
-  floatOutputs: boolean,
-  integerWeightsOnly: boolean,
+  run: BatchRun,
 ): Promise<QuantizeGraphResult> {
+  const { batch, budgetBytes, floatBelowDb, forwardRuntime, floatOutputs, integerWeightsOnly } = run;
   const t0 = performance.now();
   const inference = inferenceForm(graph);
   const layerPositions = quantizableLayers(inference);
@@ -381,7 +398,7 @@ async function quantizeInBatches(
     // under a size budget float layers keep int8 weights: the budget was planned on those sizes (exportSizeTable.ts)
     const qdqOptions: QdqOptions = { ...qdqOptionsForTarget(cfg.target), ...(integerWeightsOnly ? { floatInputWeights: 'int8' as const } : {}) };
     const qdq = compactNames(buildQdqGraph(folded, plan, qdqOptions), new Set(qlayers.map((l) => l.node.name)));
-    notes.push(...deploymentTargetNotes(cfg.target, plan, folded), ...floatWeightNote(plan, folded, qdqOptions));
+    if (run.onnxExport) notes.push(...deploymentTargetNotes(cfg.target, plan, folded), ...floatWeightNote(plan, folded, qdqOptions));
     return {
       folded,
       plan,
@@ -427,7 +444,7 @@ async function equalizeBeforeQuantization(
 function depthwiseNotes(qlayers: QuantLayer[], bitsOf: Map<string, { weightBits: number; activationBits: number } | null>, reports: LayerReport[], cfg: QuantConfig): string[] {
   const list = (names: string[]) => `${names.length} layer(s), ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
   const notes: string[] = [];
-  const dw8 = qlayers.filter((l) => depthwiseKeeps8bit(cfg.weightBits, l) && bitsOf.get(l.node.name)?.weightBits === 8).map((l) => l.node.name);
+  const dw8 = qlayers.filter((l) => depthwiseKeeps8bit(cfg.weightBits, l) && (bitsOf.get(l.node.name)?.weightBits ?? 0) >= 7).map((l) => l.node.name);
   if (dw8.length) notes.push(`Depthwise layers keep 8-bit weights (${cfg.weightBits}-bit grids cannot follow a filter of kh*kw taps per channel; quant/config.ts depthwiseKeeps8bit): ${list(dw8)}; a per-layer override sets them otherwise.`);
   const applied = new Map(reports.map((r) => [r.name, r.activationBits]));
   const in8 = qlayers.filter((l) => depthwiseInputKeeps8bit(cfg.activationBits, l) && bitsOf.get(l.node.name)?.activationBits === 8 && applied.get(l.node.name) === 8).map((l) => l.node.name);

@@ -64,7 +64,8 @@ export function toQuantConfig(config: PipelineConfig, layerNames?: string[]): Qu
       adaround: { ...d.adaround, iterations: config.quant.adaroundIterations, ...(config.quant.blockLogitWeight !== undefined ? { blockLogitWeight: config.quant.blockLogitWeight } : {}), ...(config.quant.blockBiasLr !== undefined ? { blockBiasLr: config.quant.blockBiasLr } : {}), ...(config.quant.blockWeightScaleLr !== undefined ? { blockWeightScaleLr: config.quant.blockWeightScaleLr } : {}) },
       overrides: config.quant.overrides,
       seed: config.seed,
-      target: config.quant.target,
+      // a TF.js-only export runs no ONNX Runtime kernel: the target whose rules leave the grids as asked
+      target: config.export.onnx ? config.quant.target : 'ort-cpu-vnni',
       reconstruction: config.quant.reconstruction,
       qdrop: config.quant.qdrop,
       equalization: config.quant.equalization,
@@ -126,7 +127,7 @@ async function runStages(files: ModelFile[], config: PipelineConfig, onEvent: (e
   // A size budget becomes per-layer weight bits (measured file cost, sensitivity on the calibration images).
   const mixed = config.sizeBudget ? await planSizeBudget(graph, cal.set, quantCfg, config.sizeBudget, sizeBefore, (g) => writeOnnx(withFloatTail(g, cut)), signal) : undefined;
   if (mixed) onEvent({ type: 'log', level: 'info', message: describeAllocation(mixed.report) });
-  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)), floatActivationsBelowDb: floatBelowDb(config), integerWeightsOnly: !!mixed }));
+  const q = await timed('rounding', () => quantizeGraph(graph, cal.set, mixed ? { ...quantCfg, overrides: mixed.overrides } : quantCfg, onEvent, signal, { batch: config.calibration.batch, forwardRuntime: options.forwardRuntime, floatOutputs: !!(cut || detectionLayout(imported)), floatActivationsBelowDb: floatBelowDb(config), integerWeightsOnly: !!mixed, onnxExport: config.export.onnx }));
   seconds.ranges = q.seconds.ranges;
   seconds.channelNoise = q.seconds.channelNoise;
   if (q.seconds.equalization !== undefined) seconds.equalization = q.seconds.equalization;
@@ -231,6 +232,6 @@ function appliedConfig(config: PipelineConfig, backend: string, cal: Quantizatio
     ...config,
     backend: backend as PipelineConfig['backend'],
     calibration: { ...calibration, source, images: cal.images, steps: synthesized ? (cal.steps ?? 0) : 0, batch: Math.min(quantBatch, cal.images) },
-    quant: { ...config.quant, adaroundIterations: anyAdaptive ? config.quant.adaroundIterations : 0 },
+    quant: { ...config.quant, adaroundIterations: anyAdaptive ? config.quant.adaroundIterations : 0, ...(config.export.onnx ? {} : { target: undefined }) },
   };
 }

@@ -135,8 +135,13 @@ describe('every pipeline setting changes the result or is refused', () => {
 
   it('weight bits: 8 instead of 4 changes the codes; with packed int4 (target smallest) the file is larger', async () => {
     const r = await run(withChange((c) => { c.quant.weightBits = 8; }));
-    expect(r.report.layers.map((l) => l.weightBits)).toEqual([8, 8, 8, 8, 8]);
-    expect(base.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8]);
+    // target ort-cpu (the default) gives 8-bit weights a 7-bit range (quant/config.ts portableWeightBits); ort-cpu-vnni keeps 8
+    expect(r.report.layers.map((l) => l.weightBits)).toEqual([7, 7, 7, 7, 7]);
+    expect(base.report.layers.map((l) => l.weightBits)).toEqual([7, 4, 4, 4, 7]);
+    const vnni = await run(withChange((c) => { c.quant.weightBits = 8; c.quant.target = 'ort-cpu-vnni'; }));
+    expect(vnni.report.layers.map((l) => l.weightBits)).toEqual([8, 8, 8, 8, 8]);
+    expect(sameBytes(vnni.onnx, r.onnx)).toBe(false);
+    expect(vnni.report.notes.join(' ')).toMatch(/only on x86-64 CPUs with VNNI or AMX/);
     expect(sameBytes(r.onnx, base.onnx)).toBe(false);
     // The default target (ort-cpu) stores 4-bit codes as int8 for ORT's integer kernels: same size.
     const packed4 = await run(withChange((c) => { c.quant.target = 'smallest'; }));
@@ -268,7 +273,7 @@ describe('every pipeline setting changes the result or is refused', () => {
   it('per-layer overrides: weight bits, float layers, activation bits (engineer D)', async () => {
     const names = base.report.layers.map((l) => l.name);
     const r = await run(withChange((c) => { c.quant.overrides = { [names[1]]: { weightBits: 8 }, [names[2]]: { float: true } }; }));
-    expect(r.report.layers[1].weightBits).toBe(8);
+    expect(r.report.layers[1].weightBits).toBe(7); // 8 asked, in ort-cpu's 7-bit range
     expect(r.report.layers[2]).toMatchObject({ weightBits: null, rounding: 'float' });
     expect(sameBytes(r.onnx, base.onnx)).toBe(false);
     const a4 = await run(withChange((c) => { c.quant.overrides = { [names[1]]: { activationBits: 4 } }; }));
@@ -281,6 +286,10 @@ describe('every pipeline setting changes the result or is refused', () => {
     expect(tfjsOnly.onnx).toBeUndefined();
     expect(tfjsOnly.tfjs!.files.map((f) => f.name)).toContain('model.json');
     expect(tfjsOnly.report.sizes.quantizedBytes).toBe(tfjsOnly.tfjs!.files.reduce((a, f) => a + f.bytes.byteLength, 0));
+    // no ONNX export, no ONNX Runtime target: its 7-bit weight range and its notes do not apply, and the report names none
+    expect(tfjsOnly.report.layers.map((l) => l.weightBits)).toEqual([8, 4, 4, 4, 8]);
+    expect(tfjsOnly.report.config.quant.target).toBeUndefined();
+    expect(tfjsOnly.report.notes.join(' ')).not.toMatch(/Deployment target/);
     expect(base.tfjs).toBeUndefined();
   });
 

@@ -3,6 +3,7 @@
  * The worker, the UI and the CLI speak these types; bump PIPELINE_SCHEMA_VERSION on any breaking change.
  */
 import type { QuantizationPlan } from '../exporters/qdq/qdqOnnxExporter.js';
+import type { DeploymentTarget } from '../quant/config.js';
 import type { Graph } from '../ir/types.js';
 import type { LayerReport } from './quantizeGraph.js';
 import type { BoxAgreement } from './boxAgreement.js';
@@ -68,7 +69,7 @@ export interface PipelineConfig {
     adaroundIterations: number;
     overrides: Record<string, { weightBits?: number; activationBits?: number; float?: boolean }>;
     /** Deployment target of the ONNX export (quant/config.ts DeploymentTarget); default 'ort-cpu'. */
-    target?: 'ort-cpu' | 'ort-web' | 'smallest';
+    target?: DeploymentTarget;
     /** Layer-wise rounding, or blocks optimised jointly (quant/config.ts QuantConfig.reconstruction); default 'layer'. */
     reconstruction?: 'layer' | 'block';
     /** QDrop during block reconstruction (random dropping of activation quantization, p = 0.5); default false. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLocalQuantError } from '../errors';
-import { defaultQuantConfig, depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, validateQuantConfig } from './config';
+import { defaultQuantConfig, depthwiseInputKeeps8bit, depthwiseKeeps8bit, layerBits, portableWeightBits, validateQuantConfig } from './config';
 
 function errorOf(f: () => unknown): { code: string; message: string; hint?: string } {
   try {
@@ -88,7 +88,9 @@ describe('QuantConfig', () => {
   });
   it('layerBits applies first/last and overrides', () => {
     const c = validateQuantConfig({ weightBits: 4, overrides: { mid: { weightBits: 2 }, skip: { float: true } } });
-    expect(layerBits(c, 'first', { first: true, last: false })).toEqual({ weightBits: 8, activationBits: 8 });
+    // target ort-cpu (the default): 8-bit weights get a 7-bit range (portableWeightBits)
+    expect(layerBits(c, 'first', { first: true, last: false })).toEqual({ weightBits: 7, activationBits: 8 });
+    expect(layerBits({ ...c, target: 'ort-cpu-vnni' }, 'first', { first: true, last: false })).toEqual({ weightBits: 8, activationBits: 8 });
     expect(layerBits(c, 'x', { first: false, last: false })).toEqual({ weightBits: 4, activationBits: 8 });
     expect(layerBits(c, 'mid', { first: false, last: false })?.weightBits).toBe(2);
     expect(layerBits(c, 'skip', { first: false, last: false })).toBeNull();
@@ -98,24 +100,24 @@ describe('QuantConfig', () => {
     const web = validateQuantConfig({ target: 'ort-web', weightBits: 8, activationBits: 8 });
     expect(layerBits(web, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 32 });
     expect(layerBits(web, 'pw', { ...dw, depthwise: false })).toEqual({ weightBits: 8, activationBits: 8 });
-    expect(layerBits(validateQuantConfig({ target: 'ort-cpu', weightBits: 8, activationBits: 8 }), 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
+    expect(layerBits(validateQuantConfig({ target: 'ort-cpu', weightBits: 8, activationBits: 8 }), 'dw', dw)).toEqual({ weightBits: 7, activationBits: 8 });
     expect(layerBits(validateQuantConfig({ target: 'ort-web', overrides: { dw: { activationBits: 8 } } }), 'dw', dw)?.activationBits).toBe(8);
   });
 
   it('layerBits keeps depthwise layers at 8-bit weights below 8 bit, unless a per-layer override says otherwise', () => {
     const dw = { first: false, last: false, depthwise: true };
-    const w4 = validateQuantConfig({ weightBits: 4, overrides: { dw4: { weightBits: 4 }, dwFloat: { float: true } } });
-    expect(layerBits(w4, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
+    const w4 = validateQuantConfig({ weightBits: 4, target: 'ort-web', overrides: { dw4: { weightBits: 4 }, dwFloat: { float: true } } });
+    expect(layerBits(w4, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 32 });
     expect(layerBits(w4, 'pw', { first: false, last: false, depthwise: false })?.weightBits).toBe(4);
     expect(layerBits(w4, 'dw4', dw)?.weightBits).toBe(4);
     expect(layerBits(w4, 'dwFloat', dw)).toBeNull();
-    expect(layerBits(validateQuantConfig({ weightBits: 2 }), 'dw', dw)?.weightBits).toBe(8);
+    expect(layerBits(validateQuantConfig({ weightBits: 2, target: 'smallest' }), 'dw', dw)?.weightBits).toBe(8);
     expect(depthwiseKeeps8bit(8, dw)).toBe(false);
   });
 
   it('depthwise layers keep 8-bit inputs below 8-bit activations, unless overridden; ort-web keeps them float', () => {
     const dw = { first: false, last: false, depthwise: true };
-    const a4 = validateQuantConfig({ weightBits: 4, activationBits: 4, overrides: { dwA4: { activationBits: 4 } } });
+    const a4 = validateQuantConfig({ weightBits: 4, activationBits: 4, target: 'ort-cpu-vnni', overrides: { dwA4: { activationBits: 4 } } });
     expect(layerBits(a4, 'dw', dw)).toEqual({ weightBits: 8, activationBits: 8 });
     expect(layerBits(a4, 'pw', { first: false, last: false, depthwise: false })?.activationBits).toBe(4);
     expect(layerBits(a4, 'dwA4', dw)?.activationBits).toBe(4);
@@ -127,9 +129,23 @@ describe('QuantConfig', () => {
 });
 
 describe('deployment target', () => {
-  it('defaults to ort-cpu, accepts the three targets and refuses others by name', () => {
+  it('defaults to ort-cpu, accepts the four targets and refuses others by name', () => {
     expect(validateQuantConfig({}).target).toBe('ort-cpu');
-    for (const t of ['ort-cpu', 'ort-web', 'smallest']) expect(validateQuantConfig({ target: t }).target).toBe(t);
-    expect(() => validateQuantConfig({ target: 'tensorrt' })).toThrow(/target must be one of ort-cpu, ort-web, smallest/);
+    for (const t of ['ort-cpu', 'ort-cpu-vnni', 'ort-web', 'smallest']) expect(validateQuantConfig({ target: t }).target).toBe(t);
+    expect(() => validateQuantConfig({ target: 'tensorrt' })).toThrow(/target must be one of ort-cpu, ort-cpu-vnni, ort-web, smallest/);
+  });
+
+  it('ort-cpu gives every 8-bit weight grid, overrides too, a 7-bit range that ORT\'s U8S8 kernels cannot saturate; the other targets keep 8 bit', () => {
+    const pos = { first: false, last: false };
+    const overridden = { overrides: { fc: { weightBits: 8 as const } } };
+    expect(layerBits(validateQuantConfig({ weightBits: 8 }), 'x', pos)?.weightBits).toBe(7);
+    expect(layerBits(validateQuantConfig({ weightBits: 4, ...overridden }), 'fc', pos)?.weightBits).toBe(7);
+    expect(layerBits(validateQuantConfig({ weightBits: 4 }), 'x', pos)?.weightBits).toBe(4);
+    for (const target of ['ort-cpu-vnni', 'ort-web', 'smallest']) {
+      expect(layerBits(validateQuantConfig({ weightBits: 8, target }), 'x', pos)?.weightBits).toBe(8);
+      expect(layerBits(validateQuantConfig({ weightBits: 4, target, ...overridden }), 'fc', pos)?.weightBits).toBe(8);
+    }
+    expect(portableWeightBits('ort-cpu', 8)).toBe(7);
+    expect(portableWeightBits('ort-cpu', 3)).toBe(3);
   });
 });

@@ -13,12 +13,14 @@ export type ActivationBits = 4 | 8 | 32;
 
 /**
  * Where the exported model will run, which decides its form (exporters/qdq/deploymentTargets.ts):
- * 'ort-cpu' and 'ort-web': ONNX Runtime's integer kernels (every layer an 8-bit kernel; 4-bit weight codes
- * kept in int8 containers, so the gain is speed at int8 size); 'smallest': the smallest file (4-bit weights
- * packed, opset 21; ORT dequantizes those to float, so the gain is size only).
+ * 'ort-cpu', 'ort-cpu-vnni' and 'ort-web': ONNX Runtime's integer kernels (every layer an 8-bit kernel; 4-bit
+ * weight codes kept in int8 containers, so the gain is speed at int8 size). 'ort-cpu' runs exactly on any
+ * x86-64 CPU (8-bit weights in a 7-bit range: portableWeightBits); 'ort-cpu-vnni' keeps full 8-bit weights
+ * for CPUs with VNNI or AMX, where ORT's U8S8 kernels cannot saturate. 'smallest': the smallest file (4-bit
+ * weights packed, opset 21; ORT dequantizes those to float, so the gain is size only).
  */
-export type DeploymentTarget = 'ort-cpu' | 'ort-web' | 'smallest';
-export const DEPLOYMENT_TARGETS: readonly DeploymentTarget[] = ['ort-cpu', 'ort-web', 'smallest'];
+export type DeploymentTarget = 'ort-cpu' | 'ort-cpu-vnni' | 'ort-web' | 'smallest';
+export const DEPLOYMENT_TARGETS: readonly DeploymentTarget[] = ['ort-cpu', 'ort-cpu-vnni', 'ort-web', 'smallest'];
 
 export interface AdaroundConfig {
   iterations: number;
@@ -344,7 +346,20 @@ export function depthwiseInputFloat(target: DeploymentTarget, position: { depthw
   return target === 'ort-web' && !!position.depthwise;
 }
 
-/** Bits for one layer after overrides, the first/last rule and the depthwise rules; null = keep float. */
+/**
+ * Target ort-cpu: 8-bit weights get a 7-bit range (codes -64..63). On x86-64 CPUs without VNNI (AVX2 or
+ * AVX-512BW only: Intel before Ice Lake / Cascade Lake, AMD before Zen 4) ONNX Runtime's U8S8 kernels add
+ * pairs of uint8 x int8 products in int16 (vpmaddubsw), which saturates once |w0| + |w1| > 128: full-range
+ * int8 weights then compute wrong outputs (ResNet-20 W8A8 on an AMD EPYC: 96.4 % top-1 agreement with the
+ * same QDQ graph run unoptimized; random MobileNetV2-style net: 38 %). Codes within +-64 cannot saturate, and
+ * U8S8 stays the fast kernel on every CPU (U8U8, exact too, ran at 0.9x float there). ORT's quantizer offers the
+ * same remedy (reduce_range). Target 'ort-cpu-vnni' keeps the full range for CPUs with VNNI or AMX.
+ */
+export function portableWeightBits(target: DeploymentTarget, weightBits: number): number {
+  return target === 'ort-cpu' && weightBits === 8 ? 7 : weightBits;
+}
+
+/** Bits for one layer after overrides, the first/last rule, the depthwise rules and the target's weight range; null = keep float. */
 export function layerBits(cfg: QuantConfig, layer: string, position: { first: boolean; last: boolean; depthwise?: boolean }): { weightBits: number; activationBits: number } | null {
   const o = cfg.overrides[layer] ?? {};
   if (o.float) return null;
@@ -354,5 +369,5 @@ export function layerBits(cfg: QuantConfig, layer: string, position: { first: bo
   let activationBits: number = cfg.activationBits;
   if (depthwiseInputKeeps8bit(cfg.activationBits, position)) activationBits = 8;
   if (depthwiseInputFloat(cfg.target, position)) activationBits = 32;
-  return { weightBits: o.weightBits ?? weightBits, activationBits: o.activationBits ?? activationBits };
+  return { weightBits: portableWeightBits(cfg.target, o.weightBits ?? weightBits), activationBits: o.activationBits ?? activationBits };
 }

@@ -5,12 +5,15 @@
  *   activations only where int8 x int8 kernels are native (ARM); on x86-64 an int8-activation export keeps
  *   float Convs, while uint8 activations with int8 weights (U8S8) fuse everywhere. ORT's guidance: U8S8 on
  *   x86-64, S8S8 on ARM. WebAssembly (ort-web) uses the U8S8 kernels.
- *   Pitfall (open): on x86-64 without VNNI (AVX2 only, e.g. AMD EPYC before Zen 4) ORT's U8S8 kernels sum
- *   pairs of u8 x s8 products in int16 and saturate: a full-range int8-weight export then computes up to
- *   ~40 output steps off (qdqOnnxExporter.test.ts W8A8 fails there; ResNet-20 W8A8 90.5 in onnxruntime-node
- *   against 90.8 in onnxruntime-web on the same images). ORT's remedy is a 7-bit weight range (reduce_range);
- *   the session option session.x64quantprecision=1 fixes the A8 cases but failed a per-axis DequantizeLinear
- *   of an A4 export in onnxruntime-node 1.30.
+ * - weight codes: on x86-64 without VNNI (AVX2 or AVX-512BW only: Intel before Ice Lake/Cascade Lake, AMD
+ *   before Zen 4) ORT's U8S8 kernels add pairs of u8 x s8 products in int16 (vpmaddubsw) and saturate once
+ *   |w0| + |w1| > 128: a full-range int8-weight export then computes up to ~40 output steps off
+ *   (qdqOnnxExporter.test.ts; ResNet-20 W8A8 90.5 in onnxruntime-node on an AMD EPYC against 90.8 in
+ *   onnxruntime-web on the same images). 'ort-cpu' is exact on every x86-64 CPU: a layer with a code beyond
+ *   +-64 gets uint8 weights with zero point 128 (U8U8 kernels widen to int16 first), the others int8;
+ *   'ort-cpu-vnni' keeps int8 (U8S8: VNNI/AMX accumulate in int32, exact and fastest there). ORT's own
+ *   remedy, a 7-bit weight range (reduce_range), costs a bit of every weight; the session option
+ *   session.x64quantprecision=1 failed a per-axis DequantizeLinear of an A4 export in onnxruntime-node 1.30.
  * - Gemm: written as MatMul + bias Add (gemmAsMatMul.ts), since ORT leaves a QDQ Gemm in float;
  * - a layer whose input stays float runs as a float kernel: its weights are written as float32 (the
  *   dequantized values) for speed, since ORT leaves a weight's DequantizeLinear unfolded (qdqOnnxExporter.ts);
@@ -22,7 +25,7 @@ import { consumerMap } from '../../ir/graph.js';
 import type { Graph } from '../../ir/types.js';
 import { quantizableLayers } from '../../quant/quantPoints.js';
 import type { DeploymentTarget } from '../../quant/config.js';
-import { floatWeightLayers, type QdqOptions, type QuantizationPlan } from './qdqOnnxExporter.js';
+import { floatWeightLayers, U8S8_EXACT_CODE_LIMIT, unsignedWeights, type QdqOptions, type QuantizationPlan } from './qdqOnnxExporter.js';
 
 export type CpuArch = 'x64' | 'arm64' | 'wasm';
 
@@ -34,9 +37,11 @@ export function hostCpuArch(): CpuArch {
 }
 
 export function qdqOptionsForTarget(target: DeploymentTarget, arch: CpuArch = hostCpuArch()): QdqOptions {
-  if (target === 'smallest') return { lowBitWeights: 'int4', int4MatMulBlocks: true, packBelowFourBits: true };
-  const activationType = target === 'ort-cpu' && arch === 'arm64' ? 'int8' : 'uint8';
-  return { activationType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true, floatInputWeights: 'float32' };
+  if (target === 'smallest') return { lowBitWeights: 'int4', int4MatMulBlocks: true, packBelowFourBits: true, weightType: 'avx2-exact' };
+  const arm = target === 'ort-cpu' && arch === 'arm64';
+  const activationType = arm ? 'int8' : 'uint8';
+  const weightType = target === 'ort-cpu' && !arm ? 'avx2-exact' : 'int8';
+  return { activationType, weightType, lowBitWeights: 'int8', lowBitActivations: 'clip', gemmAsMatMul: true, floatInputWeights: 'float32' };
 }
 
 /** Ops that ORT folds into the integer kernel of the layer before them (Conv + Relu/Clip -> QLinearConv). */
@@ -82,9 +87,21 @@ function requantizedNote(plan: QuantizationPlan, graph?: Graph): string[] {
   return [`${requantized.length} layer(s) kept float sit between quantized activations (${names}): ONNX Runtime 1.21+ quantizes their float weights to int8 itself and runs them as integer kernels, so they are not float where this export runs (agreement measured in ONNX Runtime includes that). A layer whose input activation is float stays float there.`];
 }
 
+/** How the target kept ORT's U8S8 kernels from saturating on x86-64 CPUs without VNNI (quant/config.ts portableWeightBits). */
+function weightRangeNotes(target: DeploymentTarget, plan: QuantizationPlan, arch: CpuArch): string[] {
+  const weightType = qdqOptionsForTarget(target, arch).weightType ?? 'int8';
+  const unsigned = plan.layers.filter((l) => unsignedWeights(l.weightCodes, weightType)).length;
+  const sevenBit = plan.layers.filter((l) => l.weightBits === 7).length;
+  const notes: string[] = [];
+  if (target === 'ort-cpu' && sevenBit) notes.push(`${sevenBit} layer(s) with 8-bit weights use a 7-bit range (codes -64..63): ONNX Runtime's U8S8 kernels add pairs of products in int16 on x86-64 CPUs without VNNI (AVX2 only) and saturate on full-range int8 weights; within +-64 they run exactly, and fast, on every CPU. For CPUs with VNNI or AMX, target "ort-cpu-vnni" keeps the full 8-bit range.`);
+  if (unsigned) notes.push(`${unsigned} layer(s) with weight codes beyond +-${U8S8_EXACT_CODE_LIMIT} are written as uint8 weights with zero point 128 (the same values): ONNX Runtime's U8U8 kernels are exact on every CPU, where U8S8 saturates on such weights without VNNI.`);
+  if (target === 'ort-cpu-vnni') notes.push('Target "ort-cpu-vnni": full-range int8 weights run exactly only on x86-64 CPUs with VNNI or AMX (Intel Ice Lake / Cascade Lake and later, AMD Zen 4 and later); on AVX2-only CPUs ONNX Runtime\'s U8S8 kernels saturate and the outputs drift. Use "ort-cpu" where the deployment CPU is not known.');
+  return notes;
+}
+
 /** What the target did to this export, for the report's notes. */
 export function deploymentTargetNotes(target: DeploymentTarget, plan: QuantizationPlan, graph?: Graph, arch: CpuArch = hostCpuArch()): string[] {
-  const lowBitWeights = plan.layers.filter((l) => l.weightBits < 8).length;
+  const lowBitWeights = plan.layers.filter((l) => l.weightBits <= 4).length;
   const lowBitActs = Object.values(plan.activations).some((a) => a.bits < 8);
   const notes: string[] = [];
   if (target === 'smallest') {
@@ -93,11 +110,13 @@ export function deploymentTargetNotes(target: DeploymentTarget, plan: Quantizati
     const ops = new Map(graph?.nodes.map((n) => [n.name, n.opType]));
     const nbits = plan.layers.filter((l) => l.weightBits <= 4 && ['Gemm', 'MatMul'].includes(ops.get(l.node) ?? ''));
     if (nbits.length) notes.push('Gemm/MatMul layers with 4-bit weights are written for ONNX Runtime\'s weight-only int4 kernel (MatMulNBits): their input and output stay float (ORT matches that form only so).');
-    notes.push(...requantizedNote(plan, graph));
+    notes.push(...weightRangeNotes(target, plan, arch), ...requantizedNote(plan, graph));
     return notes;
   }
   const act = qdqOptionsForTarget(target, arch).activationType;
-  notes.push(`Deployment target "${target}": activations written as ${act} with int8 weights (${act === 'uint8' ? 'U8S8' : 'S8S8'}, ONNX Runtime's integer kernels for ${target === 'ort-web' ? 'WebAssembly' : arch === 'arm64' ? 'ARM64' : 'x86-64'}); Gemm written as MatMul + bias Add so that it runs as QLinearMatMul.`);
+  const cpu = target === 'ort-web' ? 'WebAssembly' : target === 'ort-cpu-vnni' ? 'x86-64 with VNNI or AMX' : arch === 'arm64' ? 'ARM64' : 'x86-64';
+  notes.push(`Deployment target "${target}": activations written as ${act} with int8 weights (${act === 'uint8' ? 'U8S8' : 'S8S8'}, ONNX Runtime's integer kernels for ${cpu}); Gemm written as MatMul + bias Add so that it runs as QLinearMatMul.`);
+  notes.push(...weightRangeNotes(target, plan, arch));
   if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights, stored as int8 codes so that they run as 8-bit integer kernels: 4-bit accuracy at int8 speed and int8 file size. Choose target "smallest" for the packed 4-bit file.`);
   if (lowBitActs) notes.push('Activations below 8 bit are a Clip before an 8-bit Q/DQ pair: ONNX Runtime keeps that Clip in float, so the layers before it do not fuse into integer kernels.');
   if (target === 'ort-web' && graph) {

@@ -70,24 +70,24 @@ const model = buildOnnxModel({
 });
 
 /** Plan (ranges from the float run) and the fake-quantized float result the QDQ model must reproduce. */
-function planAndReference(actBits: number, w2Bits: number): { plan: QuantizationPlan; ref: Float32Array; yStep: number } {
+function planAndReference(actBits: number, w2Bits: number, w1Bits = 8): { plan: QuantizationPlan; ref: Float32Array; yStep: number } {
   const r1f = relu(conv(x, 3, 6, w1, b1, 4, 3, 1, 1).y);
   const yf = conv(r1f, 4, 6, w2, b2, 5, 3, 1, 2).y;
   const ax = qp(x, 8);
   const ar1 = qp(r1f, actBits);
   const ay = qp(yf, 8);
-  const s1 = perChannelWeightScales(w1, 4, { bits: 8 });
+  const s1 = perChannelWeightScales(w1, 4, { bits: w1Bits });
   const s2 = perChannelWeightScales(w2, 5, { bits: w2Bits });
-  const q1 = quantizeRowsNearest(w1, s1, 8);
+  const q1 = quantizeRowsNearest(w1, s1, w1Bits);
   const q2 = quantizeRowsNearest(w2, s2, w2Bits);
   const plan: QuantizationPlan = {
     layers: [
-      { node: 'conv1', weightCodes: q1, weightScales: s1, weightBits: 8, axis: 0 },
+      { node: 'conv1', weightCodes: q1, weightScales: s1, weightBits: w1Bits, axis: 0 },
       { node: 'conv2', weightCodes: q2, weightScales: s2, weightBits: w2Bits, axis: 0 },
     ],
     activations: { x: ax, r1: ar1, y: ay },
   };
-  const dw1 = dequantize(q1, { scale: s1, bits: 8, signed: true, axis: 0, dims: [4, 27] });
+  const dw1 = dequantize(q1, { scale: s1, bits: w1Bits, signed: true, axis: 0, dims: [4, 27] });
   const dw2 = dequantize(q2, { scale: s2, bits: w2Bits, signed: true, axis: 0, dims: [5, 36] });
   const bq1 = quantizeBias(b1, ax.scale, s1);
   const bq2 = quantizeBias(b2, ar1.scale, s2);
@@ -106,15 +106,18 @@ async function runOrt(bytes: Uint8Array): Promise<Float32Array> {
 }
 
 describe('buildQdqGraph', () => {
-  const cases: [string, number, number, QdqOptions, number][] = [
-    ['W8A8 opset 13', 8, 8, {}, 13],
-    ['W4 (int8 container) A4 (Clip + uint8) opset 13', 4, 4, { opset: 13 }, 13],
-    ['W4 int4 weights, A8, opset 21', 8, 4, {}, 21],
-    ['W4 int4 weights, A4 uint4 activations, opset 21', 4, 4, { lowBitActivations: 'int4' }, 21],
+  // Layers that ORT fuses into U8S8 integer kernels have 7-bit codes or uint8 weights: full-range int8
+  // codes saturate there on x86-64 CPUs without VNNI (u8s8Saturation.test.ts).
+  const cases: [string, number, number, QdqOptions, number, number, string][] = [
+    ['W7A8 (ort-cpu\'s weight range) opset 13', 8, 7, {}, 13, 7, 'int8'],
+    ['W8A8 uint8 weights (U8U8) opset 13', 8, 8, { weightType: 'uint8' }, 13, 8, 'uint8'],
+    ['W4 (int8 container) A4 (Clip + uint8) opset 13', 4, 4, { opset: 13 }, 13, 8, 'int8'],
+    ['W4 int4 weights, A8 (8-bit conv1 as uint8), opset 21', 8, 4, { weightType: 'avx2-exact' }, 21, 8, 'int4'],
+    ['W4 int4 weights, A4 uint4 activations, opset 21', 4, 4, { lowBitActivations: 'int4' }, 21, 8, 'int4'],
   ];
-  for (const [label, actBits, wBits, opts, opset] of cases) {
+  for (const [label, actBits, wBits, opts, opset, w1Bits, w2Type] of cases) {
     it(`${label}: ORT output equals the fake-quantized computation within one step`, async () => {
-      const { plan, ref, yStep } = planAndReference(actBits, wBits);
+      const { plan, ref, yStep } = planAndReference(actBits, wBits, w1Bits);
       const graph = importOnnx(model);
       const q = buildQdqGraph(graph, plan, opts);
       expect(q.opset).toBe(opset);
@@ -122,7 +125,8 @@ describe('buildQdqGraph', () => {
       expect(q.outputs).toEqual(graph.outputs);
       expect(q.initializers.has('w1')).toBe(false); // float weights gone
       const wq = q.initializers.get('w2_quantized')!;
-      expect(wq.dtype).toBe(wBits <= 4 && opset >= 21 ? 'int4' : 'int8');
+      expect(wq.dtype).toBe(w2Type);
+      if (opts.weightType === 'avx2-exact') expect(q.initializers.get('w1_quantized')!.dtype).toBe('uint8');
       expect(q.initializers.get('conv1_bias_quantized')!.dtype).toBe('int32');
       expect(q.nodes.filter((n) => n.opType === 'QuantizeLinear').length).toBe(3);
       expect(q.nodes.filter((n) => n.opType === 'Clip').length).toBe(actBits < 8 && opts.lowBitActivations !== 'int4' ? 1 : 0);

@@ -82,6 +82,14 @@ export interface QdqOptions {
    * Which convs get them, within a cap on the file's growth: floatWeightLayers.
    */
   floatInputWeights?: 'int8' | 'float32';
+  /**
+   * Integer type of weight codes stored in 8 bits: 'int8' (symmetric, no zero point; default), 'uint8'
+   * (the same codes + 128 with zero point 128: the same values), or 'avx2-exact': uint8 for a layer with a
+   * code beyond +-64, int8 for the others. ORT's U8S8 kernels on x86-64 without VNNI (AVX2/AVX-512BW) add
+   * pairs of u8 x s8 products in int16 (vpmaddubsw) and saturate once |w0| + |w1| > 128; its U8U8 kernels
+   * widen to int16 first and are exact on every CPU, but slower than U8S8 (deploymentTargets.ts).
+   */
+  weightType?: 'int8' | 'uint8' | 'avx2-exact';
 }
 
 /** int32 bias codes for scale inputScale * weightScale[o] (zero point 0), saturated to int32. */
@@ -230,14 +238,19 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const four = l.weightBits <= 4 && int4Weights;
     const blocked = four && opts.int4MatMulBlocks ? (weightOnly.get(node.name) ?? null) : null;
     const dense = four && !blocked && opts.packBelowFourBits && l.weightBits < 4 ? packedLowBitWeight(packing, wName, l.weightCodes, l.weightBits, l.weightScales, w.dims, l.axis) : null;
-    const codesName = dense ? '' : addInit(`${wName}_quantized`, { dtype: four ? 'int4' : 'int8', dims: blocked ? blocked.dims : w.dims.slice(), data: Int8Array.from(blocked ? blocked.codes : l.weightCodes) });
+    // 8-bit containers as uint8 with zero point 128 where asked (QdqOptions.weightType)
+    const unsigned = !four && !dense && !blocked && unsignedWeights(l.weightCodes, opts.weightType ?? 'int8');
+    const codes: TensorData = unsigned
+      ? { dtype: 'uint8', dims: w.dims.slice(), data: Uint8Array.from(l.weightCodes, (c) => c + 128) }
+      : { dtype: four ? 'int4' : 'int8', dims: blocked ? blocked.dims : w.dims.slice(), data: Int8Array.from(blocked ? blocked.codes : l.weightCodes) };
+    const codesName = dense ? '' : addInit(`${wName}_quantized`, codes);
     const sDims = blocked ? blocked.scaleDims : perChannel ? [l.weightScales.length] : [];
     const sName = dense ? '' : addInit(`${wName}_scale`, { dtype: 'float32', dims: sDims, data: blocked ? blocked.scales : Float32Array.from(l.weightScales) });
     if (blocked && node.opType === 'Gemm') node.attrs = { ...node.attrs, transB: 0 };
     // MatMulNBits is weight-only: ORT matches DQ(weight) -> MatMul only when the input is not a DQ output
     if (blocked) node.inputs[0] = floatSource.get(originalInput(node.inputs[0], rename)) ?? node.inputs[0];
-    // Symmetric weights: no zero-point input (DequantizeLinear's default is 0), which saves bytes per channel.
-    const zpName = '';
+    // Symmetric int8 weights: no zero-point input (DequantizeLinear's default is 0), which saves bytes per channel.
+    const zpName = unsigned ? addInit(`${wName}_zero_point`, { dtype: 'uint8', dims: sDims, data: new Uint8Array(l.weightScales.length).fill(128) }) : '';
     const wDq = dense ? dense.output : fresh(`${wName}_dequantized`);
     const dqAttrs: Node['attrs'] = blocked ? { ...blocked.attrs } : perChannel ? { axis: l.axis } : {};
     const pre: Node[] = dense ? [...dense.nodes] : [{ name: fresh(`${l.node}_weight_DequantizeLinear`), opType: 'DequantizeLinear', inputs: zpName ? [codesName, sName, zpName] : [codesName, sName], outputs: [wDq], attrs: dqAttrs }];
@@ -309,6 +322,16 @@ export function floatWeightLayers(graph: Pick<Graph, 'nodes' | 'valueInfo'>, pla
     chosen.set(c.name, c.extra);
   }
   return chosen;
+}
+
+/** Codes up to this magnitude cannot saturate vpmaddubsw's int16 pair sums: 255 x (64 + 64) = 32640. */
+export const U8S8_EXACT_CODE_LIMIT = 64;
+
+/** Whether a layer's 8-bit container is written as uint8 (QdqOptions.weightType). */
+export function unsignedWeights(codes: ArrayLike<number>, type: NonNullable<QdqOptions['weightType']>): boolean {
+  if (type !== 'avx2-exact') return type === 'uint8';
+  for (let i = 0; i < codes.length; i++) if (Math.abs(codes[i]) > U8S8_EXACT_CODE_LIMIT) return true;
+  return false;
 }
 
 /** codes x scale in float32, as DequantizeLinear computes it (an int8 code times a float32 scale is exact before rounding). */
