@@ -58,7 +58,8 @@ async function checkViews(t: TrackedPage, opts: { bnLayers: number; minNodes: nu
   expect(await nodes.count()).toBeGreaterThanOrEqual(opts.minNodes);
   await page.locator('[data-testid="graph-node"][aria-label^="Conv"]').first().click();
   const details = page.getByTestId('node-details');
-  expect(await details.textContent()).toMatch(/Bits \(weights\/activations\)\s*8\/8/);
+  // 8-bit weights as applied for the default target ort-cpu: a 7-bit range (quant/config.ts portableWeightBits)
+  expect(await details.textContent()).toMatch(/Bits \(weights\/activations\)\s*7\/8/);
   expect(await details.locator('svg.histogram rect').count()).toBeGreaterThan(10);
   await page.getByTestId('color-by-sqnr').check();
 
@@ -180,6 +181,11 @@ describe('views in the browser', () => {
       await t.page.getByTestId('model-input').setInputFiles(cifarFixture('resnet20_bn.onnx'));
       await expect.poll(() => t.page.getByTestId('quantize').isEnabled(), { timeout: 30_000 }).toBe(true);
       await t.page.getByTestId('wbits').selectOption('8');
+      // target ort-cpu says that 8-bit weights get a 7-bit range; ort-cpu-vnni keeps the full range
+      await expect.poll(() => t.page.getByTestId('weight-range-hint').isVisible()).toBe(true);
+      await t.page.getByTestId('target').selectOption('ort-cpu-vnni');
+      expect(await t.page.getByTestId('weight-range-hint').count()).toBe(0);
+      await t.page.getByTestId('target').selectOption('ort-cpu');
       await quickRun(t.page, { images: 32, steps: 10, rounding: 'nearest' });
       await checkViews(t, { bnLayers: 19, minNodes: 40, shots: 'resnet20' });
 
