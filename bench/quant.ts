@@ -8,7 +8,7 @@
  *      [--images 256] [--steps 80] [--iters 1000] [--eval 10000] [--observer minmax|percentile|mse] [--out bench-results/quant.json]
  * Row names: w{8,4}a{8,4}-{nearest,adaptive}[-all4][-bc][-block[N]][-qdrop][-everyact] (first/last layer kept at 8 bit
  * unless -all4; -bc: bias correction on; -block: block reconstruction, N iterations per block instead of
- * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -wsR: weight scales learned in block reconstruction at Adam rate R, adaround.blockWeightScaleLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -dwa4: depthwise inputs at the row's activation bits by override (below 8 bits they keep 8 by default, quant/config.ts depthwiseInputKeeps8bit); -eq: cross-layer equalization, quant.equalization, with what it did in the JSON; -everyact: activation bits below 8 on every activation, skip paths included, quant.activationBitsAt "every-activation", instead of on layer inputs only; -lasta8: the last layers' inputs at 8 bit by override, BRECQ's first/last convention). Each row records the machine's load average (1 min) at its start and end.
+ * --iters; -qdrop: with QDrop; -klW: block reconstruction with the logit term of weight W, adaround.blockLogitWeight; -biasR: biases learned in block reconstruction at Adam rate R, adaround.blockBiasLr; -wsR: weight scales learned in block reconstruction at Adam rate R, adaround.blockWeightScaleLr; -dw4: depthwise layers at 4-bit weights by override, their per-layer output errors in the JSON; -dwa4: depthwise inputs at the row's activation bits by override (below 8 bits they keep 8 by default, quant/config.ts depthwiseInputKeeps8bit); -eq: cross-layer equalization, quant.equalization, with what it did in the JSON; -everyact: activation bits below 8 on every activation, skip paths included, quant.activationBitsAt "every-activation", instead of on layer inputs only; -lasta8: the last layers' inputs at 8 bit by override, BRECQ's first/last convention; -vnni: target ort-cpu-vnni, 8-bit weights at the full 8-bit range instead of ort-cpu's 7-bit one, as rows measured before 2026-12-02 had them; its ORT scores are exact only on a CPU with VNNI or where no 8-bit-activation layer runs an integer kernel with full-range weights). Each row records the machine's load average (1 min) at its start and end.
  * The JSON is rewritten after every row, so a long run keeps its finished rows.
  * --cache: reuse synthetic images from bench-results/synth-cache-*.f32 (written
  * on the first run with the same --images/--steps; a larger --images extends the largest smaller cache
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   };
   for (const c of calibs) {
     for (const row of rows) for (const seed of seeds) {
-      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?(-dwa4)?(-ws([\d.e-]+))?(-everyact)?(-lasta8)?$/.exec(row);
+      const m = /^w(\d)a(\d+)-(nearest|adaptive)(-all4)?(-bc)?(-block(\d+)?)?(-qdrop)?(-kl([\d.]+))?(-bias([\d.e-]+))?(-dw4)?(-eq)?(-dwa4)?(-ws([\d.e-]+))?(-everyact)?(-lasta8)?(-vnni)?$/.exec(row);
       if (!m) throw new Error(`bad row ${row}`);
       const cfg = defaultPipelineConfig();
       cfg.seed = seed;
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
         ...(m[19] ? { overrides: Object.fromEntries(lastLayers.map((n) => [n, { activationBits: 8 }])) } : {}),
         adaroundIterations: m[7] ? Number(m[7]) : iters, reconstruction: m[6] ? 'block' : 'layer', qdrop: !!m[8], equalization: !!m[14], ...(m[10] ? { blockLogitWeight: Number(m[10]) } : {}), ...(m[12] ? { blockBiasLr: Number(m[12]) } : {}), ...(m[17] ? { blockWeightScaleLr: Number(m[17]) } : {}),
         activationBitsAt: m[18] ? 'every-activation' : 'layer-inputs',
+        ...(m[20] ? { target: 'ort-cpu-vnni' as const } : {}),
       };
       if (observer) cfg.quant.activationObserver = observer as 'mse';
       const loadStart = loadavg()[0];

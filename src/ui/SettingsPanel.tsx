@@ -127,9 +127,9 @@ export function SettingsPanel({ config, onChange, disabled, ownImages, onOwnImag
           Keep first and last layer weights at 8 bit
         </label>
       </fieldset>
-      {(q.target ?? 'ort-cpu') === 'ort-cpu' && config.export.onnx && (q.weightBits === 8 || q.keepFirstLast8bit) && (
+      {(q.target ?? 'ort-cpu') === 'ort-cpu' && config.export.onnx && q.activationBits === 8 && (q.weightBits === 8 || q.keepFirstLast8bit) && (
         <p className="hint" data-testid="weight-range-hint">
-          8-bit weights use a 7-bit range (codes -64..63) for this target: ONNX Runtime's integer kernels saturate on full-range int8 weights on x86-64 CPUs without VNNI (AVX2 only), and run exactly on every CPU this way. Choose "with VNNI/AMX" for the full range on such CPUs.
+          8-bit weights of layers that read 8-bit activations use a 7-bit range (codes -64..63) for this target: ONNX Runtime's integer kernels saturate on full-range int8 weights on x86-64 CPUs without VNNI (AVX2 only), and run exactly on every CPU this way. Choose "with VNNI/AMX" for the full range on such CPUs.
         </p>
       )}
       {q.weightBits < 8 && config.export.onnx && (

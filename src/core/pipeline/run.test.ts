@@ -53,7 +53,7 @@ describe('runPipeline on the sample digits model', () => {
     // the first/last layers' 8-bit weights, as applied for target ort-cpu: a 7-bit range (quant/config.ts portableWeightBits)
     expect(r.report.layers[0].weightBits).toBe(7);
     expect(r.report.layers[4].weightBits).toBe(7);
-    expect(r.report.notes.join(' ')).toMatch(/2 layer\(s\) with 8-bit weights use a 7-bit range/);
+    expect(r.report.notes.join(' ')).toMatch(/2 layer\(s\) with 8-bit weights read 8-bit activations and use a 7-bit weight range/);
     expect(r.report.layers[1].weightBits).toBe(4);
     expect(r.sizeAfter).toBeLessThan(0.3 * r.sizeBefore);
 

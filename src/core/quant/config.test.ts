@@ -135,7 +135,7 @@ describe('deployment target', () => {
     expect(() => validateQuantConfig({ target: 'tensorrt' })).toThrow(/target must be one of ort-cpu, ort-cpu-vnni, ort-web, smallest/);
   });
 
-  it('ort-cpu gives every 8-bit weight grid, overrides too, a 7-bit range that ORT\'s U8S8 kernels cannot saturate; the other targets keep 8 bit', () => {
+  it('ort-cpu gives every 8-bit weight grid that reads an 8-bit activation, overrides too, a 7-bit range that ORT\'s U8S8 kernels cannot saturate; the other targets keep 8 bit', () => {
     const pos = { first: false, last: false };
     const overridden = { overrides: { fc: { weightBits: 8 as const } } };
     expect(layerBits(validateQuantConfig({ weightBits: 8 }), 'x', pos)?.weightBits).toBe(7);
@@ -145,7 +145,12 @@ describe('deployment target', () => {
       expect(layerBits(validateQuantConfig({ weightBits: 8, target }), 'x', pos)?.weightBits).toBe(8);
       expect(layerBits(validateQuantConfig({ weightBits: 4, target, ...overridden }), 'fc', pos)?.weightBits).toBe(8);
     }
-    expect(portableWeightBits('ort-cpu', 8)).toBe(7);
-    expect(portableWeightBits('ort-cpu', 3)).toBe(3);
+    expect(portableWeightBits('ort-cpu', 8, 8)).toBe(7);
+    expect(portableWeightBits('ort-cpu', 3, 8)).toBe(3);
+    // narrower or float inputs cannot saturate: the full range stays
+    expect(portableWeightBits('ort-cpu', 8, 4)).toBe(8);
+    expect(portableWeightBits('ort-cpu', 8, 32)).toBe(8);
+    expect(layerBits(validateQuantConfig({ weightBits: 4, activationBits: 4 }), 'last', { first: false, last: true })).toEqual({ weightBits: 8, activationBits: 4 });
+    expect(layerBits(validateQuantConfig({ weightBits: 8, activationBits: 32 }), 'x', pos)?.weightBits).toBe(8);
   });
 });

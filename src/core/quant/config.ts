@@ -353,10 +353,12 @@ export function depthwiseInputFloat(target: DeploymentTarget, position: { depthw
  * int8 weights then compute wrong outputs (ResNet-20 W8A8 on an AMD EPYC: 96.4 % top-1 agreement with the
  * same QDQ graph run unoptimized; random MobileNetV2-style net: 38 %). Codes within +-64 cannot saturate, and
  * U8S8 stays the fast kernel on every CPU (U8U8, exact too, ran at 0.9x float there). ORT's quantizer offers the
- * same remedy (reduce_range). Target 'ort-cpu-vnni' keeps the full range for CPUs with VNNI or AMX.
+ * same remedy (reduce_range). Only layers reading 8-bit activations: input codes below 8 bits (<= 15) cannot
+ * saturate (15 x 127 x 2 = 3810), and a float input runs a float kernel. Target 'ort-cpu-vnni' keeps the full
+ * range for CPUs with VNNI or AMX.
  */
-export function portableWeightBits(target: DeploymentTarget, weightBits: number): number {
-  return target === 'ort-cpu' && weightBits === 8 ? 7 : weightBits;
+export function portableWeightBits(target: DeploymentTarget, weightBits: number, activationBits: number): number {
+  return target === 'ort-cpu' && weightBits === 8 && activationBits === 8 ? 7 : weightBits;
 }
 
 /** Bits for one layer after overrides, the first/last rule, the depthwise rules and the target's weight range; null = keep float. */
@@ -369,5 +371,6 @@ export function layerBits(cfg: QuantConfig, layer: string, position: { first: bo
   let activationBits: number = cfg.activationBits;
   if (depthwiseInputKeeps8bit(cfg.activationBits, position)) activationBits = 8;
   if (depthwiseInputFloat(cfg.target, position)) activationBits = 32;
-  return { weightBits: portableWeightBits(cfg.target, o.weightBits ?? weightBits), activationBits: o.activationBits ?? activationBits };
+  activationBits = o.activationBits ?? activationBits;
+  return { weightBits: portableWeightBits(cfg.target, o.weightBits ?? weightBits, activationBits), activationBits };
 }

@@ -84,16 +84,19 @@ function requantizedNote(plan: QuantizationPlan, graph?: Graph): string[] {
   const requantized = graph ? floatLayersOrtQuantizes(plan, graph) : [];
   if (!requantized.length) return [];
   const names = requantized.slice(0, 5).join(', ') + (requantized.length > 5 ? `, and ${requantized.length - 5} more` : '');
-  return [`${requantized.length} layer(s) kept float sit between quantized activations (${names}): ONNX Runtime 1.21+ quantizes their float weights to int8 itself and runs them as integer kernels, so they are not float where this export runs (agreement measured in ONNX Runtime includes that). A layer whose input activation is float stays float there.`];
+  return [`${requantized.length} layer(s) kept float sit between quantized activations (${names}): ONNX Runtime 1.21+ quantizes their float weights to int8 itself and runs them as integer kernels, so they are not float where this export runs (agreement measured in ONNX Runtime includes that; with ORT's full-range int8 weights those kernels saturate on x86-64 CPUs without VNNI). A layer whose input activation is float stays float there.`];
 }
 
 /** How the target kept ORT's U8S8 kernels from saturating on x86-64 CPUs without VNNI (quant/config.ts portableWeightBits). */
-function weightRangeNotes(target: DeploymentTarget, plan: QuantizationPlan, arch: CpuArch): string[] {
+function weightRangeNotes(target: DeploymentTarget, plan: QuantizationPlan, arch: CpuArch, graph?: Graph): string[] {
   const weightType = qdqOptionsForTarget(target, arch).weightType ?? 'int8';
-  const unsigned = plan.layers.filter((l) => unsignedWeights(l.weightCodes, weightType)).length;
+  const inputOf = new Map(graph?.nodes.map((n) => [n.name, n.inputs[0]]));
+  // without the graph the input grid is unknown: counted as 8 bit, as the exporter would find it at worst
+  const inputBits = (node: string) => (graph ? plan.activations[inputOf.get(node) ?? '']?.bits : 8);
+  const unsigned = plan.layers.filter((l) => unsignedWeights(l.weightCodes, weightType, inputBits(l.node))).length;
   const sevenBit = plan.layers.filter((l) => l.weightBits === 7).length;
   const notes: string[] = [];
-  if (target === 'ort-cpu' && sevenBit) notes.push(`${sevenBit} layer(s) with 8-bit weights use a 7-bit range (codes -64..63): ONNX Runtime's U8S8 kernels add pairs of products in int16 on x86-64 CPUs without VNNI (AVX2 only) and saturate on full-range int8 weights; within +-64 they run exactly, and fast, on every CPU. For CPUs with VNNI or AMX, target "ort-cpu-vnni" keeps the full 8-bit range.`);
+  if (target === 'ort-cpu' && sevenBit) notes.push(`${sevenBit} layer(s) with 8-bit weights read 8-bit activations and use a 7-bit weight range (codes -64..63): ONNX Runtime's U8S8 kernels add pairs of products in int16 on x86-64 CPUs without VNNI (AVX2 only) and saturate on full-range int8 weights; within +-64 they run exactly, and fast, on every CPU. For CPUs with VNNI or AMX, target "ort-cpu-vnni" keeps the full 8-bit range.`);
   if (unsigned) notes.push(`${unsigned} layer(s) with weight codes beyond +-${U8S8_EXACT_CODE_LIMIT} are written as uint8 weights with zero point 128 (the same values): ONNX Runtime's U8U8 kernels are exact on every CPU, where U8S8 saturates on such weights without VNNI.`);
   if (target === 'ort-cpu-vnni') notes.push('Target "ort-cpu-vnni": full-range int8 weights run exactly only on x86-64 CPUs with VNNI or AMX (Intel Ice Lake / Cascade Lake and later, AMD Zen 4 and later); on AVX2-only CPUs ONNX Runtime\'s U8S8 kernels saturate and the outputs drift. Use "ort-cpu" where the deployment CPU is not known.');
   return notes;
@@ -110,13 +113,13 @@ export function deploymentTargetNotes(target: DeploymentTarget, plan: Quantizati
     const ops = new Map(graph?.nodes.map((n) => [n.name, n.opType]));
     const nbits = plan.layers.filter((l) => l.weightBits <= 4 && ['Gemm', 'MatMul'].includes(ops.get(l.node) ?? ''));
     if (nbits.length) notes.push('Gemm/MatMul layers with 4-bit weights are written for ONNX Runtime\'s weight-only int4 kernel (MatMulNBits): their input and output stay float (ORT matches that form only so).');
-    notes.push(...weightRangeNotes(target, plan, arch), ...requantizedNote(plan, graph));
+    notes.push(...weightRangeNotes(target, plan, arch, graph), ...requantizedNote(plan, graph));
     return notes;
   }
   const act = qdqOptionsForTarget(target, arch).activationType;
   const cpu = target === 'ort-web' ? 'WebAssembly' : target === 'ort-cpu-vnni' ? 'x86-64 with VNNI or AMX' : arch === 'arm64' ? 'ARM64' : 'x86-64';
   notes.push(`Deployment target "${target}": activations written as ${act} with int8 weights (${act === 'uint8' ? 'U8S8' : 'S8S8'}, ONNX Runtime's integer kernels for ${cpu}); Gemm written as MatMul + bias Add so that it runs as QLinearMatMul.`);
-  notes.push(...weightRangeNotes(target, plan, arch));
+  notes.push(...weightRangeNotes(target, plan, arch, graph));
   if (lowBitWeights) notes.push(`${lowBitWeights} layer(s) have 4-bit (or narrower) weights, stored as int8 codes so that they run as 8-bit integer kernels: 4-bit accuracy at int8 speed and int8 file size. Choose target "smallest" for the packed 4-bit file.`);
   if (lowBitActs) notes.push('Activations below 8 bit are a Clip before an 8-bit Q/DQ pair: ONNX Runtime keeps that Clip in float, so the layers before it do not fuse into integer kernels.');
   if (target === 'ort-web' && graph) {

@@ -84,8 +84,8 @@ export interface QdqOptions {
   floatInputWeights?: 'int8' | 'float32';
   /**
    * Integer type of weight codes stored in 8 bits: 'int8' (symmetric, no zero point; default), 'uint8'
-   * (the same codes + 128 with zero point 128: the same values), or 'avx2-exact': uint8 for a layer with a
-   * code beyond +-64, int8 for the others. ORT's U8S8 kernels on x86-64 without VNNI (AVX2/AVX-512BW) add
+   * (the same codes + 128 with zero point 128: the same values), or 'avx2-exact': uint8 for a layer that reads
+   * an 8-bit activation and has a code beyond +-64, int8 for the others (narrower input codes cannot saturate). ORT's U8S8 kernels on x86-64 without VNNI (AVX2/AVX-512BW) add
    * pairs of u8 x s8 products in int16 (vpmaddubsw) and saturate once |w0| + |w1| > 128; its U8U8 kernels
    * widen to int16 first and are exact on every CPU, but slower than U8S8 (deploymentTargets.ts).
    */
@@ -239,7 +239,7 @@ export function buildQdqGraph(floatGraph: Graph, floatPlan: QuantizationPlan, op
     const blocked = four && opts.int4MatMulBlocks ? (weightOnly.get(node.name) ?? null) : null;
     const dense = four && !blocked && opts.packBelowFourBits && l.weightBits < 4 ? packedLowBitWeight(packing, wName, l.weightCodes, l.weightBits, l.weightScales, w.dims, l.axis) : null;
     // 8-bit containers as uint8 with zero point 128 where asked (QdqOptions.weightType)
-    const unsigned = !four && !dense && !blocked && unsignedWeights(l.weightCodes, opts.weightType ?? 'int8');
+    const unsigned = !four && !dense && !blocked && unsignedWeights(l.weightCodes, opts.weightType ?? 'int8', plan.activations[originalInput(node.inputs[0], rename)]?.bits);
     const codes: TensorData = unsigned
       ? { dtype: 'uint8', dims: w.dims.slice(), data: Uint8Array.from(l.weightCodes, (c) => c + 128) }
       : { dtype: four ? 'int4' : 'int8', dims: blocked ? blocked.dims : w.dims.slice(), data: Int8Array.from(blocked ? blocked.codes : l.weightCodes) };
@@ -327,9 +327,10 @@ export function floatWeightLayers(graph: Pick<Graph, 'nodes' | 'valueInfo'>, pla
 /** Codes up to this magnitude cannot saturate vpmaddubsw's int16 pair sums: 255 x (64 + 64) = 32640. */
 export const U8S8_EXACT_CODE_LIMIT = 64;
 
-/** Whether a layer's 8-bit container is written as uint8 (QdqOptions.weightType). */
-export function unsignedWeights(codes: ArrayLike<number>, type: NonNullable<QdqOptions['weightType']>): boolean {
+/** Whether a layer's 8-bit container is written as uint8 (QdqOptions.weightType); inputBits: its input grid's bits, undefined when float. */
+export function unsignedWeights(codes: ArrayLike<number>, type: NonNullable<QdqOptions['weightType']>, inputBits: number | undefined): boolean {
   if (type !== 'avx2-exact') return type === 'uint8';
+  if (inputBits === undefined || inputBits < 8) return false;
   for (let i = 0; i < codes.length; i++) if (Math.abs(codes[i]) > U8S8_EXACT_CODE_LIMIT) return true;
   return false;
 }

@@ -72,7 +72,7 @@ async function maxStepsOff(bytes: Uint8Array, expected: Float32Array, yScale: nu
 describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
   it('ort-cpu with 7-bit codes at their extremes: int8 weights, one integer kernel, exact', async () => {
     const { bytes, expected, yScale, plan } = exportOf(7, qdqOptionsForTarget('ort-cpu', 'x64'));
-    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact')).toBe(false);
+    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(false);
     expect(Math.max(...Array.from(plan.layers[0].weightCodes, Math.abs))).toBe(U8S8_EXACT_CODE_LIMIT); // qmin -64
     expect(await integerConvs(bytes)).toBe(1);
     expect(await maxStepsOff(bytes, expected, yScale)).toBeLessThanOrEqual(0.5 + 1e-3);
@@ -80,7 +80,10 @@ describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
 
   it('full-range 8-bit codes under ort-cpu are written as uint8 (U8U8): one integer kernel, exact', async () => {
     const { qdq, bytes, expected, yScale, plan } = exportOf(8, qdqOptionsForTarget('ort-cpu', 'x64'));
-    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact')).toBe(true);
+    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(true);
+    // input codes below 8 bits (<= 15) or a float input cannot saturate: int8 stays
+    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 4)).toBe(false);
+    expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', undefined)).toBe(false);
     expect(qdq.initializers.get('w_quantized')?.dtype).toBe('uint8');
     expect(qdq.initializers.get('w_zero_point')?.data).toEqual(new Uint8Array(COUT).fill(128));
     expect(await integerConvs(bytes)).toBe(1);
