@@ -8,53 +8,9 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { optimizedOpCounts } from '../../../../cli/lib/ortKernels.js';
-import { importOnnx } from '../../importers/onnx/importOnnx.js';
-import type { Graph } from '../../ir/types.js';
-import { qrange } from '../../quant/primitives.js';
-import { buildOnnxModel } from '../../testing/onnxBuilder.js';
-import { writeOnnx } from '../onnx/onnxWriter.js';
+import { CIN, COUT, HW, u8s8WorstCase } from '../../testing/u8s8WorstCase.js';
 import { qdqOptionsForTarget } from './deploymentTargets.js';
-import { buildQdqGraph, unsignedWeights, U8S8_EXACT_CODE_LIMIT, type QdqOptions, type QuantizationPlan } from './qdqOnnxExporter.js';
-
-const CIN = 64;
-const COUT = 4;
-const HW = 4;
-const X_SCALE = 1 / 255;
-
-/** Output channels: all +max, all -max, alternating, and +max/-max in pairs (what saturates first). */
-function extremeCodes(bits: number): Int8Array {
-  const { qmin, qmax } = qrange(bits, true);
-  const codes = new Int8Array(COUT * CIN);
-  for (let i = 0; i < CIN; i++) {
-    codes[i] = qmax;
-    codes[CIN + i] = qmin;
-    codes[2 * CIN + i] = i % 2 ? qmax : qmin;
-    codes[3 * CIN + i] = i % 4 < 2 ? qmax : qmin;
-  }
-  return codes;
-}
-
-function exportOf(bits: number, options: QdqOptions): { qdq: Graph; bytes: Uint8Array; expected: Float32Array; yScale: number; plan: QuantizationPlan } {
-  const wScale = 0.01;
-  const codes = extremeCodes(bits);
-  const model = buildOnnxModel({
-    opset: 13,
-    inputs: [{ name: 'x', shape: [1, CIN, HW, HW] }],
-    outputs: [{ name: 'y', shape: [1, COUT, HW, HW] }],
-    initializers: [{ name: 'w', dims: [COUT, CIN, 1, 1], data: Float32Array.from(codes, (c) => c * wScale) }],
-    nodes: [{ opType: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: {}, name: 'conv' }],
-  });
-  // every input code 255 (x = 1): each output is wScale x the sum of its channel's codes
-  const sums = Array.from({ length: COUT }, (_, o) => codes.subarray(o * CIN, (o + 1) * CIN).reduce((a, c) => a + c, 0) * wScale);
-  const yScale = (2.5 * Math.max(...sums.map(Math.abs))) / 255; // no output at the clamp
-  const plan: QuantizationPlan = {
-    layers: [{ node: 'conv', weightCodes: codes, weightScales: new Float32Array(COUT).fill(wScale), weightBits: bits, axis: 0 }],
-    activations: { x: { scale: X_SCALE, zeroPoint: 0, bits: 8, signed: false }, y: { scale: yScale, zeroPoint: 128, bits: 8, signed: false } },
-  };
-  const expected = new Float32Array(COUT * HW * HW).map((_, i) => yScale * Math.round(sums[Math.floor(i / (HW * HW))] / yScale));
-  const qdq = buildQdqGraph(importOnnx(model), plan, options);
-  return { qdq, bytes: writeOnnx(qdq), expected, yScale, plan };
-}
+import { unsignedWeights, U8S8_EXACT_CODE_LIMIT } from './qdqOnnxExporter.js';
 
 async function integerConvs(bytes: Uint8Array): Promise<number> {
   const ops = await optimizedOpCounts(bytes);
@@ -71,7 +27,7 @@ async function maxStepsOff(bytes: Uint8Array, expected: Float32Array, yScale: nu
 
 describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
   it('ort-cpu with 7-bit codes at their extremes: int8 weights, one integer kernel, exact', async () => {
-    const { bytes, expected, yScale, plan } = exportOf(7, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const { bytes, expected, yScale, plan } = u8s8WorstCase(7, qdqOptionsForTarget('ort-cpu', 'x64'));
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(false);
     expect(Math.max(...Array.from(plan.layers[0].weightCodes, Math.abs))).toBe(U8S8_EXACT_CODE_LIMIT); // qmin -64
     expect(await integerConvs(bytes)).toBe(1);
@@ -79,7 +35,7 @@ describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
   });
 
   it('full-range 8-bit codes under ort-cpu are written as uint8 (U8U8): one integer kernel, exact', async () => {
-    const { qdq, bytes, expected, yScale, plan } = exportOf(8, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const { qdq, bytes, expected, yScale, plan } = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu', 'x64'));
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(true);
     // input codes below 8 bits (<= 15) or a float input cannot saturate: int8 stays
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 4)).toBe(false);
@@ -91,7 +47,7 @@ describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
   });
 
   it('ort-cpu-vnni keeps full-range int8 codes; the graph computes them exactly where ORT does not fuse integer kernels', async () => {
-    const { qdq, bytes, expected, yScale } = exportOf(8, qdqOptionsForTarget('ort-cpu-vnni', 'x64'));
+    const { qdq, bytes, expected, yScale } = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu-vnni', 'x64'));
     expect(qdq.initializers.get('w_quantized')?.dtype).toBe('int8');
     const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
     const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(CIN * HW * HW).fill(1), [1, CIN, HW, HW]) });
