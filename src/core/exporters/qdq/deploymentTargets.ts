@@ -9,10 +9,13 @@
  *   before Zen 4) ORT's U8S8 kernels add pairs of u8 x s8 products in int16 (vpmaddubsw) and saturate once
  *   |w0| + |w1| > 128: a full-range int8-weight export then computes up to ~40 output steps off
  *   (qdqOnnxExporter.test.ts; ResNet-20 W8A8 90.5 in onnxruntime-node on an AMD EPYC against 90.8 in
- *   onnxruntime-web on the same images). 'ort-cpu' is exact on every x86-64 CPU: a layer with a code beyond
- *   +-64 gets uint8 weights with zero point 128 (U8U8 kernels widen to int16 first), the others int8;
- *   'ort-cpu-vnni' keeps int8 (U8S8: VNNI/AMX accumulate in int32, exact and fastest there). ORT's own
- *   remedy, a 7-bit weight range (reduce_range), costs a bit of every weight; the session option
+ *   onnxruntime-web on the same images). 'ort-cpu' is exact on every x86-64 CPU: the quantizer gives 8-bit
+ *   weights that read 8-bit activations a 7-bit range (quant/config.ts portableWeightBits; ORT's reduce_range),
+ *   so U8S8 stays the fast kernel; any layer that still has a code beyond +-64 on an 8-bit input gets uint8
+ *   weights with zero point 128 (U8U8 kernels widen to int16 first: exact, but 0.9x float at 2 threads for
+ *   ResNet-20 W8A8, so only a guard). 'smallest' uses that uint8 form instead of the 7-bit range (size is its
+ *   aim). 'ort-cpu-vnni' keeps full-range int8 (VNNI/AMX accumulate in int32: exact and fastest there);
+ *   'ort-web' too (the wasm kernels do not saturate: ortWebInt8.test.ts). The session option
  *   session.x64quantprecision=1 failed a per-axis DequantizeLinear of an A4 export in onnxruntime-node 1.30.
  * - Gemm: written as MatMul + bias Add (gemmAsMatMul.ts), since ORT leaves a QDQ Gemm in float;
  * - a layer whose input stays float runs as a float kernel: its weights are written as float32 (the
