@@ -28,7 +28,17 @@ function extremeCodes(bits: number): Int8Array {
   return codes;
 }
 
-export function u8s8WorstCase(bits: number, options: QdqOptions): { qdq: Graph; bytes: Uint8Array; expected: Float32Array; yScale: number; plan: QuantizationPlan } {
+export interface U8S8WorstCase {
+  qdq: Graph;
+  bytes: Uint8Array;
+  plan: QuantizationPlan;
+  /** The input that puts every code at 255 (x = 1), NCHW. */
+  input: { data: Float32Array; dims: number[] };
+  /** The largest distance of an output `y` from the exact result, in output steps. */
+  stepsOff: (y: Float32Array) => number;
+}
+
+export function u8s8WorstCase(bits: number, options: QdqOptions): U8S8WorstCase {
   const wScale = 0.01;
   const codes = extremeCodes(bits);
   const model = buildOnnxModel({
@@ -47,5 +57,6 @@ export function u8s8WorstCase(bits: number, options: QdqOptions): { qdq: Graph; 
   };
   const expected = new Float32Array(COUT * HW * HW).map((_, i) => yScale * Math.round(sums[Math.floor(i / (HW * HW))] / yScale));
   const qdq = buildQdqGraph(importOnnx(model), plan, options);
-  return { qdq, bytes: writeOnnx(qdq), expected, yScale, plan };
+  const stepsOff = (y: Float32Array) => Math.max(...Array.from(y, (v, i) => Math.abs(v - expected[i]) / yScale));
+  return { qdq, bytes: writeOnnx(qdq), plan, input: { data: new Float32Array(CIN * HW * HW).fill(1), dims: [1, CIN, HW, HW] }, stepsOff };
 }

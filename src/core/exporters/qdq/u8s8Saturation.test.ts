@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { optimizedOpCounts } from '../../../../cli/lib/ortKernels.js';
-import { CIN, COUT, HW, u8s8WorstCase } from '../../testing/u8s8WorstCase.js';
+import { COUT, u8s8WorstCase, type U8S8WorstCase } from '../../testing/u8s8WorstCase.js';
 import { qdqOptionsForTarget } from './deploymentTargets.js';
 import { unsignedWeights, U8S8_EXACT_CODE_LIMIT } from './qdqOnnxExporter.js';
 
@@ -17,25 +17,27 @@ async function integerConvs(bytes: Uint8Array): Promise<number> {
   return (ops['com.microsoft.QLinearConv'] ?? 0) + (ops.QLinearConv ?? 0);
 }
 
-async function maxStepsOff(bytes: Uint8Array, expected: Float32Array, yScale: number): Promise<number> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
-  const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(CIN * HW * HW).fill(1), [1, CIN, HW, HW]) });
+/** How far ORT's output lies from the exact result, in output steps, at the given optimization level. */
+async function stepsOffInOrt(worst: U8S8WorstCase, level: 'all' | 'disabled'): Promise<number> {
+  const session = await ort.InferenceSession.create(worst.bytes, { graphOptimizationLevel: level, intraOpNumThreads: 1 });
+  const out = await session.run({ x: new ort.Tensor('float32', worst.input.data, worst.input.dims) });
   await session.release();
-  const y = out.y.data as Float32Array;
-  return Math.max(...Array.from(y, (v, i) => Math.abs(v - expected[i]) / yScale));
+  return worst.stepsOff(out.y.data as Float32Array);
 }
 
 describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
   it('ort-cpu with 7-bit codes at their extremes: int8 weights, one integer kernel, exact', async () => {
-    const { bytes, expected, yScale, plan } = u8s8WorstCase(7, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const worst = u8s8WorstCase(7, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const { bytes, plan } = worst;
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(false);
     expect(Math.max(...Array.from(plan.layers[0].weightCodes, Math.abs))).toBe(U8S8_EXACT_CODE_LIMIT); // qmin -64
     expect(await integerConvs(bytes)).toBe(1);
-    expect(await maxStepsOff(bytes, expected, yScale)).toBeLessThanOrEqual(0.5 + 1e-3);
+    expect(await stepsOffInOrt(worst, 'all')).toBeLessThanOrEqual(0.5 + 1e-3);
   });
 
   it('full-range 8-bit codes under ort-cpu are written as uint8 (U8U8): one integer kernel, exact', async () => {
-    const { qdq, bytes, expected, yScale, plan } = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const worst = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu', 'x64'));
+    const { qdq, bytes, plan } = worst;
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 8)).toBe(true);
     // input codes below 8 bits (<= 15) or a float input cannot saturate: int8 stays
     expect(unsignedWeights(plan.layers[0].weightCodes, 'avx2-exact', 4)).toBe(false);
@@ -43,16 +45,12 @@ describe('ORT U8S8 saturation (x86-64 without VNNI)', () => {
     expect(qdq.initializers.get('w_quantized')?.dtype).toBe('uint8');
     expect(qdq.initializers.get('w_zero_point')?.data).toEqual(new Uint8Array(COUT).fill(128));
     expect(await integerConvs(bytes)).toBe(1);
-    expect(await maxStepsOff(bytes, expected, yScale)).toBeLessThanOrEqual(0.5 + 1e-3);
+    expect(await stepsOffInOrt(worst, 'all')).toBeLessThanOrEqual(0.5 + 1e-3);
   });
 
   it('ort-cpu-vnni keeps full-range int8 codes; the graph computes them exactly where ORT does not fuse integer kernels', async () => {
-    const { qdq, bytes, expected, yScale } = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu-vnni', 'x64'));
-    expect(qdq.initializers.get('w_quantized')?.dtype).toBe('int8');
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
-    const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(CIN * HW * HW).fill(1), [1, CIN, HW, HW]) });
-    await session.release();
-    const y = out.y.data as Float32Array;
-    for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - expected[i])).toBeLessThanOrEqual(yScale * 0.501);
+    const worst = u8s8WorstCase(8, qdqOptionsForTarget('ort-cpu-vnni', 'x64'));
+    expect(worst.qdq.initializers.get('w_quantized')?.dtype).toBe('int8');
+    expect(await stepsOffInOrt(worst, 'disabled')).toBeLessThanOrEqual(0.501);
   });
 });
